@@ -1,0 +1,28 @@
+import { defineConfig } from 'tsup';
+
+export default defineConfig({
+  // One public entry per import path: the core, and the optional nsfwjs backbones that pull in large weight modules.
+  entry: {
+    index: 'src/index.ts',
+  },
+  // ESM for modern bundlers and Node, CJS for require() users.
+  format: ['esm', 'cjs'],
+  // Type declarations for both formats (.d.ts and .d.cts), so each resolution mode gets matching types.
+  dts: true,
+  // Node 20 is the oldest runtime we support; browsers get whatever their bundler targets.
+  target: 'es2022',
+  // A readable build: users debug into it and bundlers minify anyway.
+  minify: false,
+  // Source maps let stack traces point at src/.
+  sourcemap: true,
+  // Start every build from an empty dist so removed files never ship.
+  clean: true,
+  // Keep modules separate so a browser bundle can tree-shake the Node-only loaders away.
+  splitting: true,
+  // tfjs is a peer (one engine per app); sharp, nsfwjs and Node built-ins are loaded lazily and must never be bundled.
+  external: [/^@tensorflow\//, 'sharp', 'nsfwjs', /^node:/],
+  // Same file layout for import and require consumers.
+  outExtension({ format }) {
+    return { js: format === 'cjs' ? '.cjs' : '.js' };
+  },
+});
