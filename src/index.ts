@@ -18,3 +18,9 @@ export {
   UnsupportedError,
 } from './errors';
 export type { TlKitErrorCode } from './errors';
+export { Wrapper } from './models/wrapper';
+export type { WrapperOptions, PoolingMode } from './models/wrapper';
+export { unfreeze } from './models/unfreeze';
+export type { UnfreezeOptions } from './models/unfreeze';
+export { registerTlKitLayers } from './models/inference-base';
+export type { BaseSpec, GraphModelLike, GraphTensorInfo } from './models/base-spec';

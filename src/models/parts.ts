@@ -4,6 +4,7 @@
  */
 import type * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
+import type { PreprocessingMode } from '../data/types';
 
 /** How a model made by `Wrapper` decomposes into a frozen base, a pooling step and a trainable head. */
 export interface WrapperParts {
@@ -25,6 +26,10 @@ export interface WrapperParts {
   readonly baseLayers: readonly tfl.layers.Layer[];
   /** True while no base weight is trainable: features can then be cached and a fused executor used. */
   isBaseFrozen(): boolean;
+  /** Name of the base when it came from a `loadBase` spec (e.g. `'mobilenet_v2'`); undefined for a bare model. */
+  readonly baseName?: string | undefined;
+  /** Pixel preprocessing the base expects, when it came from a `loadBase` spec; undefined for a bare model. */
+  readonly preprocessing?: PreprocessingMode | undefined;
 }
 
 const registry = new WeakMap<tfl.LayersModel, WrapperParts>();

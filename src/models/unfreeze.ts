@@ -1,0 +1,86 @@
+/**
+ * `unfreeze`: make the top of a Wrapper's base trainable for fine-tuning, the second step of the Keras
+ * transfer-learning recipe.
+ *
+ * @module
+ */
+import type * as tfl from '@tensorflow/tfjs-layers';
+import { InvalidArgumentError, UnsupportedError } from '../errors';
+import { checkNonNegativeInteger, checkOptionsObject } from '../internal/validate';
+import { getWrapperParts } from './parts';
+import { closestNames } from './suggest';
+
+/** Options of {@link unfreeze}: give exactly one of `fromLayer` and `topLayers`. */
+export interface UnfreezeOptions {
+  /**
+   * Name of the first base layer to make trainable; it and every layer after it become trainable.
+   * @defaultValue none: give this or `topLayers`
+   */
+  readonly fromLayer?: string;
+  /**
+   * Number of layers at the top of the base to make trainable (0 freezes the whole base again).
+   * @defaultValue none: give this or `fromLayer`
+   */
+  readonly topLayers?: number;
+}
+
+const CALL = 'unfreeze';
+
+/**
+ * Makes the top layers of a {@link Wrapper} model's base trainable (and the layers below them frozen), for
+ * fine-tuning after the head has been trained.
+ *
+ * BatchNormalization layers keep running in inference mode even when unfrozen, as the Keras fine-tuning guide
+ * prescribes: they normalise with their moving statistics and never update them; only their gamma and beta can
+ * train. As in Keras, compile the model again after `unfreeze` (tfjs collects the trainable weights at compile time),
+ * typically with a much lower learning rate.
+ *
+ * @param model - a model returned by {@link Wrapper} over a layers-model base.
+ * @param options - where to start: `{ fromLayer: 'block_16_expand' }` or `{ topLayers: 20 }`.
+ * @returns the names of the base layers that are now trainable, bottom to top.
+ * @throws {@link InvalidArgumentError} when `model` is not a Wrapper model, neither or both options are given,
+ *   `fromLayer` names no base layer (the message lists the closest names) or `topLayers` exceeds the base's layers.
+ * @throws {@link UnsupportedError} for a Wrapper over a GraphModel, which has no trainable weights.
+ * @example
+ * ```ts
+ * const model = Wrapper(base, { numClasses: 3 });
+ * model.compile({ optimizer: tf.train.adam(1e-3), loss: 'categoricalCrossentropy' });
+ * await model.fit(xs, ys, { epochs: 5 });
+ * unfreeze(model, { topLayers: 20 });
+ * model.compile({ optimizer: tf.train.adam(1e-5), loss: 'categoricalCrossentropy' });
+ * await model.fit(xs, ys, { epochs: 2 });
+ * ```
+ */
+export function unfreeze(model: tfl.LayersModel, options: UnfreezeOptions): string[] {
+  const parts = typeof model === 'object' && model !== null ? getWrapperParts(model) : undefined;
+  if (parts === undefined) throw new InvalidArgumentError(CALL, 'model', 'a model returned by Wrapper', model);
+  checkOptionsObject(CALL, options);
+  if (options === undefined || (options.fromLayer === undefined) === (options.topLayers === undefined)) {
+    throw new InvalidArgumentError(CALL, 'options', 'exactly one of fromLayer and topLayers', options);
+  }
+  const base = parts.base;
+  if (base === null) {
+    throw new UnsupportedError(`${CALL}: the model's base is a GraphModel, which has no trainable weights`);
+  }
+  const layers = parts.baseLayers;
+  let start: number;
+  if (options.fromLayer !== undefined) {
+    const names = layers.map((l) => l.name);
+    start = names.indexOf(options.fromLayer);
+    if (start < 0) {
+      const closest = closestNames(String(options.fromLayer), names).join(', ');
+      throw new InvalidArgumentError(CALL, 'fromLayer', `the name of a layer of the base (closest: ${closest})`, options.fromLayer);
+    }
+  } else {
+    checkNonNegativeInteger(CALL, 'topLayers', options.topLayers);
+    if (options.topLayers > layers.length) {
+      throw new InvalidArgumentError(CALL, 'topLayers', `at most ${layers.length}, the base's number of layers`, options.topLayers);
+    }
+    start = layers.length - options.topLayers;
+  }
+  layers.forEach((layer, i) => {
+    layer.trainable = i >= start;
+  });
+  base.trainable = start < layers.length;
+  return layers.slice(start).map((l) => l.name);
+}

@@ -1,0 +1,305 @@
+/**
+ * `Wrapper(base)`: a pretrained base, truly frozen, under a new classification head (the Keras transfer-learning
+ * recipe: base -> global pooling -> [Dense...] -> [Dropout] -> Dense) as one tfjs LayersModel.
+ *
+ * @module
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import * as tfl from '@tensorflow/tfjs-layers';
+import { IncompatibleModelError, InvalidArgumentError } from '../errors';
+import {
+  checkNumberInRange,
+  checkOneOf,
+  checkOptionsObject,
+  checkPositiveInteger,
+  checkSeed,
+} from '../internal/validate';
+import { cutBase, imageInputShape, rebuildForInput } from './base-core';
+import { isBaseSpec, isGraphModelLike, type BaseSpec, type GraphModelLike } from './base-spec';
+import { GraphBaseLayer, runGraph } from './graph-base';
+import { registerTlKitLayers, runInference, type InferenceBase } from './inference-base';
+import { registerWrapperParts, type WrapperParts } from './parts';
+
+/** Global pooling applied to a base's 4-D feature map. */
+export type PoolingMode = 'avg' | 'max';
+
+/** Options of {@link Wrapper}. */
+export interface WrapperOptions {
+  /**
+   * Number of classes. 2 gives one sigmoid unit (binary), k > 2 gives k softmax units.
+   * @defaultValue 2
+   */
+  readonly numClasses?: number;
+  /**
+   * Global pooling of the base's feature map `[batch, h, w, c]` to `[batch, c]`. Ignored when the base already
+   * outputs `[batch, features]`.
+   * @defaultValue 'avg'
+   */
+  readonly pooling?: PoolingMode;
+  /**
+   * Dropout rate in [0, 1) before the output layer; 0 adds no Dropout layer.
+   * @defaultValue 0
+   */
+  readonly dropout?: number;
+  /**
+   * Units of optional ReLU Dense layers between the pooled features and the output layer.
+   * @defaultValue []
+   */
+  readonly hiddenUnits?: readonly number[];
+  /**
+   * Use a layers-model base only up to (and including) this layer, like Keras `include_top=False`.
+   * @defaultValue the spec's `cutAt` for a {@link BaseSpec}, else the base's own output
+   */
+  readonly cutAt?: string;
+  /**
+   * `[height, width, channels]` of the images. When it differs from a layers base's own input, the base is rebuilt
+   * for it with the same weights (fully convolutional bases only).
+   * @defaultValue the base's input shape
+   */
+  readonly inputShape?: readonly [number, number, number];
+  /**
+   * Output node of a GraphModel base to use as features.
+   * @defaultValue the spec's `outputNode`, else the graph's first output
+   */
+  readonly outputNode?: string;
+  /**
+   * Seed of the head's weight initialisers and dropout.
+   * @defaultValue 0
+   */
+  readonly seed?: number;
+}
+
+const CALL = 'Wrapper';
+
+/**
+ * Puts a new classification head on a pretrained base and returns one `tf.LayersModel`, ready to compile and fit.
+ *
+ * The base is frozen, and frozen means frozen: its layers always run in inference mode (BatchNormalization uses its
+ * moving statistics and never updates them, even inside `fit`, which tfjs 4.22 otherwise gets wrong), and none of
+ * its weights are trainable until {@link unfreeze}. The base's layers are shared with `base`, not copied (unless
+ * `inputShape` rebuilds it): disposing the returned model disposes the base's weights too.
+ *
+ * @param base - a `tf.LayersModel`, a tfjs-converter `GraphModel` (any {@link GraphModelLike}), or a
+ *   {@link BaseSpec} from `loadBase`.
+ * @param options - head and cut options, see {@link WrapperOptions}.
+ * @returns a LayersModel `[batch, h, w, c]` -> `[batch, 1]` (sigmoid) for 2 classes or `[batch, k]` (softmax).
+ * @throws {@link InvalidArgumentError} for a bad option (numClasses < 2, unknown cutAt with the closest layer names,
+ *   an inputShape the base cannot take).
+ * @throws {@link IncompatibleModelError} when the base is not an image model with one input.
+ * @example
+ * ```ts
+ * import * as tfl from '@tensorflow/tfjs-layers';
+ * import { Wrapper } from 'tl-kit';
+ * const base = await tfl.loadLayersModel('https://example.com/mobilenet/model.json');
+ * const model = Wrapper(base, { numClasses: 3, cutAt: 'out_relu', dropout: 0.2 });
+ * model.compile({ optimizer: 'adam', loss: 'categoricalCrossentropy', metrics: ['accuracy'] });
+ * ```
+ */
+export function Wrapper(base: tfl.LayersModel | GraphModelLike | BaseSpec, options: WrapperOptions = {}): tfl.LayersModel {
+  checkOptionsObject(CALL, options);
+  const spec = isBaseSpec(base) ? base : undefined;
+  const model = spec ? spec.model : base;
+  const isLayers = model instanceof tfl.LayersModel;
+  if (!isLayers && !isGraphModelLike(model)) {
+    throw new InvalidArgumentError(CALL, 'base', 'a tf.LayersModel, a GraphModel or a BaseSpec from loadBase', base);
+  }
+  const numClasses = options.numClasses ?? 2;
+  const pooling = options.pooling ?? 'avg';
+  const dropout = options.dropout ?? 0;
+  const hiddenUnits = options.hiddenUnits ?? [];
+  const cutAt = options.cutAt ?? spec?.cutAt;
+  const outputNode = options.outputNode ?? spec?.outputNode;
+  const seed = options.seed ?? 0;
+  if (typeof numClasses !== 'number' || !Number.isInteger(numClasses) || numClasses < 2) {
+    throw new InvalidArgumentError(CALL, 'numClasses', 'an integer >= 2', numClasses);
+  }
+  checkOneOf(CALL, 'pooling', pooling, ['avg', 'max'] as const);
+  checkNumberInRange(CALL, 'dropout', dropout, 0, 1, true);
+  if (!Array.isArray(hiddenUnits)) throw new InvalidArgumentError(CALL, 'hiddenUnits', 'an array of positive integers', hiddenUnits);
+  hiddenUnits.forEach((u, i) => checkPositiveInteger(CALL, `hiddenUnits[${i}]`, u));
+  if (cutAt !== undefined && (typeof cutAt !== 'string' || cutAt === '')) {
+    throw new InvalidArgumentError(CALL, 'cutAt', 'a layer name', cutAt);
+  }
+  if (outputNode !== undefined && (typeof outputNode !== 'string' || outputNode === '')) {
+    throw new InvalidArgumentError(CALL, 'outputNode', 'a graph node name', outputNode);
+  }
+  if (options.inputShape !== undefined) checkImageShape(options.inputShape);
+  checkSeed(CALL, seed);
+  registerTlKitLayers();
+
+  const built = isLayers
+    ? layersBase(model, cutAt, options.inputShape ?? spec?.inputShape)
+    : graphBase(model as GraphModelLike, outputNode, options.inputShape ?? spec?.inputShape);
+
+  const input = tfl.input({ shape: [...built.inputShape], name: 'tlkit_input' });
+  const features = built.layer.apply(input) as tfl.SymbolicTensor;
+  const rank = features.shape.length;
+  if (rank < 2 || rank > 4) {
+    throw new IncompatibleModelError(
+      `${CALL}: the base's output must be [batch, features] or a feature map, got shape [${features.shape.join(', ')}]`,
+    );
+  }
+  const poolLayer =
+    rank === 2
+      ? undefined
+      : rank === 4
+        ? pooling === 'avg'
+          ? tfl.layers.globalAveragePooling2d({ name: 'tlkit_pool' })
+          : tfl.layers.globalMaxPooling2d({ name: 'tlkit_pool' })
+        : pooling === 'avg'
+          ? tfl.layers.globalAveragePooling1d({ name: 'tlkit_pool' })
+          : tfl.layers.globalMaxPooling1d({ name: 'tlkit_pool' });
+  const pooled = poolLayer ? (poolLayer.apply(features) as tfl.SymbolicTensor) : features;
+  const featureSize = pooled.shape[1];
+  if (typeof featureSize !== 'number') {
+    throw new IncompatibleModelError(`${CALL}: the base's feature size is unknown (shape [${pooled.shape.join(', ')}])`);
+  }
+
+  const headLayers = makeHeadLayers(numClasses, dropout, hiddenUnits, seed);
+  const applyHead = (x: tfl.SymbolicTensor): tfl.SymbolicTensor =>
+    headLayers.reduce((t, layer) => layer.apply(t) as tfl.SymbolicTensor, x);
+  const wrapper = tfl.model({ inputs: input, outputs: applyHead(pooled), name: 'tlkit_wrapper' });
+  const headInput = tfl.input({ shape: [featureSize], name: 'tlkit_features' });
+  const head = tfl.model({ inputs: headInput, outputs: applyHead(headInput), name: 'tlkit_head' });
+  // The head model is a view of the wrapper's layers: hand its reference back so that disposing the wrapper frees them.
+  for (const layer of headLayers) releaseReference(layer);
+
+  const core = built.core;
+  const poolAxes = rank === 4 ? [1, 2] : [1];
+  const parts: WrapperParts = {
+    base: core,
+    runBase: (images) => tf.tidy(() => built.run(images)),
+    pool: (baseOutput) =>
+      tf.tidy(() => {
+        if (baseOutput.rank === 2) return tf.clone(baseOutput) as tf.Tensor2D;
+        return (pooling === 'avg' ? tf.mean(baseOutput, poolAxes) : tf.max(baseOutput, poolAxes)) as tf.Tensor2D;
+      }),
+    head,
+    featureSize,
+    numClasses,
+    inputShape: built.inputShape,
+    baseLayers: core ? core.layers.filter((l) => l.getClassName() !== 'InputLayer') : [],
+    isBaseFrozen: () => (core ? core.trainableWeights.length === 0 : true),
+    baseName: spec?.name,
+    preprocessing: spec?.preprocessing,
+  };
+  registerWrapperParts(wrapper, parts);
+  return wrapper;
+}
+
+interface BuiltBase {
+  readonly layer: tfl.layers.Layer;
+  readonly core: InferenceBase | null;
+  readonly inputShape: readonly [number, number, number];
+  readonly run: (images: tf.Tensor4D) => tf.Tensor;
+}
+
+function layersBase(
+  model: tfl.LayersModel,
+  cutAt: string | undefined,
+  wanted: readonly [number, number, number] | undefined,
+): BuiltBase {
+  const own = imageInputShape(CALL, model);
+  let core = cutBase(CALL, model, cutAt);
+  let inputShape: readonly [number, number, number];
+  if (wanted === undefined) {
+    if (own.some((d) => d === null)) {
+      throw new InvalidArgumentError(
+        CALL,
+        'inputShape',
+        `given, because the base's input [${own.map((d) => d ?? 'null').join(', ')}] has free dimensions`,
+        undefined,
+      );
+    }
+    inputShape = own as [number, number, number];
+  } else {
+    inputShape = wanted;
+    const differs = own.some((d, i) => d !== null && d !== wanted[i]);
+    if (differs) core = rebuildForInput(CALL, core, wanted);
+  }
+  for (const layer of core.layers) layer.trainable = false;
+  core.trainable = false;
+  const frozen = core;
+  return { layer: frozen, core: frozen, inputShape, run: (images) => runInference(frozen, [images])[0] as tf.Tensor };
+}
+
+function graphBase(
+  graph: GraphModelLike,
+  outputNode: string | undefined,
+  wanted: readonly [number, number, number] | undefined,
+): BuiltBase {
+  const info = graph.inputs[0];
+  const declared = info?.shape;
+  if (graph.inputs.length !== 1 || (declared !== undefined && declared.length !== 4)) {
+    throw new IncompatibleModelError(`${CALL}: a GraphModel base must have one image input [batch, h, w, c]`);
+  }
+  const own = declared ? declared.slice(1).map((d) => (d === null || d < 0 ? null : d)) : [null, null, null];
+  const inputShape = wanted ?? (own.every((d) => d !== null) ? (own as [number, number, number]) : undefined);
+  if (inputShape === undefined) {
+    throw new InvalidArgumentError(CALL, 'inputShape', "given, because the graph's input size is not declared", undefined);
+  }
+  if (own.some((d, i) => d !== null && d !== inputShape[i])) {
+    throw new InvalidArgumentError(
+      CALL,
+      'inputShape',
+      `the graph's own input shape [${own.map((d) => d ?? 'null').join(', ')}] (a GraphModel cannot be rebuilt)`,
+      [...inputShape],
+    );
+  }
+  if (outputNode === undefined && graph.outputs.length === 0) {
+    throw new IncompatibleModelError(`${CALL}: the GraphModel base declares no outputs; pass outputNode`);
+  }
+  let outShape: number[];
+  try {
+    outShape = tf.tidy(() => runGraph(graph, tf.zeros([1, ...inputShape]), outputNode).shape);
+  } catch (err) {
+    throw new IncompatibleModelError(
+      `${CALL}: the GraphModel base failed on a [1, ${inputShape.join(', ')}] input${outputNode ? ` with outputNode '${outputNode}'` : ''}`,
+      { cause: err },
+    );
+  }
+  return {
+    layer: new GraphBaseLayer(graph, outputNode, outShape),
+    core: null,
+    inputShape,
+    run: (images) => runGraph(graph, images, outputNode),
+  };
+}
+
+function makeHeadLayers(
+  numClasses: number,
+  dropout: number,
+  hiddenUnits: readonly number[],
+  seed: number,
+): tfl.layers.Layer[] {
+  const layers: tfl.layers.Layer[] = hiddenUnits.map((units, i) =>
+    tfl.layers.dense({
+      units,
+      activation: 'relu',
+      kernelInitializer: tfl.initializers.glorotUniform({ seed: seed + i }),
+      name: `tlkit_hidden_${i}`,
+    }),
+  );
+  if (dropout > 0) layers.push(tfl.layers.dropout({ rate: dropout, seed: seed + hiddenUnits.length, name: 'tlkit_dropout' }));
+  layers.push(
+    tfl.layers.dense({
+      units: numClasses === 2 ? 1 : numClasses,
+      activation: numClasses === 2 ? 'sigmoid' : 'softmax',
+      kernelInitializer: tfl.initializers.glorotUniform({ seed: seed + hiddenUnits.length + 1 }),
+      name: 'tlkit_output',
+    }),
+  );
+  return layers;
+}
+
+/** Undoes the reference count tfjs adds when a layer is applied to a second input (see tfjs Layer.dispose). */
+function releaseReference(layer: tfl.layers.Layer): void {
+  const counted = layer as unknown as { _refCount: number | null };
+  if (typeof counted._refCount === 'number' && counted._refCount > 1) counted._refCount -= 1;
+}
+
+function checkImageShape(shape: unknown): asserts shape is readonly [number, number, number] {
+  const ok =
+    Array.isArray(shape) && shape.length === 3 && shape.every((d) => typeof d === 'number' && Number.isInteger(d) && d > 0);
+  if (!ok) throw new InvalidArgumentError(CALL, 'inputShape', '[height, width, channels] of positive integers', shape);
+}

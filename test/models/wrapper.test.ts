@@ -1,0 +1,180 @@
+import * as tf from '@tensorflow/tfjs-core';
+import * as tfl from '@tensorflow/tfjs-layers';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { Wrapper } from '../../src/models/wrapper';
+import { getWrapperParts } from '../../src/models/parts';
+import { InvalidArgumentError } from '../../src/errors';
+import { graphLike, randomImages, tinyConvBnBase, tinyDagBase, tinyDenseBase } from '../fixtures/bases';
+
+function predictShape(model: tfl.LayersModel, n: number, shape: [number, number, number]): number[] {
+  return tf.tidy(() => (model.predict(tf.zeros([n, ...shape])) as tf.Tensor).shape);
+}
+
+describe('Wrapper shapes', () => {
+  it('binary head: one sigmoid unit on avg-pooled features', () => {
+    const base = tinyConvBnBase();
+    const model = Wrapper(base);
+    expect(predictShape(model, 3, [8, 8, 3])).toEqual([3, 1]);
+    const out = model.getLayer('tlkit_output');
+    expect(out.getConfig()['activation']).toBe('sigmoid');
+    const parts = getWrapperParts(model);
+    expect(parts?.featureSize).toBe(8);
+    expect(parts?.numClasses).toBe(2);
+    expect(parts?.inputShape).toEqual([8, 8, 3]);
+    expect(parts?.isBaseFrozen()).toBe(true);
+    expect(parts?.baseLayers.map((l) => l.name)).toEqual(['conv1', 'bn1', 'relu1', 'conv2', 'bn2', 'relu2']);
+    model.dispose();
+  });
+
+  it('multi-class head: k softmax units, hidden layers and dropout', () => {
+    const model = Wrapper(tinyDagBase(), { numClasses: 4, hiddenUnits: [5, 3], dropout: 0.5, pooling: 'max' });
+    expect(predictShape(model, 2, [8, 8, 3])).toEqual([2, 4]);
+    expect(model.layers.map((l) => l.name)).toEqual([
+      'tlkit_input',
+      'tlkit_base',
+      'tlkit_pool',
+      'tlkit_hidden_0',
+      'tlkit_hidden_1',
+      'tlkit_dropout',
+      'tlkit_output',
+    ]);
+    expect(model.getLayer('tlkit_output').getConfig()['activation']).toBe('softmax');
+    const sums = tf.tidy(() => tf.sum(model.predict(randomImages(2)) as tf.Tensor, 1).arraySync() as number[]);
+    sums.forEach((s) => expect(s).toBeCloseTo(1, 5));
+    model.dispose();
+  });
+
+  it('a base that already outputs [batch, features] gets no pooling', () => {
+    const model = Wrapper(tinyDenseBase(), { numClasses: 3 });
+    expect(model.layers.map((l) => l.name)).not.toContain('tlkit_pool');
+    expect(getWrapperParts(model)?.featureSize).toBe(5);
+    expect(predictShape(model, 2, [8, 8, 3])).toEqual([2, 3]);
+    model.dispose();
+  });
+
+  it('cutAt uses the base up to that layer', () => {
+    const model = Wrapper(tinyDenseBase(), { cutAt: 'relu1' });
+    const parts = getWrapperParts(model);
+    expect(parts?.featureSize).toBe(4);
+    expect(parts?.baseLayers.map((l) => l.name)).toEqual(['conv1', 'bn1', 'relu1']);
+    expect(model.layers.map((l) => l.name)).toContain('tlkit_pool');
+    model.dispose();
+  });
+
+  it('inputShape rebuilds a fully convolutional base with the same weights', () => {
+    const base = tinyConvBnBase();
+    const model = Wrapper(base, { inputShape: [12, 10, 3] });
+    expect(predictShape(model, 1, [12, 10, 3])).toEqual([1, 1]);
+    const parts = getWrapperParts(model);
+    expect(parts?.inputShape).toEqual([12, 10, 3]);
+    // Same weights as the original base: on an 8x8 crop-free check, compare conv1's kernel values.
+    const a = base.getLayer('conv1').getWeights()[0] as tf.Tensor;
+    const b = parts?.baseLayers[0]?.getWeights()[0] as tf.Tensor;
+    expect(Array.from(b.dataSync())).toEqual(Array.from(a.dataSync()));
+    const bnA = base.getLayer('bn2').getWeights()[3] as tf.Tensor;
+    const bnB = parts?.baseLayers.find((l) => l.name === 'bn2')?.getWeights()[3] as tf.Tensor;
+    expect(Array.from(bnB.dataSync())).toEqual(Array.from(bnA.dataSync()));
+    model.dispose();
+  });
+
+  it('a graph-model base becomes a frozen feature extractor inside a LayersModel', () => {
+    const inner = tinyConvBnBase();
+    const graph = graphLike(inner);
+    const model = Wrapper(graph, { numClasses: 3 });
+    expect(model).toBeInstanceOf(tfl.LayersModel);
+    expect(predictShape(model, 2, [8, 8, 3])).toEqual([2, 3]);
+    const parts = getWrapperParts(model);
+    expect(parts?.base).toBeNull();
+    expect(parts?.featureSize).toBe(8);
+    expect(parts?.baseLayers).toEqual([]);
+    expect(model.trainableWeights.map((w) => w.name)).toEqual([
+      expect.stringContaining('tlkit_output/kernel'),
+      expect.stringContaining('tlkit_output/bias'),
+    ]);
+    model.dispose();
+    inner.dispose();
+  });
+
+  it('parts.runBase + parts.pool + parts.head reproduce the wrapper output', () => {
+    const model = Wrapper(tinyDagBase(), { numClasses: 3, hiddenUnits: [4] });
+    const parts = getWrapperParts(model)!;
+    const images = randomImages(3);
+    const direct = model.predict(images) as tf.Tensor;
+    const composed = tf.tidy(() => parts.head.predict(parts.pool(parts.runBase(images))) as tf.Tensor);
+    expect(Array.from(composed.dataSync())).toEqual(Array.from(direct.dataSync()));
+    // The head shares the wrapper's layers (and so its weights).
+    expect(parts.head.getLayer('tlkit_output')).toBe(model.getLayer('tlkit_output'));
+    tf.dispose([images, direct, composed]);
+    model.dispose();
+  });
+});
+
+describe('Wrapper option errors', () => {
+  let base: tfl.LayersModel;
+  beforeAll(() => {
+    base = tinyDenseBase();
+  });
+
+  it('refuses numClasses < 2', () => {
+    expect(() => Wrapper(base, { numClasses: 1 })).toThrowErrorMatchingInlineSnapshot(
+      `[InvalidArgumentError: Wrapper: numClasses must be an integer >= 2, got 1]`,
+    );
+  });
+
+  it('lists the layer names nearest an unknown cutAt', () => {
+    let error: unknown;
+    try {
+      Wrapper(base, { cutAt: 'relu' });
+    } catch (err) {
+      error = err;
+    }
+    expect(error).toBeInstanceOf(InvalidArgumentError);
+    expect((error as InvalidArgumentError).option).toBe('cutAt');
+    expect((error as Error).message).toMatchInlineSnapshot(
+      `"Wrapper: cutAt must be the name of a layer of the base (closest: relu1, bn1, dense, image, conv1), got "relu""`,
+    );
+  });
+
+  it('refuses an inputShape for a base that ends in Flatten/Dense', () => {
+    expect(() => Wrapper(base, { inputShape: [16, 16, 3] })).toThrowErrorMatchingInlineSnapshot(
+      `[InvalidArgumentError: Wrapper: inputShape must be the base's own input shape [8, 8, 3], because its Flatten layer 'flatten' fixes the size (cut the base before it with cutAt), got [16, 16, 3]]`,
+    );
+  });
+
+  it('refuses a base that is not a model', () => {
+    expect(() => Wrapper({} as tfl.LayersModel)).toThrowErrorMatchingInlineSnapshot(
+      `[InvalidArgumentError: Wrapper: base must be a tf.LayersModel, a GraphModel or a BaseSpec from loadBase, got {}]`,
+    );
+  });
+
+  it('does not leak tensors', () => {
+    const own = tinyConvBnBase();
+    const before = tf.memory().numTensors;
+    const model = Wrapper(own, { numClasses: 3, inputShape: [10, 10, 3] }); // rebuilt: owns copies of the weights
+    model.dispose();
+    expect(tf.memory().numTensors).toBe(before);
+    own.dispose();
+  });
+});
+
+describe('Wrapper serialisation', () => {
+  it('saves and reloads with plain tfjs (the inference-mode base class is registered by Wrapper)', async () => {
+    const model = Wrapper(tinyDagBase(), { numClasses: 3, hiddenUnits: [4] });
+    let saved: tf.io.ModelArtifacts | undefined;
+    await model.save(
+      tf.io.withSaveHandler(async (artifacts) => {
+        saved = artifacts;
+        return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
+      }),
+    );
+    const reloaded = await tfl.loadLayersModel(tf.io.fromMemory(saved!));
+    expect(reloaded.getLayer('tlkit_base').getClassName()).toBe('TlKitInferenceBase');
+    const images = randomImages(2);
+    const a = model.predict(images) as tf.Tensor;
+    const b = reloaded.predict(images) as tf.Tensor;
+    expect(Array.from(b.dataSync())).toEqual(Array.from(a.dataSync()));
+    tf.dispose([images, a, b]);
+    model.dispose();
+    reloaded.dispose();
+  });
+});
