@@ -1,0 +1,187 @@
+/**
+ * A resumable HTTP download for large archives: bytes go to `<dest>.part`, an interrupted transfer continues with an
+ * HTTP `Range` request, and the file is renamed to `dest` only after its size (and SHA-256, when known) check out, so
+ * a half-downloaded archive is never mistaken for a complete one.
+ */
+import { createHash } from 'node:crypto';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { mkdir, rename, rm, stat } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { Readable, Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+
+/** Options of {@link downloadFile}. */
+export interface DownloadOptions {
+  /** Size of the complete file in bytes; checked before the file is accepted. */
+  readonly expectedSize?: number;
+  /** Lower-case hex SHA-256 of the complete file; checked before the file is accepted. */
+  readonly sha256?: string;
+  /** How many times a dropped connection is resumed before giving up. @defaultValue 5 */
+  readonly retries?: number;
+  /** Called as bytes arrive, with the bytes on disk and the total when the server told it. */
+  readonly onProgress?: (received: number, total: number | undefined) => void;
+  /** Called when a transfer is resumed from `offset` (for logs). */
+  readonly onResume?: (offset: number) => void;
+}
+
+/** What {@link downloadFile} did. */
+export interface DownloadResult {
+  /** The complete file. */
+  readonly path: string;
+  /** Its size in bytes. */
+  readonly bytes: number;
+  /** Its SHA-256, lower-case hex (print it, then pin it with `sha256` next time). */
+  readonly sha256: string;
+  /** True when `dest` already existed and passed the checks: nothing was downloaded. */
+  readonly cached: boolean;
+}
+
+/** A download that cannot complete: a bad HTTP status, a size or checksum mismatch, or retries used up. */
+export class DownloadError extends Error {
+  override readonly name = 'DownloadError';
+}
+
+/**
+ * Downloads `url` to `dest`, resuming interrupted transfers.
+ *
+ * @param url http(s) URL of the file
+ * @param dest where the complete file goes
+ * @param options size and checksum to verify, retries, progress
+ * @returns the file, its size and SHA-256
+ * @throws {DownloadError} on an HTTP error status, a size or checksum mismatch, or when retries run out
+ */
+export async function downloadFile(url: string, dest: string, options: DownloadOptions = {}): Promise<DownloadResult> {
+  const retries = options.retries ?? 5;
+  const { expectedSize, sha256: expectedSha } = options;
+
+  if ((await fileSize(dest)) !== undefined) {
+    const checked = await verify(dest, expectedSize, expectedSha);
+    return { path: dest, ...checked, cached: true };
+  }
+  await mkdir(dirname(dest), { recursive: true });
+  const part = `${dest}.part`;
+
+  let lastError: unknown;
+  for (let attempt = 0; attempt <= retries; attempt++) {
+    let have = (await fileSize(part)) ?? 0;
+    if (expectedSize !== undefined && have > expectedSize) {
+      await rm(part, { force: true });
+      have = 0;
+    }
+    if (expectedSize !== undefined && have === expectedSize) break;
+    if (have > 0) options.onResume?.(have);
+
+    let response: Response;
+    try {
+      response = await fetch(url, { headers: have > 0 ? { Range: `bytes=${have}-` } : {}, redirect: 'follow' });
+    } catch (error) {
+      lastError = error;
+      continue;
+    }
+    if (response.status === 416 && have > 0) {
+      // Nothing left to send: the part file already holds the whole resource.
+      await response.body?.cancel();
+      break;
+    }
+    let append = false;
+    let total: number | undefined;
+    if (response.status === 206 && have > 0) {
+      const range = /^bytes (\d+)-(\d+)\/(\d+|\*)$/.exec(response.headers.get('content-range') ?? '');
+      if (!range || Number(range[1]) !== have) {
+        // A range we did not ask for: start over rather than splice mismatched bytes.
+        await response.body?.cancel();
+        await rm(part, { force: true });
+        lastError = new DownloadError(`${url}: server answered a different range than bytes=${have}-`);
+        continue;
+      }
+      append = true;
+      total = range[3] === '*' ? undefined : Number(range[3]);
+    } else if (response.status === 200) {
+      // The server ignores Range (or this is the first request): write from the start.
+      const length = response.headers.get('content-length');
+      total = length === null ? undefined : Number(length);
+      have = 0;
+    } else {
+      await response.body?.cancel();
+      throw new DownloadError(`${url}: HTTP ${response.status} ${response.statusText}`);
+    }
+    if (expectedSize !== undefined && total !== undefined && total !== expectedSize) {
+      await response.body?.cancel();
+      throw new DownloadError(`${url}: server reports ${total} bytes, expected ${expectedSize}`);
+    }
+    if (!response.body) throw new DownloadError(`${url}: empty response body`);
+
+    let received = have;
+    const counter = new Transform({
+      transform(chunk: Buffer, _encoding, callback) {
+        received += chunk.length;
+        options.onProgress?.(received, total);
+        callback(null, chunk);
+      },
+    });
+    try {
+      await pipeline(
+        Readable.fromWeb(response.body as import('node:stream/web').ReadableStream<Uint8Array>),
+        counter,
+        createWriteStream(part, { flags: append ? 'a' : 'w' }),
+      );
+    } catch (error) {
+      // The connection dropped: what arrived is on disk, the next attempt asks for the rest.
+      lastError = error;
+      continue;
+    }
+    if (total === undefined || received >= total) break;
+    lastError = new DownloadError(`${url}: connection closed after ${received} of ${total} bytes`);
+  }
+
+  const size = (await fileSize(part)) ?? 0;
+  const target = expectedSize;
+  if (target !== undefined ? size !== target : size === 0) {
+    throw new DownloadError(
+      `${url}: incomplete after ${retries + 1} attempts (${size} bytes${target === undefined ? '' : ` of ${target}`})`,
+      { cause: lastError },
+    );
+  }
+  let checked: { bytes: number; sha256: string };
+  try {
+    checked = await verify(part, expectedSize, expectedSha);
+  } catch (error) {
+    // Bytes that fail the checksum are useless for resuming too.
+    await rm(part, { force: true });
+    throw error;
+  }
+  await rename(part, dest);
+  return { path: dest, ...checked, cached: false };
+}
+
+/** SHA-256 of a file, streamed. */
+export async function sha256File(path: string): Promise<string> {
+  const hash = createHash('sha256');
+  await pipeline(createReadStream(path), hash);
+  return hash.digest('hex');
+}
+
+async function verify(
+  path: string,
+  expectedSize: number | undefined,
+  expectedSha: string | undefined,
+): Promise<{ bytes: number; sha256: string }> {
+  const bytes = (await fileSize(path)) ?? 0;
+  if (expectedSize !== undefined && bytes !== expectedSize) {
+    throw new DownloadError(`${path}: ${bytes} bytes, expected ${expectedSize}`);
+  }
+  const sha256 = await sha256File(path);
+  if (expectedSha !== undefined && sha256 !== expectedSha.toLowerCase()) {
+    throw new DownloadError(`${path}: SHA-256 ${sha256}, expected ${expectedSha}`);
+  }
+  return { bytes, sha256 };
+}
+
+async function fileSize(path: string): Promise<number | undefined> {
+  try {
+    const info = await stat(path);
+    return info.isFile() ? info.size : undefined;
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,127 @@
+import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { DownloadError, downloadFile } from '../../examples/cats-vs-dogs/download';
+
+const body = Buffer.from(Array.from({ length: 200_000 }, (_, i) => (i * 7919) % 251));
+const sha = createHash('sha256').update(body).digest('hex');
+
+type Handler = (req: IncomingMessage, res: ServerResponse, hit: number) => void;
+let server: Server | undefined;
+const requests: (string | undefined)[] = [];
+
+async function serve(handler: Handler): Promise<string> {
+  requests.length = 0;
+  server = createServer((req, res) => {
+    requests.push(req.headers.range);
+    handler(req, res, requests.length);
+  });
+  await new Promise<void>((done) => server?.listen(0, '127.0.0.1', done));
+  return `http://127.0.0.1:${(server.address() as AddressInfo).port}/kagglecatsanddogs.zip`;
+}
+
+/** Serves `body` with Range support, as download.microsoft.com does. */
+function sendRange(req: IncomingMessage, res: ServerResponse, closeAfter?: number): void {
+  const match = /^bytes=(\d+)-$/.exec(req.headers.range ?? '');
+  const start = match ? Number(match[1]) : 0;
+  if (start >= body.length) {
+    res.writeHead(416, { 'Content-Range': `bytes */${body.length}` }).end();
+    return;
+  }
+  const headers = { 'Content-Length': String(body.length - start), 'Accept-Ranges': 'bytes' };
+  if (match) res.writeHead(206, { ...headers, 'Content-Range': `bytes ${start}-${body.length - 1}/${body.length}` });
+  else res.writeHead(200, headers);
+  if (closeAfter === undefined) {
+    res.end(body.subarray(start));
+  } else {
+    // Send part of the bytes, then drop the connection like a flaky network.
+    res.write(body.subarray(start, start + closeAfter), () => res.destroy());
+  }
+}
+
+const dirs: string[] = [];
+async function tempDir(): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), 'tlkit-dl-'));
+  dirs.push(dir);
+  return dir;
+}
+afterEach(async () => {
+  await new Promise<void>((done) => (server ? server.close(() => done()) : done()));
+  server = undefined;
+});
+afterAll(async () => {
+  await Promise.all(dirs.map((d) => rm(d, { recursive: true, force: true })));
+});
+
+describe('cats-vs-dogs example: resumable download', () => {
+  it('resumes with a Range request after the connection drops, then verifies size and SHA-256', async () => {
+    const url = await serve((req, res, hit) => sendRange(req, res, hit === 1 ? 70_000 : undefined));
+    const dest = join(await tempDir(), 'pets.zip');
+    const resumed: number[] = [];
+    const result = await downloadFile(url, dest, {
+      expectedSize: body.length,
+      sha256: sha,
+      onResume: (offset) => resumed.push(offset),
+    });
+    expect(result).toEqual({ path: dest, bytes: body.length, sha256: sha, cached: false });
+    expect(requests[0]).toBeUndefined();
+    expect(requests[1]).toMatch(/^bytes=\d+-$/);
+    expect(resumed).toHaveLength(1);
+    expect(resumed[0]).toBeGreaterThan(0);
+    expect(Buffer.compare(await readFile(dest), body)).toBe(0);
+    expect(existsSync(`${dest}.part`)).toBe(false);
+  });
+
+  it('continues a part file left by an earlier run, and asks nothing when it is already complete', async () => {
+    const url = await serve((req, res) => sendRange(req, res));
+    const dest = join(await tempDir(), 'pets.zip');
+    await writeFile(`${dest}.part`, body.subarray(0, 123_456));
+    await downloadFile(url, dest, { expectedSize: body.length, sha256: sha });
+    expect(requests).toEqual(['bytes=123456-']);
+    const again = await downloadFile(url, dest, { expectedSize: body.length, sha256: sha });
+    expect(again.cached).toBe(true);
+    expect(requests).toHaveLength(1);
+  });
+
+  it('starts over when the server ignores Range and answers 200', async () => {
+    const url = await serve((_req, res) => {
+      res.writeHead(200, { 'Content-Length': String(body.length) });
+      res.end(body);
+    });
+    const dest = join(await tempDir(), 'pets.zip');
+    await writeFile(`${dest}.part`, Buffer.alloc(5000, 1));
+    const result = await downloadFile(url, dest, { sha256: sha });
+    expect(result.bytes).toBe(body.length);
+    expect(Buffer.compare(await readFile(dest), body)).toBe(0);
+  });
+
+  it('rejects a file whose checksum does not match and keeps no bytes of it', async () => {
+    const url = await serve((req, res) => sendRange(req, res));
+    const dest = join(await tempDir(), 'pets.zip');
+    const error = await downloadFile(url, dest, { sha256: '0'.repeat(64) }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(DownloadError);
+    expect((error as Error).message).toMatch(/SHA-256 [0-9a-f]{64}, expected 0{64}$/);
+    expect(existsSync(dest)).toBe(false);
+    expect(existsSync(`${dest}.part`)).toBe(false);
+  });
+
+  it('fails on an HTTP error and when a server keeps dropping the connection', async () => {
+    const missing = await serve((_req, res) => res.writeHead(404, 'Not Found').end());
+    const dir = await tempDir();
+    await expect(downloadFile(missing, join(dir, 'a.zip'))).rejects.toThrow(/HTTP 404 Not Found$/);
+    await new Promise<void>((done) => server?.close(() => done()));
+
+    const flaky = await serve((req, res) => sendRange(req, res, 1000));
+    const error = await downloadFile(flaky, join(dir, 'b.zip'), { expectedSize: body.length, retries: 2 }).catch(
+      (e: unknown) => e,
+    );
+    expect(error).toBeInstanceOf(DownloadError);
+    expect((error as Error).message).toMatch(/incomplete after 3 attempts \(3000 bytes of 200000\)$/);
+    expect(requests).toEqual([undefined, 'bytes=1000-', 'bytes=2000-']);
+  });
+});
