@@ -24,3 +24,27 @@ export { unfreeze } from './models/unfreeze';
 export type { UnfreezeOptions } from './models/unfreeze';
 export { registerTlKitLayers } from './models/inference-base';
 export type { BaseSpec, GraphModelLike, GraphTensorInfo } from './models/base-spec';
+export { DataLoader } from './data/data-loader';
+export type {
+  DataLoaderOptions,
+  DataLoaderProgress,
+  RawImage,
+  SkippedFile,
+  SplitMethod,
+  SplitSlices,
+  ValidateMode,
+} from './data/loader-types';
+export { decodeImage } from './data/decode';
+export type { DecodeImageOptions, DecoderChoice } from './data/decode';
+export { prepareImages } from './data/prepare';
+export type { PrepareImagesOptions } from './data/prepare';
+export type { ImageSource, PixelData, Sample } from './data/sources';
+export type {
+  Batch,
+  ImageBatchSource,
+  LabelMode,
+  PreprocessingMode,
+  ResizeMode,
+  SplitCounts,
+  SplitName,
+} from './data/types';

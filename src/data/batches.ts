@@ -1,0 +1,103 @@
+/**
+ * Batch streaming: a seeded per-epoch order over index arrays, decodes prefetched with bounded concurrency, and one
+ * tensor batch built per step. Only the batch being yielded exists as tensors; prefetched images are plain bytes.
+ *
+ * @module
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import * as tfd from '@tensorflow/tfjs-data';
+import { prefetchMap } from '../internal/concurrency';
+import { DecodeFailure } from './decode-error';
+import type { DecodeTarget } from './node-decode';
+import type { RgbPixels } from './pixels';
+import { prepareBatch } from './prepare';
+import type { Batch, LabelMode, PreprocessingMode, ResizeMode } from './types';
+
+/** Where a loader's samples come from. `load` throws a {@link DecodeFailure} for a bad sample. */
+export interface SampleStore {
+  /** Sample ids, index = sample. */
+  readonly ids: readonly string[];
+  /** Class index per sample. */
+  readonly labels: readonly number[];
+  /** Decodes sample `i` (to `target` when the decoder can resize). */
+  load(i: number, target: DecodeTarget | undefined): Promise<RgbPixels>;
+  /** Frees what the store holds (cloned tensors). */
+  dispose(): void;
+}
+
+/** What a batch stream needs to know about its loader. */
+export interface BatchContext {
+  readonly call: string;
+  readonly store: SampleStore;
+  readonly imageSize: readonly [number, number];
+  readonly resize: ResizeMode;
+  readonly preprocessing: PreprocessingMode;
+  readonly labelMode: LabelMode;
+  readonly numClasses: number;
+  readonly batchSize: number;
+  readonly concurrency: number;
+  /** Cache of decoded images (`cache: 'memory'`), or undefined. */
+  readonly cache: Map<number, RgbPixels> | undefined;
+  /** Called when a sample fails to decode during iteration (it is then dropped from its split). */
+  onFailure(index: number, reason: string): void;
+  /** Throws when the loader was disposed. */
+  checkAlive(): void;
+}
+
+/** Builds one batch from decoded images: tensors exist only inside this call's tidy and in its result. */
+export function makeBatch(ctx: BatchContext, items: readonly { pixels: RgbPixels; label: number }[]): Batch {
+  return tf.tidy(() => {
+    const images = items.map((it) => tf.tensor3d(it.pixels.data, [it.pixels.height, it.pixels.width, 3], 'int32'));
+    const xs = prepareBatch(ctx.call, images, ctx.imageSize, ctx.resize, ctx.preprocessing);
+    const labels = items.map((it) => it.label);
+    const ys =
+      ctx.labelMode === 'binary'
+        ? tf.tensor2d(labels, [labels.length, 1], 'float32')
+        : (tf.oneHot(tf.tensor1d(labels, 'int32'), ctx.numClasses, 1, 0, 'float32') as tf.Tensor2D);
+    return { xs, ys };
+  });
+}
+
+/** Decodes sample `i` through the cache; a bad sample yields its failure reason instead of throwing. */
+async function loadOne(ctx: BatchContext, i: number): Promise<{ pixels: RgbPixels } | { reason: string }> {
+  const cached = ctx.cache?.get(i);
+  if (cached) return { pixels: cached };
+  try {
+    const [height, width] = ctx.imageSize;
+    const pixels = await ctx.store.load(i, { height, width, mode: ctx.resize });
+    ctx.cache?.set(i, pixels);
+    return { pixels };
+  } catch (err) {
+    if (err instanceof DecodeFailure) return { reason: err.message };
+    throw err;
+  }
+}
+
+/** Streams the batches of `order` (sample indices), prefetching up to `concurrency` decodes. */
+export async function* streamBatches(ctx: BatchContext, order: readonly number[]): AsyncGenerator<Batch, void, undefined> {
+  ctx.checkAlive();
+  let pending: { pixels: RgbPixels; label: number }[] = [];
+  let index = 0;
+  for await (const result of prefetchMap(order, Math.max(1, ctx.concurrency), (i) => loadOne(ctx, i))) {
+    const i = order[index++] as number;
+    if ('reason' in result) {
+      ctx.onFailure(i, result.reason);
+      continue;
+    }
+    pending.push({ pixels: result.pixels, label: ctx.store.labels[i] as number });
+    if (pending.length === ctx.batchSize) {
+      ctx.checkAlive();
+      yield makeBatch(ctx, pending);
+      pending = [];
+    }
+  }
+  if (pending.length > 0) {
+    ctx.checkAlive();
+    yield makeBatch(ctx, pending);
+  }
+}
+
+/** A tf.data dataset whose every iteration asks `order()` for a fresh index order (per-epoch reshuffling). */
+export function batchDataset(ctx: BatchContext, order: () => readonly number[]): tfd.Dataset<Batch> {
+  return tfd.generator(() => streamBatches(ctx, order()) as AsyncIterator<Batch>);
+}

@@ -1,0 +1,19 @@
+/**
+ * The internal failure of one decode: `message` is the reason alone ("empty file (0 bytes)"), which the loader
+ * stores in `skipped` and the public {@link decodeImage} wraps into a {@link DecodeError} naming the call.
+ *
+ * @module
+ */
+
+/** A decode failure with a short human reason; `cause` keeps the decoder's or file system's error. */
+export class DecodeFailure extends Error {
+  constructor(reason: string, cause?: unknown) {
+    super(reason, cause === undefined ? undefined : { cause });
+    this.name = 'DecodeFailure';
+  }
+}
+
+/** The message of an unknown thrown value. */
+export function errorMessage(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}

@@ -1,0 +1,204 @@
+/**
+ * Decoding one image source to 8-bit RGB, on every platform: sharp (or the pure-JS fallback) in Node, the browser's
+ * own decoders elsewhere. {@link decodeImage} is the public entry; the loader uses {@link decodeToPixels}.
+ *
+ * @module
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { DecodeError, InvalidArgumentError, UnsupportedError } from '../errors';
+import { checkOneOf } from '../internal/validate';
+import { DecodeFailure, errorMessage } from './decode-error';
+import { jsDecode } from './js-decode';
+import type { DecodeTarget } from './node-decode';
+import { sniffFormat, toRgb, type RgbPixels } from './pixels';
+import { checkResize, resolveImageSize } from './prepare';
+import { describeSource, isBrowserImage, isNode, isPixelData, isUrlString, type ImageSource } from './sources';
+import type { ResizeMode } from './types';
+
+/**
+ * Which decoder reads encoded bytes in Node: `'auto'` uses sharp when it is installed and the pure-JS decoders
+ * (jpeg-js, pngjs: JPEG and PNG only) when it is not; `'sharp'` requires sharp; `'pure-js'` never loads sharp.
+ * Browsers always use the platform's decoders.
+ */
+export type DecoderChoice = 'auto' | 'sharp' | 'pure-js';
+
+const DECODERS: readonly DecoderChoice[] = ['auto', 'sharp', 'pure-js'];
+
+/** Options of {@link decodeImage}. */
+export interface DecodeImageOptions {
+  /**
+   * Size hint `[height, width]` (or one number): in Node with sharp the image is decoded and resized in one pass with
+   * `resize` and comes back at this size; other decoders return the original size. Pass the result to
+   * {@link prepareImages} with the same options either way: that is exactly what the loader's batches do.
+   * @defaultValue undefined (original size)
+   */
+  readonly imageSize?: number | readonly [number, number];
+  /**
+   * Resize mode used with `imageSize`.
+   * @defaultValue 'stretch'
+   */
+  readonly resize?: ResizeMode;
+  /**
+   * Decoder for encoded bytes in Node.
+   * @defaultValue 'auto'
+   */
+  readonly decoder?: DecoderChoice;
+}
+
+/** Validates `decoder`. */
+export function checkDecoder(call: string, value: unknown): asserts value is DecoderChoice {
+  checkOneOf(call, 'decoder', value, DECODERS);
+}
+
+/** Gets the encoded bytes of a byte-like or URL source; undefined for pixel-like sources. */
+async function encodedBytes(source: ImageSource): Promise<Uint8Array | undefined> {
+  if (source instanceof Uint8Array) return source;
+  if (source instanceof ArrayBuffer) return new Uint8Array(source);
+  if (typeof Blob !== 'undefined' && source instanceof Blob) return new Uint8Array(await source.arrayBuffer());
+  const url = source instanceof URL ? source : typeof source === 'string' && (isUrlString(source) || !isNode()) ? source : undefined;
+  if (url !== undefined) {
+    if (url instanceof URL && url.protocol === 'file:' && isNode()) {
+      const { fileURLToPath } = await import('node:url');
+      const { readFileBytes } = await import('./node-decode');
+      return readFileBytes(fileURLToPath(url));
+    }
+    let response: Response;
+    try {
+      response = await fetch(url);
+    } catch (err) {
+      throw new DecodeFailure(`fetch failed: ${errorMessage(err)}`, err);
+    }
+    if (!response.ok) throw new DecodeFailure(`fetch failed: HTTP ${response.status} ${response.statusText}`.trim());
+    return new Uint8Array(await response.arrayBuffer());
+  }
+  if (typeof source === 'string') {
+    const { readFileBytes } = await import('./node-decode');
+    return readFileBytes(source);
+  }
+  return undefined;
+}
+
+/** Reads an RGB(A)/gray tensor or a browser image into RGB bytes. */
+async function pixelsFromTensor(t: tf.Tensor3D): Promise<RgbPixels> {
+  const [h, w, c] = t.shape;
+  if (c !== 1 && c !== 3 && c !== 4) throw new DecodeFailure(`a tensor image needs 1, 3 or 4 channels, got shape ${JSON.stringify(t.shape)}`);
+  const values = await t.data();
+  const bytes = new Uint8Array(values.length);
+  for (let i = 0; i < values.length; i++) bytes[i] = Math.max(0, Math.min(255, Math.round(values[i] as number)));
+  return toRgb(bytes, w, h, c);
+}
+
+/** Decodes encoded bytes in a browser with createImageBitmap. */
+async function browserDecodeBytes(bytes: Uint8Array): Promise<RgbPixels> {
+  if (typeof createImageBitmap !== 'function') throw new DecodeFailure('this platform has no image decoder (createImageBitmap)');
+  let bitmap: ImageBitmap;
+  try {
+    bitmap = await createImageBitmap(new Blob([bytes as unknown as BlobPart]));
+  } catch (err) {
+    throw new DecodeFailure(`corrupt or unsupported image: ${errorMessage(err)}`, err);
+  }
+  try {
+    return await pixelsFromBrowserImage(bitmap);
+  } finally {
+    bitmap.close();
+  }
+}
+
+/** Reads a browser image object with tf.browser.fromPixels (4 channels, so alpha can be flattened onto black). */
+async function pixelsFromBrowserImage(image: unknown): Promise<RgbPixels> {
+  const t = tf.browser.fromPixels(image as ImageData, 4);
+  try {
+    return await pixelsFromTensor(t);
+  } finally {
+    t.dispose();
+  }
+}
+
+/**
+ * Decodes any source to 8-bit RGB bytes, resized to `target` inside sharp when sharp decodes it. Throws a
+ * {@link DecodeFailure} whose message is the bare reason.
+ */
+export async function decodeToPixels(
+  source: ImageSource,
+  target: DecodeTarget | undefined,
+  decoder: DecoderChoice,
+  bytesOverride?: Uint8Array,
+): Promise<RgbPixels> {
+  if (source instanceof tf.Tensor) {
+    if (source.isDisposed) throw new DecodeFailure('the tensor was disposed');
+    if (source.rank !== 3) throw new DecodeFailure(`a tensor image must be [h, w, c], got shape ${JSON.stringify(source.shape)}`);
+    return pixelsFromTensor(source as tf.Tensor3D);
+  }
+  if (isPixelData(source)) {
+    const { data, width, height, channels } = source;
+    if (![1, 3, 4].includes(channels) || !Number.isInteger(width) || !Number.isInteger(height) || width < 1 || height < 1) {
+      throw new DecodeFailure(`pixels need positive integer width/height and 1, 3 or 4 channels, got ${width}x${height}x${channels}`);
+    }
+    if (data.length !== width * height * channels) {
+      throw new DecodeFailure(`pixels have ${data.length} values, expected ${width}*${height}*${channels} = ${width * height * channels}`);
+    }
+    const bytes = data instanceof Uint8Array ? data : Uint8Array.from(data as ArrayLike<number>, (v) => Math.max(0, Math.min(255, Math.round(v))));
+    return toRgb(bytes, width, height, channels);
+  }
+  if (isBrowserImage(source)) return pixelsFromBrowserImage(source);
+  const bytes = bytesOverride ?? (await encodedBytes(source));
+  if (bytes === undefined) throw new DecodeFailure(`not an image source: ${describeSource(source)}`);
+  if (bytes.byteLength === 0) throw new DecodeFailure('empty file (0 bytes)');
+  if (!isNode()) return browserDecodeBytes(bytes);
+  if (sniffFormat(bytes) === undefined) {
+    throw new DecodeFailure('not a supported image (content is not JPEG, PNG, WebP, GIF, TIFF or HEIF)');
+  }
+  const { loadSharp, sharpDecode } = await import('./node-decode');
+  const sharp = decoder === 'pure-js' ? undefined : await loadSharp();
+  if (sharp) return sharpDecode(sharp, bytes, target);
+  if (decoder === 'sharp') throw new UnsupportedError("decoder 'sharp' was requested but the sharp package is not installed");
+  return jsDecode(bytes);
+}
+
+/**
+ * Decodes one image to an 8-bit RGB tensor `[height, width, 3]` (dtype int32, values 0..255), the way the
+ * {@link DataLoader} decodes its samples: EXIF orientation applied, gray/CMYK/16-bit converted, alpha flattened onto
+ * black.
+ *
+ * In Node, encoded bytes are decoded with sharp (optional peer dependency, imported lazily); when sharp is not
+ * installed, with jpeg-js/pngjs (JPEG and PNG only). A decode error of the image is thrown, never papered over by
+ * another decoder. In browsers, URLs, `Blob`s and image elements are decoded by the platform.
+ *
+ * @param source - a file path (Node), URL, encoded bytes, Blob/File, browser image, {@link PixelData} or Tensor3D.
+ * @param options - {@link DecodeImageOptions}; pass the loader's `imageSize` and `resize` to get the loader's pixels.
+ * @returns a new tensor owned by the caller (dispose it).
+ * @throws {@link DecodeError} when the source cannot be read or decoded; {@link InvalidArgumentError} for bad
+ *   options; {@link UnsupportedError} when `decoder: 'sharp'` is asked without sharp installed.
+ * @example
+ * ```ts
+ * import { decodeImage, prepareImages } from 'tl-kit';
+ * const opts = { imageSize: 160, resize: 'stretch', preprocessing: 'tf' } as const;
+ * const image = await decodeImage('photos/cat.jpg', opts);
+ * const batch = prepareImages(image, opts); // [1, 160, 160, 3], same pixels as DataLoader batches
+ * image.dispose();
+ * ```
+ */
+export async function decodeImage(source: ImageSource, options: DecodeImageOptions = {}): Promise<tf.Tensor3D> {
+  const call = 'decodeImage';
+  if (source === undefined || source === null) throw new InvalidArgumentError(call, 'source', 'an image source', source);
+  if (typeof options !== 'object' || options === null) throw new InvalidArgumentError(call, 'options', 'an object or undefined', options);
+  const decoder = options.decoder ?? 'auto';
+  checkDecoder(call, decoder);
+  let target: DecodeTarget | undefined;
+  if (options.imageSize !== undefined) {
+    const [height, width] = resolveImageSize(call, options.imageSize);
+    const mode = options.resize ?? 'stretch';
+    checkResize(call, mode);
+    target = { height, width, mode };
+  }
+  let pixels: RgbPixels;
+  try {
+    pixels = await decodeToPixels(source, target, decoder);
+  } catch (err) {
+    if (err instanceof DecodeFailure) {
+      throw new DecodeError(`${call}: cannot decode ${describeSource(source)}: ${err.message}`, { cause: err.cause ?? err });
+    }
+    throw err;
+  }
+  return tf.tensor3d(pixels.data, [pixels.height, pixels.width, 3], 'int32');
+}

@@ -1,0 +1,37 @@
+/**
+ * The pure-JS decoders (pngjs, jpeg-js), used in Node only when sharp is not installed (or `decoder: 'pure-js'`).
+ * PNG and JPEG only; both imported lazily.
+ *
+ * @module
+ */
+import { DecodeFailure, errorMessage } from './decode-error';
+import { sniffFormat, toRgb, type RgbPixels } from './pixels';
+
+/** Decodes PNG or JPEG bytes to 8-bit RGB (16-bit PNG rescaled to 8 bits, alpha flattened onto black). */
+export async function jsDecode(bytes: Uint8Array): Promise<RgbPixels> {
+  const format = sniffFormat(bytes);
+  if (format === 'png') {
+    const { PNG } = (await import('pngjs')).default ?? (await import('pngjs'));
+    try {
+      const png = PNG.sync.read(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
+      return toRgb(png.data, png.width, png.height, 4);
+    } catch (err) {
+      throw new DecodeFailure(`corrupt PNG: ${errorMessage(err)}`, err);
+    }
+  }
+  if (format === 'jpeg') {
+    const mod = await import('jpeg-js');
+    const jpeg = (mod as unknown as { default?: typeof mod }).default ?? mod;
+    try {
+      const img = jpeg.decode(bytes, { useTArray: true, formatAsRGBA: false, tolerantDecoding: false, maxMemoryUsageInMB: 1024 });
+      return toRgb(img.data, img.width, img.height, 3);
+    } catch (err) {
+      throw new DecodeFailure(`corrupt JPEG: ${errorMessage(err)}`, err);
+    }
+  }
+  throw new DecodeFailure(
+    format
+      ? `${format} images need sharp (the pure-JS fallback reads PNG and JPEG only)`
+      : 'not a supported image (content is not JPEG, PNG, WebP, GIF, TIFF or HEIF)',
+  );
+}

@@ -1,0 +1,151 @@
+/**
+ * Public types of {@link DataLoader}: its options, progress events, skipped files and raw images.
+ *
+ * @module
+ */
+import type * as tf from '@tensorflow/tfjs-core';
+import type { DecoderChoice } from './decode';
+import type { LabelMode, PreprocessingMode, ResizeMode } from './types';
+
+/** A file (or sample) that is in no split because it is not a usable image, with the reason. */
+export interface SkippedFile {
+  /** Path relative to the root (`/`-separated) for folders, the sample id otherwise. */
+  readonly path: string;
+  /** Why it was skipped, e.g. `'empty file (0 bytes)'`, `'symlink loop'`, `'corrupt or unsupported image: ...'`. */
+  readonly reason: string;
+}
+
+/** An image at its original size, for looking at the data. */
+export interface RawImage {
+  /** 8-bit RGB pixels `[height, width, 3]`, dtype int32 with values 0..255. Owned by the caller: dispose it. */
+  readonly image: tf.Tensor3D;
+  /** Class index. */
+  readonly label: number;
+  /** Class name. */
+  readonly labelName: string;
+  /** Sample id (relative path for folders). */
+  readonly id: string;
+}
+
+/** Progress of a folder scan: `'list'` while walking folders (total unknown), `'validate'` while checking files. */
+export interface DataLoaderProgress {
+  /** Which phase of the scan. */
+  readonly phase: 'list' | 'validate';
+  /** Files listed (`'list'`) or validated (`'validate'`) so far. */
+  readonly done: number;
+  /** Files to validate; undefined while listing. */
+  readonly total: number | undefined;
+}
+
+/**
+ * How files are checked before `fromDirectory` resolves: `'decode'` decodes every image (at a reduced size, so JPEG
+ * shrink-on-load keeps it cheap) and catches truncated files; `'header'` only reads headers (faster; a file whose
+ * data is corrupt is then found while iterating, moved to `skipped` and dropped from its split).
+ */
+export type ValidateMode = 'decode' | 'header';
+
+/** How samples are assigned to splits: a seeded permutation cut exactly (`'random'`) or a seeded hash of the id (`'stable'`). */
+export type SplitMethod = 'random' | 'stable';
+
+/** tfds-style slices of the seeded permutation, e.g. `{ train: '[:80%]', validation: '[80%:90%]', test: '[90%:]' }`. */
+export interface SplitSlices {
+  /** Slice for the training split. */
+  readonly train: string;
+  /** Slice for the validation split. */
+  readonly validation: string;
+  /** Slice for the test split. */
+  readonly test: string;
+}
+
+/** Options of {@link DataLoader.fromDirectory}, {@link DataLoader.fromSamples} and {@link DataLoader.fromTensors}. */
+export interface DataLoaderOptions {
+  /**
+   * Size of every image in a batch: one number (square) or `[height, width]`.
+   * @defaultValue 160
+   */
+  readonly imageSize?: number | readonly [number, number];
+  /**
+   * Images per batch (the last batch of a split may be smaller).
+   * @defaultValue 32
+   */
+  readonly batchSize?: number;
+  /**
+   * Relative sizes of train / validation / test; positive finite numbers. Ignored when `splits` is given.
+   * @defaultValue [8, 1, 1]
+   */
+  readonly splitWeights?: readonly [number, number, number];
+  /**
+   * tfds-style slices of the seeded permutation instead of weights; they must cover every sample exactly once.
+   * @defaultValue undefined (use `splitWeights`)
+   */
+  readonly splits?: SplitSlices;
+  /**
+   * `'random'`: exact sizes from a seeded permutation; `'stable'`: a seeded hash of each sample id, so adding files
+   * never moves existing ones (sizes only approximately follow the weights).
+   * @defaultValue 'random'
+   */
+  readonly splitMethod?: SplitMethod;
+  /**
+   * Cut each class by the weights separately (per-class counts are the floor or ceiling of the exact share).
+   * Applies to `splitMethod: 'random'` with `splitWeights`.
+   * @defaultValue true
+   */
+  readonly stratify?: boolean;
+  /**
+   * Seed of the split and of the per-epoch shuffles.
+   * @defaultValue 42
+   */
+  readonly seed?: number;
+  /**
+   * Accepted for familiarity with tf.data. tl-kit shuffles index arrays, so every epoch is a full permutation of the
+   * training split (what a buffer at least as large as the split gives); the value is validated and otherwise unused.
+   * @defaultValue 1000
+   */
+  readonly shuffleBufferSize?: number;
+  /**
+   * Pixel scaling of the batches.
+   * @defaultValue 'tf'
+   */
+  readonly preprocessing?: PreprocessingMode;
+  /**
+   * How images are brought to `imageSize`.
+   * @defaultValue 'stretch'
+   */
+  readonly resize?: ResizeMode;
+  /**
+   * Target encoding; `'binary'` needs exactly two classes.
+   * @defaultValue 'binary' for two classes, 'categorical' otherwise
+   */
+  readonly labelMode?: LabelMode;
+  /**
+   * Class names, index = class id (`fromSamples` and `fromTensors`). With string labels it fixes the order;
+   * with numeric labels it names them.
+   * @defaultValue sorted string labels, or `'0'`, `'1'`, ... for numeric labels
+   */
+  readonly labelNames?: readonly string[];
+  /**
+   * `'memory'` keeps every decoded (resized) image after its first use: for small sets only.
+   * @defaultValue 'none'
+   */
+  readonly cache?: 'none' | 'memory';
+  /**
+   * Files read/decoded at the same time, during the scan and while prefetching batches.
+   * @defaultValue 16
+   */
+  readonly concurrency?: number;
+  /**
+   * How thoroughly files are checked before the loader is returned (see {@link ValidateMode}).
+   * @defaultValue 'decode'
+   */
+  readonly validate?: ValidateMode;
+  /**
+   * Decoder for encoded bytes in Node (see {@link DecoderChoice}).
+   * @defaultValue 'auto'
+   */
+  readonly decoder?: DecoderChoice;
+  /**
+   * Called while a folder or sample list is scanned.
+   * @defaultValue undefined
+   */
+  readonly onProgress?: (event: DataLoaderProgress) => void;
+}

@@ -1,0 +1,176 @@
+/**
+ * Resizing and pixel preprocessing on tensors: the one path every batch of a {@link DataLoader} goes through, and
+ * what a saved classifier calls to prepare a single image exactly like the training data.
+ *
+ * @module
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { InvalidArgumentError } from '../errors';
+import { checkOneOf } from '../internal/validate';
+import { resizePlan } from './resize-plan';
+import type { PreprocessingMode, ResizeMode } from './types';
+
+/** Options of {@link prepareImages}. */
+export interface PrepareImagesOptions {
+  /**
+   * Output size: one number for square images, or `[height, width]`.
+   * @defaultValue 160
+   */
+  readonly imageSize?: number | readonly [number, number];
+  /**
+   * How images are brought to `imageSize`.
+   * @defaultValue 'stretch'
+   */
+  readonly resize?: ResizeMode;
+  /**
+   * Pixel scaling applied after resizing.
+   * @defaultValue 'tf'
+   */
+  readonly preprocessing?: PreprocessingMode;
+}
+
+/** ImageNet channel means (RGB, 0..255) used by `'caffe'`, and mean/std (0..1) used by `'torch'`. */
+const CAFFE_MEAN_BGR = [103.939, 116.779, 123.68];
+const TORCH_MEAN = [0.485, 0.456, 0.406];
+const TORCH_STD = [0.229, 0.224, 0.225];
+const RESIZE_MODES: readonly ResizeMode[] = ['stretch', 'center-crop', 'pad'];
+const PREPROCESSING_MODES = ['tf', 'caffe', 'torch', 'unit', 'none'] as const;
+
+/** Validates and normalises `imageSize` to `[height, width]`. */
+export function resolveImageSize(call: string, value: unknown): [number, number] {
+  const ok = (v: unknown): v is number => typeof v === 'number' && Number.isInteger(v) && v >= 1;
+  if (ok(value)) return [value, value];
+  if (Array.isArray(value) && value.length === 2 && ok(value[0]) && ok(value[1])) return [value[0], value[1]];
+  throw new InvalidArgumentError(call, 'imageSize', 'a positive integer or [height, width] of positive integers', value);
+}
+
+/** Validates `resize`. */
+export function checkResize(call: string, value: unknown): asserts value is ResizeMode {
+  checkOneOf(call, 'resize', value, RESIZE_MODES);
+}
+
+/** Validates `preprocessing` (a mode name or a function). */
+export function checkPreprocessing(call: string, value: unknown): asserts value is PreprocessingMode {
+  if (typeof value === 'function') return;
+  if (typeof value !== 'string' || !(PREPROCESSING_MODES as readonly string[]).includes(value)) {
+    throw new InvalidArgumentError(
+      call,
+      'preprocessing',
+      `one of ${PREPROCESSING_MODES.map((m) => `'${m}'`).join(', ')} or a function`,
+      value,
+    );
+  }
+}
+
+/**
+ * Applies `mode` to float32 RGB images in 0..255 `[b, h, w, 3]`. Must run inside `tf.tidy`.
+ * A function mode must return a float32 Tensor4D with the same batch size; anything else is an error of the call.
+ */
+export function applyPreprocessing(call: string, images: tf.Tensor4D, mode: PreprocessingMode): tf.Tensor4D {
+  switch (mode) {
+    case 'tf':
+      return tf.sub(tf.div(images, 127.5), 1);
+    case 'unit':
+      return tf.div(images, 255);
+    case 'none':
+      return images;
+    case 'caffe': {
+      const bgr = tf.reverse(images, -1);
+      return tf.sub(bgr, tf.tensor1d(CAFFE_MEAN_BGR));
+    }
+    case 'torch':
+      return tf.div(tf.sub(tf.div(images, 255), tf.tensor1d(TORCH_MEAN)), tf.tensor1d(TORCH_STD));
+    default: {
+      const out: unknown = mode(images);
+      if (!(out instanceof tf.Tensor) || out.rank !== 4 || out.shape[0] !== images.shape[0]) {
+        throw new InvalidArgumentError(call, 'preprocessing', 'a function returning a Tensor4D with the same batch size', out);
+      }
+      return out.dtype === 'float32' ? (out as tf.Tensor4D) : tf.cast(out as tf.Tensor4D, 'float32');
+    }
+  }
+}
+
+/**
+ * Resizes one image `[h, w, 3]` (any numeric dtype, values 0..255) to `[dstH, dstW, 3]` float32 with `mode`, using
+ * bilinear resampling with half-pixel centres. Must run inside `tf.tidy`. An image already at the target size is only
+ * cast.
+ */
+export function resizeImage(image: tf.Tensor3D, dstH: number, dstW: number, mode: ResizeMode): tf.Tensor3D {
+  const [srcH, srcW] = image.shape;
+  const float = image.dtype === 'float32' ? image : tf.cast(image, 'float32');
+  if (srcH === dstH && srcW === dstW) return float;
+  const plan = resizePlan(srcH, srcW, dstH, dstW, mode);
+  const { crop, scaled, pad } = plan;
+  let x: tf.Tensor3D = float;
+  if (crop.height !== srcH || crop.width !== srcW) x = tf.slice(x, [crop.top, crop.left, 0], [crop.height, crop.width, 3]);
+  if (scaled.height !== crop.height || scaled.width !== crop.width) {
+    x = tf.image.resizeBilinear(x, [scaled.height, scaled.width], false, true);
+  }
+  if (pad.top + pad.bottom + pad.left + pad.right > 0) {
+    x = tf.pad(x, [
+      [pad.top, pad.bottom],
+      [pad.left, pad.right],
+      [0, 0],
+    ]);
+  }
+  return x;
+}
+
+/** Checks that `t` is an RGB image tensor `[h, w, 3]`. */
+function checkImageTensor(call: string, option: string, t: unknown): asserts t is tf.Tensor3D {
+  if (!(t instanceof tf.Tensor) || t.rank !== 3 || t.shape[2] !== 3 || t.isDisposed) {
+    throw new InvalidArgumentError(call, option, 'a live tf.Tensor3D [height, width, 3]', t instanceof tf.Tensor ? t.shape : t);
+  }
+}
+
+/**
+ * Brings images to `imageSize` with `resize` and applies `preprocessing`, returning one float32 batch: exactly the
+ * path a {@link DataLoader}'s batches take after decoding, so a trained model sees the same pixels at inference.
+ *
+ * Resampling is bilinear with half-pixel centres (`tf.image.resizeBilinear(x, size, false, true)`). The loader in
+ * Node with sharp resizes inside sharp instead (see `docs/data.md`); use {@link decodeImage} with `imageSize` to get
+ * the same small image from sharp before calling this.
+ *
+ * @param images - one RGB image `[h, w, 3]` or a list of them (sizes may differ), values 0..255, any numeric dtype.
+ *   They stay owned by the caller.
+ * @param options - {@link PrepareImagesOptions}.
+ * @returns a new float32 `[n, height, width, 3]` tensor, owned by the caller.
+ * @throws {@link InvalidArgumentError} for an empty list, a tensor that is not `[h, w, 3]`, or bad options.
+ * @example
+ * ```ts
+ * import * as tf from '@tensorflow/tfjs-core';
+ * import { decodeImage, prepareImages } from 'tl-kit';
+ * const image = await decodeImage('cat.jpg');
+ * const batch = prepareImages(image, { imageSize: 224, resize: 'center-crop', preprocessing: 'tf' });
+ * image.dispose();
+ * console.log(batch.shape); // [1, 224, 224, 3]
+ * batch.dispose();
+ * ```
+ */
+export function prepareImages(images: tf.Tensor3D[] | tf.Tensor3D, options: PrepareImagesOptions = {}): tf.Tensor4D {
+  const call = 'prepareImages';
+  const list = Array.isArray(images) ? images : [images];
+  if (list.length === 0) throw new InvalidArgumentError(call, 'images', 'a non-empty list of Tensor3D', list);
+  list.forEach((t, i) => checkImageTensor(call, Array.isArray(images) ? `images[${i}]` : 'images', t));
+  const [h, w] = resolveImageSize(call, options.imageSize ?? 160);
+  const resize = options.resize ?? 'stretch';
+  checkResize(call, resize);
+  const preprocessing = options.preprocessing ?? 'tf';
+  checkPreprocessing(call, preprocessing);
+  return prepareBatch(call, list, [h, w], resize, preprocessing);
+}
+
+/** {@link prepareImages} without argument checks, for the loader's batches. */
+export function prepareBatch(
+  call: string,
+  list: readonly tf.Tensor3D[],
+  size: readonly [number, number],
+  resize: ResizeMode,
+  preprocessing: PreprocessingMode,
+): tf.Tensor4D {
+  return tf.tidy(() => {
+    const resized = list.map((t) => resizeImage(t, size[0], size[1], resize));
+    const batch = resized.length === 1 ? tf.expandDims(resized[0] as tf.Tensor3D, 0) : tf.stack(resized);
+    return applyPreprocessing(call, batch as tf.Tensor4D, preprocessing);
+  });
+}
