@@ -48,3 +48,4 @@ export type {
   SplitCounts,
   SplitName,
 } from './data/types';
+export { fileLoadHandler, fileSaveHandler } from './io/file-handler';
