@@ -49,3 +49,20 @@ export type {
   SplitName,
 } from './data/types';
 export { fileLoadHandler, fileSaveHandler } from './io/file-handler';
+export { fit } from './pipeline/fit';
+export type { FitOptions } from './pipeline/fit';
+export { evaluate, evaluateBaseline } from './pipeline/evaluate';
+export type {
+  BaselineResult,
+  EvaluateBaselineOptions,
+  EvaluateOptions,
+  EvaluationResult,
+  MacroAverages,
+} from './pipeline/evaluate';
+export type { ClassMetrics } from './pipeline/metrics';
+export { OPTIMIZER_PRESETS } from './pipeline/compile';
+export type { OptimizerName } from './pipeline/compile';
+export { earlyStopping, terminateOnNaN } from './pipeline/callbacks';
+export type { EarlyStoppingOptions, TrainingCallback, TrainingLogs, TrainingParams } from './pipeline/callbacks';
+export { progressBar } from './pipeline/progress-bar';
+export type { ProgressBarOptions, ProgressStream } from './pipeline/progress-bar';

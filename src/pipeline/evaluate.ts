@@ -1,0 +1,265 @@
+/**
+ * `evaluateBaseline` and `evaluate`: run a classifier over a split in inference mode and compute loss, accuracy and
+ * the classification metrics of {@link ./metrics}.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import type * as tfl from '@tensorflow/tfjs-layers';
+import type { ImageBatchSource, LabelMode, SplitName } from '../data/types';
+import { DatasetError } from '../errors';
+import { checkNonNegativeInteger, checkOptionsObject } from '../internal/validate';
+import { getWrapperParts } from '../models/parts';
+import { createFeatureExtractor, type FeatureExtractor } from '../speed/extractor';
+import { checkModel, checkSource, checkSplit, checkSteps } from './checks';
+import { checkModelFitsData, lossFunction } from './compile';
+import {
+  accuracyOf,
+  argMax,
+  confusionMatrixOf,
+  macroAverages,
+  perClassMetrics,
+  rocAucOf,
+  type ClassMetrics,
+} from './metrics';
+
+/** Options of {@link evaluateBaseline}. */
+export interface EvaluateBaselineOptions {
+  /**
+   * Number of validation batches to use.
+   * @defaultValue the whole validation split
+   */
+  readonly steps?: number;
+}
+
+/** Loss and accuracy of an untrained (or any) model on the validation split. */
+export interface BaselineResult {
+  /** Mean loss per example. */
+  readonly loss: number;
+  /** Fraction of examples classified correctly. */
+  readonly accuracy: number;
+  /** Number of examples evaluated. */
+  readonly numExamples: number;
+}
+
+/** Options of {@link evaluate}. */
+export interface EvaluateOptions {
+  /**
+   * Number of batches to use.
+   * @defaultValue the whole split
+   */
+  readonly steps?: number;
+  /**
+   * Which split to evaluate.
+   * @defaultValue `'test'`
+   */
+  readonly split?: SplitName;
+  /**
+   * Worker threads for the frozen base (Node, cpu/wasm); 0 runs on this thread.
+   * @defaultValue `0`
+   */
+  readonly workers?: number;
+}
+
+/** Unweighted means over classes. */
+export interface MacroAverages {
+  /** Mean per-class precision. */
+  readonly precision: number;
+  /** Mean per-class recall. */
+  readonly recall: number;
+  /** Mean per-class F1. */
+  readonly f1: number;
+}
+
+/**
+ * Metrics of a classifier on one split. Two-class data also gets `precision`, `recall`, `f1` (of the positive class,
+ * `labelNames[1]`) and `rocAuc`; every result has per-class metrics, macro averages and the confusion matrix.
+ */
+export interface EvaluationResult {
+  /** The split evaluated. */
+  readonly split: SplitName;
+  /** Number of examples evaluated. */
+  readonly numExamples: number;
+  /** Mean loss per example. */
+  readonly loss: number;
+  /** Fraction classified correctly (threshold 0.5 for one sigmoid unit, arg-max otherwise). */
+  readonly accuracy: number;
+  /** Class names, index = class id. */
+  readonly labelNames: readonly string[];
+  /** The data's label encoding. */
+  readonly labelMode: LabelMode;
+  /** `confusionMatrix[actual][predicted]`: counts of examples. */
+  readonly confusionMatrix: readonly (readonly number[])[];
+  /** Precision, recall, F1 and support per class, in class order. */
+  readonly perClass: readonly ClassMetrics[];
+  /** Macro averages of the per-class metrics. */
+  readonly macro: MacroAverages;
+  /** Binary data only: precision of the positive class (`labelNames[1]`). */
+  readonly precision?: number;
+  /** Binary data only: recall of the positive class. */
+  readonly recall?: number;
+  /** Binary data only: F1 of the positive class. */
+  readonly f1?: number;
+  /** Binary data only: area under the ROC curve of the positive-class probability; NaN when a class is absent. */
+  readonly rocAuc?: number;
+}
+
+/** Predictions of a model over a split, downloaded: class ids and, for one sigmoid unit, the scores. */
+interface Collected {
+  actual: number[];
+  predicted: number[];
+  scores: number[];
+  lossSum: number;
+}
+
+/** Runs the model over `steps` batches of a split and downloads labels, predictions and the loss sum. */
+async function collect(
+  model: tfl.LayersModel,
+  data: ImageBatchSource,
+  split: SplitName,
+  steps: number | undefined,
+  workers: number,
+): Promise<Collected> {
+  const parts = getWrapperParts(model);
+  const lossFn = lossFunction(model, data);
+  const binary = data.labelMode === 'binary';
+  const out: Collected = { actual: [], predicted: [], scores: [], lossSum: 0 };
+  const ds = split === 'train' ? data.trainBatches : split === 'validation' ? data.validationBatches : data.testBatches;
+  let extractor: FeatureExtractor | undefined;
+  try {
+    if (parts) extractor = await createFeatureExtractor(parts, { workers });
+    const it = await ds.iterator();
+    for (let n = 0; steps === undefined || n < steps; n++) {
+      const next = await it.next();
+      if (next.done) break;
+      const { xs, ys } = next.value;
+      let feats: tf.Tensor2D | undefined;
+      let pred: tf.Tensor | undefined;
+      let loss: tf.Tensor | undefined;
+      try {
+        if (extractor && parts) {
+          feats = await extractor.extract(xs);
+          const f = feats;
+          pred = tf.tidy(() => parts.head.apply(f, { training: false }) as tf.Tensor);
+        } else {
+          pred = tf.tidy(() => model.apply(xs, { training: false }) as tf.Tensor);
+        }
+        const p = pred;
+        loss = tf.tidy(() => tf.sum(lossFn(ys, p)));
+        const [probs, targets, lossValue] = await Promise.all([pred.data(), ys.data(), loss.data()]);
+        out.lossSum += lossValue[0] as number;
+        const k = ys.shape[1];
+        const pk = pred.shape[pred.shape.length - 1] as number;
+        for (let i = 0; i < ys.shape[0]; i++) {
+          if (binary) {
+            const score = probs[i * pk] as number;
+            out.actual.push((targets[i * k] as number) > 0.5 ? 1 : 0);
+            out.predicted.push(score > 0.5 ? 1 : 0);
+            out.scores.push(score);
+          } else {
+            out.actual.push(argMax(targets.subarray(i * k, (i + 1) * k)));
+            out.predicted.push(argMax(probs.subarray(i * pk, (i + 1) * pk)));
+          }
+        }
+      } finally {
+        tf.dispose([xs, ys]);
+        if (feats) feats.dispose();
+        if (pred) pred.dispose();
+        if (loss) loss.dispose();
+      }
+    }
+  } finally {
+    await extractor?.dispose();
+  }
+  if (out.actual.length === 0) {
+    throw new DatasetError(`evaluate: the ${split} split has no examples to evaluate`);
+  }
+  return out;
+}
+
+/**
+ * Loss and accuracy on the validation split before training: the number to beat (near chance for a new head).
+ *
+ * @param model - the classifier.
+ * @param data - the dataset.
+ * @param options - see {@link EvaluateBaselineOptions}.
+ * @returns loss, accuracy and the number of examples.
+ * @throws {@link InvalidArgumentError} for a bad option.
+ * @throws {@link IncompatibleModelError} when the model's output does not match the data's classes.
+ * @throws {@link DatasetError} when the validation split is empty.
+ * @example
+ * ```ts
+ * const before = await evaluateBaseline(model, data, { steps: 20 });
+ * console.log(before.accuracy); // about 0.5 for two classes
+ * ```
+ */
+export async function evaluateBaseline(
+  model: tfl.LayersModel,
+  data: ImageBatchSource,
+  options: EvaluateBaselineOptions = {},
+): Promise<BaselineResult> {
+  const call = 'evaluateBaseline';
+  checkModel(call, model);
+  checkSource(call, data);
+  checkOptionsObject(call, options);
+  checkSteps(call, options.steps);
+  checkModelFitsData(call, model, data);
+  const c = await collect(model, data, 'validation', options.steps, 0);
+  return { loss: c.lossSum / c.actual.length, accuracy: accuracyOf(c.actual, c.predicted), numExamples: c.actual.length };
+}
+
+/**
+ * Evaluates a classifier on a split (the test split by default): loss, accuracy, per-class precision / recall / F1,
+ * macro averages, the confusion matrix and, for two classes, precision, recall, F1 and ROC AUC of the positive class.
+ *
+ * @param model - the classifier.
+ * @param data - the dataset.
+ * @param options - see {@link EvaluateOptions}.
+ * @returns the metrics.
+ * @throws {@link InvalidArgumentError} for a bad option (e.g. `steps < 1`, an unknown split).
+ * @throws {@link IncompatibleModelError} when the model's output does not match the data's classes.
+ * @throws {@link DatasetError} when the split is empty.
+ * @example
+ * ```ts
+ * const result = await evaluate(model, data);
+ * console.log(result.accuracy, result.confusionMatrix);
+ * ```
+ */
+export async function evaluate(
+  model: tfl.LayersModel,
+  data: ImageBatchSource,
+  options: EvaluateOptions = {},
+): Promise<EvaluationResult> {
+  const call = 'evaluate';
+  checkModel(call, model);
+  checkSource(call, data);
+  checkOptionsObject(call, options);
+  checkSteps(call, options.steps);
+  const split = options.split ?? 'test';
+  checkSplit(call, split);
+  const workers = options.workers ?? 0;
+  checkNonNegativeInteger(call, 'workers', workers);
+  checkModelFitsData(call, model, data);
+  const c = await collect(model, data, split, options.steps, workers);
+  const k = data.labelNames.length;
+  const confusionMatrix = confusionMatrixOf(c.actual, c.predicted, k);
+  const perClass = perClassMetrics(confusionMatrix, data.labelNames);
+  const base: EvaluationResult = {
+    split,
+    numExamples: c.actual.length,
+    loss: c.lossSum / c.actual.length,
+    accuracy: accuracyOf(c.actual, c.predicted),
+    labelNames: data.labelNames.slice(),
+    labelMode: data.labelMode,
+    confusionMatrix,
+    perClass,
+    macro: macroAverages(perClass),
+  };
+  if (data.labelMode !== 'binary') return base;
+  const positive = perClass[1] as ClassMetrics;
+  return {
+    ...base,
+    precision: positive.precision,
+    recall: positive.recall,
+    f1: positive.f1,
+    rocAuc: rocAucOf(c.actual, c.scores),
+  };
+}

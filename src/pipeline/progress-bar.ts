@@ -1,0 +1,166 @@
+/**
+ * A one-line terminal progress bar for `fit` in Node: epoch, batch, images per second, ETA, loss and accuracy.
+ * It writes only to a TTY stream (stderr by default) and never to the console.
+ */
+import { InvalidArgumentError } from '../errors';
+import { checkOptionsObject, checkPositiveInteger } from '../internal/validate';
+import type { TrainingCallback, TrainingLogs, TrainingParams } from './callbacks';
+
+/** The part of a Node writable stream the progress bar uses. */
+export interface ProgressStream {
+  /** Writes text. */
+  write(text: string): unknown;
+  /** True for a terminal; the bar stays silent otherwise. */
+  readonly isTTY?: boolean;
+  /** Terminal width in characters, when known. */
+  readonly columns?: number;
+}
+
+/** Options of {@link progressBar}. */
+export interface ProgressBarOptions {
+  /**
+   * Where the bar is drawn. Nothing is written unless `stream.isTTY` is true (or `force` is set).
+   * @defaultValue `process.stderr` in Node; none in a browser (the bar is then silent)
+   */
+  readonly stream?: ProgressStream;
+  /**
+   * Draw even when the stream is not a TTY (one line per epoch instead of a redrawn line).
+   * @defaultValue `false`
+   */
+  readonly force?: boolean;
+  /**
+   * Width of the bar itself in characters.
+   * @defaultValue `24`
+   */
+  readonly width?: number;
+  /**
+   * Clock in milliseconds, for tests.
+   * @defaultValue `performance.now`
+   */
+  readonly now?: () => number;
+}
+
+/** Formats seconds as `1m05s` / `12s`. */
+export function formatDuration(seconds: number): string {
+  if (!Number.isFinite(seconds) || seconds < 0) return '?';
+  const s = Math.round(seconds);
+  if (s < 60) return `${s}s`;
+  const m = Math.floor(s / 60);
+  if (m < 60) return `${m}m${String(s % 60).padStart(2, '0')}s`;
+  return `${Math.floor(m / 60)}h${String(m % 60).padStart(2, '0')}m`;
+}
+
+/** Formats the logged values `loss`, `acc`, `val_loss`, `val_acc` that are present. */
+function formatLogs(logs: TrainingLogs): string {
+  const parts: string[] = [];
+  for (const key of ['loss', 'acc', 'val_loss', 'val_acc']) {
+    const v = logs[key];
+    if (v !== undefined) parts.push(`${key} ${v.toFixed(4)}`);
+  }
+  return parts.join('  ');
+}
+
+/** Resolves the default stream lazily so a browser bundle never touches `process`. */
+function defaultStream(): ProgressStream | undefined {
+  const proc = (globalThis as { process?: { stderr?: ProgressStream } }).process;
+  return proc?.stderr;
+}
+
+/**
+ * A progress bar callback for `fit` (`verbose: 1` adds one on stderr). In a TTY it redraws one line per batch:
+ * `epoch 2/10 [=====>      ] 12/40  310 img/s  ETA 9s  loss 0.4123  acc 0.8125`, and ends each epoch with the
+ * validation values. It is silent when the stream is not a TTY, unless `force` is set.
+ *
+ * @param options - see {@link ProgressBarOptions}.
+ * @returns the callback.
+ * @throws {@link InvalidArgumentError} for a bad option.
+ * @example
+ * ```ts
+ * await fit(model, data, { callbacks: [progressBar({ stream: process.stdout })] });
+ * ```
+ */
+export function progressBar(options: ProgressBarOptions = {}): TrainingCallback {
+  const call = 'progressBar';
+  checkOptionsObject(call, options);
+  const width = options.width ?? 24;
+  checkPositiveInteger(call, 'width', width);
+  if (options.stream !== undefined && typeof options.stream?.write !== 'function') {
+    throw new InvalidArgumentError(call, 'stream', 'a writable stream (an object with write())', options.stream);
+  }
+  const now = options.now ?? (() => performance.now());
+  const force = options.force ?? false;
+  let stream: ProgressStream | undefined;
+  let tty = false;
+  let params: TrainingParams | undefined;
+  let epoch = 0;
+  let epochStart = 0;
+  let seen = 0;
+  let sumLoss = 0;
+  let sumAcc = 0;
+  let hasAcc = false;
+  let lastDraw = -Infinity;
+
+  const active = (): boolean => stream !== undefined && (tty || force);
+
+  const line = (batch: number): string => {
+    const steps = params?.steps ?? 0;
+    const epochs = params?.epochs ?? 0;
+    const done = steps > 0 ? Math.min(1, batch / steps) : 0;
+    const filled = Math.round(done * width);
+    const bar = '='.repeat(Math.max(0, filled - 1)) + (filled > 0 ? (done >= 1 ? '=' : '>') : '');
+    const elapsed = (now() - epochStart) / 1000;
+    const rate = elapsed > 0 ? seen / elapsed : 0;
+    const eta = batch > 0 ? (elapsed / batch) * (steps - batch) : Number.NaN;
+    const logs: TrainingLogs = seen > 0 ? { loss: sumLoss / seen } : {};
+    if (hasAcc && seen > 0) logs.acc = sumAcc / seen;
+    const text =
+      `epoch ${epoch + 1}/${epochs} [${bar.padEnd(width)}] ${batch}/${steps}  ` +
+      `${rate.toFixed(0)} img/s  ETA ${formatDuration(eta)}  ${formatLogs(logs)}`;
+    const columns = stream?.columns;
+    return columns !== undefined && columns > 10 && text.length >= columns ? text.slice(0, columns - 1) : text;
+  };
+
+  return {
+    setParams(p: TrainingParams) {
+      params = p;
+    },
+    onTrainBegin() {
+      stream = options.stream ?? defaultStream();
+      tty = stream?.isTTY === true;
+    },
+    onEpochBegin(e: number) {
+      epoch = e;
+      epochStart = now();
+      seen = 0;
+      sumLoss = 0;
+      sumAcc = 0;
+      hasAcc = false;
+      lastDraw = -Infinity;
+    },
+    onBatchEnd(batch: number, logs?: TrainingLogs) {
+      const size = logs?.size ?? 1;
+      seen += size;
+      sumLoss += (logs?.loss ?? 0) * size;
+      if (logs?.acc !== undefined) {
+        hasAcc = true;
+        sumAcc += logs.acc * size;
+      }
+      // Redraw at most ~20 times per second; a TTY only (a forced non-TTY stream gets one line per epoch).
+      if (!tty || !stream) return;
+      const t = now();
+      if (t - lastDraw < 50) return;
+      lastDraw = t;
+      stream.write(`\r${line(batch + 1)}\x1b[K`);
+    },
+    onEpochEnd(_e: number, logs?: TrainingLogs) {
+      if (!active() || !stream) return;
+      const steps = params?.steps ?? 0;
+      const elapsed = (now() - epochStart) / 1000;
+      const rate = elapsed > 0 ? seen / elapsed : 0;
+      const text =
+        `epoch ${epoch + 1}/${params?.epochs ?? 0} ${steps}/${steps}  ${formatDuration(elapsed)}  ` +
+        `${rate.toFixed(0)} img/s  ${formatLogs(logs ?? {})}`;
+      stream.write(tty ? `\r${text}\x1b[K\n` : `${text}\n`);
+    },
+  };
+}

@@ -1,0 +1,269 @@
+/**
+ * The epoch loop shared by `fit` and `fineTune`, and its two batch plans: cached (the head trains on base features
+ * extracted once) and naive (every step runs the full model on images).
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import * as tfl from '@tensorflow/tfjs-layers';
+import type { Batch, ImageBatchSource } from '../data/types';
+import { TrainingError } from '../errors';
+import { hashString, shuffled } from '../internal/rng';
+import type { WrapperParts } from '../models/parts';
+import { createFeatureExtractor } from '../speed/extractor';
+import { CallbackRunner, type TrainingCallback, type TrainingLogs, type TrainingParams } from './callbacks';
+import { accuracyFunction, lossFunction } from './compile';
+import { extractFeatures, type FeatureStore } from './feature-cache';
+
+/** One training batch: the input of `forward` and the targets. Both are disposed by the loop. */
+interface StepBatch {
+  readonly x: tf.Tensor;
+  readonly ys: tf.Tensor2D;
+}
+
+/** How an epoch gets its batches and how the model runs on them. */
+export interface TrainingPlan {
+  readonly path: 'cached' | 'naive';
+  /** Batches per epoch. */
+  readonly steps: number;
+  /** Training examples per epoch. */
+  readonly samples: number;
+  /** Batches of one epoch, in order. */
+  batches(epoch: number): AsyncGenerator<StepBatch>;
+  /** Predictions for a batch input. */
+  forward(x: tf.Tensor, training: boolean): tf.Tensor;
+  /** The variables the optimizer updates. */
+  readonly variables: () => tf.Variable[];
+  /** Validation batches (inference), or null when there is no validation. */
+  validationBatches(): AsyncGenerator<StepBatch> | null;
+  /** Frees cached features. */
+  close(): Promise<void>;
+}
+
+/** Settings the loop needs, already validated. */
+export interface LoopSettings {
+  readonly call: string;
+  readonly epochs: number;
+  readonly callbacks: readonly TrainingCallback[];
+  readonly verbose: number;
+  readonly doValidation: boolean;
+}
+
+/** Iterates a tfjs-data dataset, stopping after `maxBatches`. */
+async function* datasetBatches(ds: import('@tensorflow/tfjs-data').Dataset<Batch>, maxBatches?: number): AsyncGenerator<StepBatch> {
+  const it = await ds.iterator();
+  let n = 0;
+  for (;;) {
+    if (maxBatches !== undefined && n >= maxBatches) return;
+    const next = await it.next();
+    if (next.done) return;
+    n++;
+    yield { x: next.value.xs, ys: next.value.ys };
+  }
+}
+
+/** The naive plan: full images through the full model every step; batch order is the data's. */
+export function naivePlan(model: tfl.LayersModel, data: ImageBatchSource, doValidation: boolean): TrainingPlan {
+  return {
+    path: 'naive',
+    steps: Math.ceil(data.numExamples.train / data.batchSize),
+    samples: data.numExamples.train,
+    batches: () => datasetBatches(data.trainBatches),
+    forward: (x, training) => model.apply(x, { training }) as tf.Tensor,
+    variables: () => model.trainableWeights.map((w) => w.read() as tf.Variable),
+    validationBatches: () => (doValidation ? datasetBatches(data.validationBatches) : null),
+    close: async () => {},
+  };
+}
+
+/** Options of {@link cachedPlan}. */
+export interface CachedPlanOptions {
+  readonly budgetBytes: number;
+  readonly shuffle: boolean;
+  readonly seed: number;
+  readonly workers: number;
+  readonly doValidation: boolean;
+}
+
+/** Yields batches of rows of a feature store in the given order. */
+async function* storeBatches(store: FeatureStore, order: readonly number[], batchSize: number): AsyncGenerator<StepBatch> {
+  for (let start = 0; start < order.length; start += batchSize) {
+    const { xs, ys } = await store.gather(order.slice(start, start + batchSize));
+    yield { x: xs, ys };
+  }
+}
+
+/**
+ * The cached plan: extracts train (and validation) features once through the feature extractor, then trains
+ * `parts.head` on seeded per-epoch shuffles of the cached rows.
+ */
+export async function cachedPlan(
+  parts: WrapperParts,
+  data: ImageBatchSource,
+  options: CachedPlanOptions,
+): Promise<TrainingPlan> {
+  const extractor = await createFeatureExtractor(parts, { workers: options.workers });
+  let train: FeatureStore | undefined;
+  let validation: FeatureStore | undefined;
+  try {
+    const common = { budgetBytes: options.budgetBytes, featureSize: parts.featureSize };
+    train = await extractFeatures(extractor, data.trainBatches, {
+      ...common,
+      expectedRows: data.numExamples.train,
+      split: 'train',
+    });
+    if (options.doValidation) {
+      // The budget is shared: what train used is no longer available to validation.
+      const left = Math.max(0, options.budgetBytes - train.rows * parts.featureSize * 4);
+      validation = await extractFeatures(extractor, data.validationBatches, {
+        ...common,
+        budgetBytes: train.location === 'memory' ? left : options.budgetBytes,
+        expectedRows: data.numExamples.validation,
+        split: 'validation',
+      });
+    }
+  } catch (err) {
+    await train?.close();
+    throw err;
+  } finally {
+    await extractor.dispose();
+  }
+  const trainStore = train;
+  const rows = Array.from({ length: trainStore.rows }, (_, i) => i);
+  return {
+    path: 'cached',
+    steps: Math.ceil(trainStore.rows / data.batchSize),
+    samples: trainStore.rows,
+    batches: (epoch) =>
+      storeBatches(
+        trainStore,
+        options.shuffle ? shuffled(rows, hashString(`epoch:${epoch}`, options.seed)) : rows,
+        data.batchSize,
+      ),
+    forward: (x, training) => parts.head.apply(x, { training }) as tf.Tensor,
+    variables: () => parts.head.trainableWeights.map((w) => w.read() as tf.Variable),
+    validationBatches: () =>
+      validation
+        ? storeBatches(validation, Array.from({ length: validation.rows }, (_, i) => i), data.batchSize)
+        : null,
+    close: async () => {
+      await trainStore.close();
+      await validation?.close();
+    },
+  };
+}
+
+/** Mean loss and accuracy of a model over batches, in inference mode. */
+export async function meanLossAndAccuracy(
+  batches: AsyncGenerator<StepBatch>,
+  forward: (x: tf.Tensor) => tf.Tensor,
+  lossFn: (y: tf.Tensor, p: tf.Tensor) => tf.Tensor,
+  accFn: (y: tf.Tensor, p: tf.Tensor) => tf.Tensor,
+): Promise<{ loss: number; acc: number; count: number }> {
+  let loss = 0;
+  let acc = 0;
+  let count = 0;
+  for await (const { x, ys } of batches) {
+    try {
+      const sums = tf.tidy(() => {
+        const pred = forward(x);
+        return tf.stack([tf.sum(lossFn(ys, pred)), tf.sum(accFn(ys, pred))]);
+      });
+      const [l, a] = await sums.data();
+      sums.dispose();
+      loss += l as number;
+      acc += a as number;
+      count += ys.shape[0];
+    } finally {
+      tf.dispose([x, ys]);
+    }
+  }
+  return { loss: count > 0 ? loss / count : Number.NaN, acc: count > 0 ? acc / count : Number.NaN, count };
+}
+
+/** Runs the epochs of `plan` on `model` with its compiled optimizer; returns a tfjs History. */
+export async function runTraining(
+  model: tfl.LayersModel,
+  data: ImageBatchSource,
+  plan: TrainingPlan,
+  settings: LoopSettings,
+): Promise<tfl.History> {
+  const optimizer = model.optimizer;
+  const lossFn = lossFunction(model, data);
+  const accFn = accuracyFunction(data);
+  const metrics = settings.doValidation ? ['loss', 'acc', 'val_loss', 'val_acc'] : ['loss', 'acc'];
+  const params: TrainingParams = {
+    epochs: settings.epochs,
+    steps: plan.steps,
+    batchSize: data.batchSize,
+    samples: plan.samples,
+    verbose: settings.verbose,
+    doValidation: settings.doValidation,
+    metrics,
+    path: plan.path,
+  };
+  const history = new tfl.History();
+  const runner = new CallbackRunner([history as unknown as TrainingCallback, ...settings.callbacks]);
+  runner.setup(model, params);
+  model.stopTraining = false;
+  const variables = plan.variables();
+  if (variables.length === 0) {
+    throw new TrainingError(`${settings.call}: the model has no trainable weights; nothing would be trained`);
+  }
+  await runner.trainBegin({});
+  let lastLogs: TrainingLogs = {};
+  let failed = true;
+  try {
+  for (let epoch = 0; epoch < settings.epochs; epoch++) {
+    await runner.epochBegin(epoch, {});
+    let sumLoss = 0;
+    let sumAcc = 0;
+    let seen = 0;
+    let batchIndex = 0;
+    for await (const { x, ys } of plan.batches(epoch)) {
+      let lossT: tf.Scalar | null = null;
+      let accT: tf.Tensor | undefined;
+      try {
+        const size = ys.shape[0];
+        await runner.batchBegin(batchIndex, { batch: batchIndex, size });
+        lossT = optimizer.minimize(
+          () => {
+            const pred = plan.forward(x, true);
+            accT = tf.keep(tf.mean(accFn(ys, pred)));
+            return tf.mean(lossFn(ys, pred)) as tf.Scalar;
+          },
+          true,
+          variables,
+        );
+        const [loss] = await (lossT as tf.Scalar).data();
+        const [acc] = await (accT as unknown as tf.Tensor).data();
+        sumLoss += (loss as number) * size;
+        sumAcc += (acc as number) * size;
+        seen += size;
+        await runner.batchEnd(batchIndex, { batch: batchIndex, size, loss: loss as number, acc: acc as number });
+      } finally {
+        tf.dispose([x, ys]);
+        if (lossT) lossT.dispose();
+        if (accT) (accT as tf.Tensor).dispose();
+      }
+      batchIndex++;
+      if (model.stopTraining) break;
+    }
+    const logs: TrainingLogs = { loss: seen > 0 ? sumLoss / seen : Number.NaN, acc: seen > 0 ? sumAcc / seen : Number.NaN };
+    const val = plan.validationBatches();
+    if (val) {
+      const r = await meanLossAndAccuracy(val, (x) => plan.forward(x, false), lossFn, accFn);
+      logs.val_loss = r.loss;
+      logs.val_acc = r.acc;
+    }
+    await runner.epochEnd(epoch, logs);
+    lastLogs = logs;
+    if (model.stopTraining) break;
+  }
+    failed = false;
+  } finally {
+    // Also after a failure, so callbacks free what they hold (earlyStopping's best weights, which it restores).
+    if (failed) await runner.trainEnd(lastLogs).catch(() => {});
+  }
+  await runner.trainEnd(lastLogs);
+  (model as unknown as { history: tfl.History }).history = history;
+  return history;
+}

@@ -1,0 +1,191 @@
+import * as tf from '@tensorflow/tfjs-core';
+import * as tfl from '@tensorflow/tfjs-layers';
+import { afterEach, describe, expect, it } from 'vitest';
+import { Wrapper } from '../../src/models/wrapper';
+import { getWrapperParts } from '../../src/models/parts';
+import { fit } from '../../src/pipeline/fit';
+import { evaluate, evaluateBaseline } from '../../src/pipeline/evaluate';
+import { earlyStopping, type TrainingCallback } from '../../src/pipeline/callbacks';
+import { tinyConvBnBase } from '../fixtures/bases';
+import { makeTestSource, type TestSource } from './helpers';
+
+const sources: TestSource[] = [];
+function source(...args: Parameters<typeof makeTestSource>): TestSource {
+  const s = makeTestSource(...args);
+  sources.push(s);
+  return s;
+}
+afterEach(() => {
+  sources.splice(0).forEach((s) => s.dispose());
+});
+
+function wrapped(numClasses = 2, seed = 0): tfl.LayersModel {
+  return Wrapper(tinyConvBnBase(), { numClasses, seed });
+}
+
+describe('fit', () => {
+  it('learns bright vs dark on the cached path: accuracy rises from a near-chance baseline', async () => {
+    const data = source({ perSplit: { train: 48, validation: 24, test: 24 } });
+    const model = wrapped();
+    const before = await evaluateBaseline(model, data);
+    const history = await fit(model, data, { epochs: 25, learningRate: 0.05 });
+    const after = await evaluate(model, data);
+    expect(Math.abs(before.accuracy - 0.5)).toBeLessThanOrEqual(0.25);
+    expect(history.epoch).toHaveLength(25);
+    expect(Object.keys(history.history).sort()).toEqual(['acc', 'loss', 'val_acc', 'val_loss']);
+    const losses = history.history.loss as number[];
+    expect(losses[losses.length - 1]!).toBeLessThan(losses[0]!);
+    expect(after.accuracy).toBeGreaterThanOrEqual(0.9);
+    expect(after.accuracy).toBeGreaterThan(before.accuracy);
+    model.dispose();
+  });
+
+  it('gives the same head on the cached and the naive path (same weights, same batch order)', async () => {
+    const data = source({ numClasses: 3, perSplit: { train: 20, validation: 6, test: 6 }, batchSize: 6 });
+    const a = wrapped(3, 5);
+    const b = wrapped(3, 5);
+    b.setWeights(a.getWeights());
+    const ha = await fit(a, data, { epochs: 3, shuffle: false, learningRate: 0.01 });
+    const hb = await fit(b, data, { epochs: 3, cacheFeatures: false, learningRate: 0.01 });
+    const wa = getWrapperParts(a)!.head.getWeights();
+    const wb = getWrapperParts(b)!.head.getWeights();
+    for (let i = 0; i < wa.length; i++) {
+      const diff = tf.tidy(() => tf.max(tf.abs(tf.sub(wa[i]!, wb[i]!))).dataSync()[0]!);
+      expect(diff).toBeLessThan(1e-5);
+    }
+    const la = ha.history.loss as number[];
+    const lb = hb.history.loss as number[];
+    la.forEach((v, i) => expect(v).toBeCloseTo(lb[i]!, 5));
+    // Everything but the head is untouched (the base is frozen, BN statistics included).
+    const fa = a.getWeights();
+    const fb = b.getWeights();
+    fa.forEach((w, i) => expect(tf.tidy(() => tf.max(tf.abs(tf.sub(w, fb[i]!))).dataSync()[0]!)).toBeLessThan(1e-5));
+    a.dispose();
+    b.dispose();
+  });
+
+  it('spills cached features to a temporary file beyond the byte budget, with the same result', async () => {
+    const data = source({ perSplit: { train: 16, validation: 8, test: 8 } });
+    const a = wrapped(2, 3);
+    const b = wrapped(2, 3);
+    b.setWeights(a.getWeights());
+    const ha = await fit(a, data, { epochs: 2, seed: 4 });
+    const hb = await fit(b, data, { epochs: 2, seed: 4, cacheBudgetBytes: 16 });
+    expect(hb.history.loss).toEqual(ha.history.loss);
+    expect(hb.history.val_acc).toEqual(ha.history.val_acc);
+    a.dispose();
+    b.dispose();
+  });
+
+  it('calls tfjs-style callbacks in order with numeric logs and honours model.stopTraining', async () => {
+    const data = source();
+    const model = wrapped();
+    const events: string[] = [];
+    const cb: TrainingCallback = {
+      onTrainBegin: () => void events.push('trainBegin'),
+      onEpochBegin: (e) => void events.push(`epochBegin ${e}`),
+      onBatchEnd: (b, logs) => void events.push(`batchEnd ${b} ${typeof logs?.loss} ${logs?.size}`),
+      onEpochEnd: (e, logs) => void events.push(`epochEnd ${e} ${Object.keys(logs ?? {}).join(',')}`),
+      onTrainEnd: () => void events.push('trainEnd'),
+    };
+    const stopper: TrainingCallback & { model?: tfl.LayersModel } = {
+      setModel(m) {
+        this.model = m;
+      },
+      onEpochEnd(e) {
+        if (e === 1 && this.model) this.model.stopTraining = true;
+      },
+    };
+    const history = await fit(model, data, { epochs: 5, callbacks: [cb, stopper] });
+    expect(history.epoch).toEqual([0, 1]);
+    expect(events.slice(0, 6)).toEqual([
+      'trainBegin',
+      'epochBegin 0',
+      'batchEnd 0 number 8',
+      'batchEnd 1 number 8',
+      'batchEnd 2 number 8',
+      'epochEnd 0 loss,acc,val_loss,val_acc',
+    ]);
+    expect(events[events.length - 1]).toBe('trainEnd');
+    model.dispose();
+  });
+
+  it('early stopping restores the best weights', async () => {
+    const data = source({ randomLabels: true });
+    const model = wrapped();
+    let bestLoss = Infinity;
+    let bestWeights: number[] = [];
+    const recorder: TrainingCallback = {
+      onEpochEnd: (_e, logs) => {
+        if ((logs?.val_loss ?? Infinity) < bestLoss) {
+          bestLoss = logs!.val_loss!;
+          bestWeights = Array.from(getWrapperParts(model)!.head.getWeights()[0]!.dataSync());
+        }
+      },
+    };
+    // A large learning rate on random labels makes val_loss go up and down.
+    const history = await fit(model, data, {
+      epochs: 12,
+      learningRate: 1,
+      callbacks: [recorder, earlyStopping({ patience: 1 })],
+    });
+    expect(history.epoch.length).toBeLessThanOrEqual(12);
+    const now = Array.from(getWrapperParts(model)!.head.getWeights()[0]!.dataSync());
+    expect(now).toEqual(bestWeights);
+    model.dispose();
+  });
+
+  it('throws a TrainingError naming epoch and batch when the loss becomes NaN', async () => {
+    const data = source();
+    const model = wrapped();
+    const head = getWrapperParts(model)!.head;
+    const w = head.getWeights();
+    head.setWeights([tf.fill(w[0]!.shape, Number.NaN), w[1]!]);
+    await expect(fit(model, data, { epochs: 2 })).rejects.toThrowErrorMatchingInlineSnapshot(
+      `[TrainingError: fit: the loss became NaN at epoch 1, batch 1; lower the learning rate or check the data for invalid values]`,
+    );
+    model.dispose();
+  });
+
+  it('refuses a second concurrent fit on the same model', async () => {
+    const data = source();
+    const model = wrapped();
+    const first = fit(model, data, { epochs: 2 });
+    await expect(fit(model, data, { epochs: 1 })).rejects.toThrowErrorMatchingInlineSnapshot(
+      `[TrainingError: fit: the model 'tlkit_wrapper' is already training; wait for that fit to finish]`,
+    );
+    await first;
+    model.dispose();
+  });
+
+  it('refuses a model whose output does not match the data, and bad options', async () => {
+    const data = source({ numClasses: 3 });
+    const model = wrapped(2);
+    await expect(fit(model, data)).rejects.toThrowErrorMatchingInlineSnapshot(
+      `[IncompatibleModelError: fit: the model outputs 1 value per image but the data has 3 classes with labelMode 'categorical' (expected 3 softmax units, one per class)]`,
+    );
+    const bin = source();
+    await expect(fit(model, bin, { epochs: 0 })).rejects.toThrowErrorMatchingInlineSnapshot(
+      `[InvalidArgumentError: fit: epochs must be a positive integer, got 0]`,
+    );
+    await expect(fit(model, { ...bin, augmented: true }, { cacheFeatures: true })).rejects.toThrowErrorMatchingInlineSnapshot(`[InvalidArgumentError: fit: cacheFeatures must be false or omitted because data.augmented is true (augmented images differ every epoch), got true]`);
+    model.dispose();
+  });
+
+  it('does not leak tensors on either path (the optimizer it creates belongs to the model)', async () => {
+    const data = source({ perSplit: { train: 8, validation: 4, test: 4 } });
+    const before = tf.memory().numTensors;
+    const model = wrapped();
+    const withModel = tf.memory().numTensors;
+    await fit(model, data, { epochs: 1 });
+    const afterFirst = tf.memory().numTensors;
+    await fit(model, data, { epochs: 2 });
+    expect(tf.memory().numTensors).toBe(afterFirst);
+    await fit(model, data, { epochs: 2, cacheFeatures: false });
+    expect(tf.memory().numTensors).toBe(afterFirst);
+    expect(afterFirst).toBeGreaterThanOrEqual(withModel);
+    model.dispose();
+    // disposing the wrapper frees the tiny base (which it shares) and the optimizer fit created
+    expect(tf.memory().numTensors).toBe(before);
+  });
+});
