@@ -6,7 +6,7 @@
 
 /** A file to write: its name inside the folder and its bytes (or UTF-8 text). */
 export interface FolderFile {
-  /** File name inside the folder (no subfolders). */
+  /** Relative file name inside the folder; `a/b.bin` creates subfolder `a`. Callers pass checked names only. */
   readonly name: string;
   /** Content. */
   readonly data: Uint8Array | string;
@@ -31,7 +31,9 @@ export async function writeFolderAtomic(target: string, files: readonly FolderFi
   await fs.mkdir(tmp);
   try {
     for (const file of files) {
-      const handle = await fs.open(path.join(tmp, file.name), 'wx');
+      const full = path.join(tmp, file.name);
+      await fs.mkdir(path.dirname(full), { recursive: true });
+      const handle = await fs.open(full, 'wx');
       try {
         await handle.writeFile(file.data);
         await handle.sync();

@@ -85,7 +85,7 @@ describe('fileSaveHandler / fileLoadHandler', () => {
     await expect(
       writeFolderAtomic(dir, [
         { name: 'a.txt', data: 'new' },
-        { name: 'missing-subfolder/b.txt', data: 'fails' },
+        { name: 'a.txt', data: 'a second file of the same name fails' },
       ]),
     ).rejects.toThrow();
     expect(await readFile(join(dir, 'a.txt'), 'utf8')).toBe('old');
