@@ -68,3 +68,7 @@ export { progressBar } from './pipeline/progress-bar';
 export type { ProgressBarOptions, ProgressStream } from './pipeline/progress-bar';
 export { httpLoadHandler } from './io/http';
 export type { HttpLoadOptions } from './io/http';
+export { compareBases } from './pipeline/compare';
+export type { BaseComparison, BaseEntry, CompareBasesOptions } from './pipeline/compare';
+export { fineTune } from './pipeline/fine-tune';
+export type { FineTuneOptions } from './pipeline/fine-tune';

@@ -102,6 +102,11 @@ export class CallbackRunner {
  * ```
  */
 export function terminateOnNaN(): TrainingCallback {
+  return nanGuard('fit');
+}
+
+/** {@link terminateOnNaN} whose message names `call`. */
+export function nanGuard(call: string): TrainingCallback {
   let epoch = 0;
   return {
     onEpochBegin(e: number) {
@@ -111,7 +116,7 @@ export function terminateOnNaN(): TrainingCallback {
       const loss = logs?.loss;
       if (loss !== undefined && !Number.isFinite(loss)) {
         throw new TrainingError(
-          `fit: the loss became ${loss} at epoch ${epoch + 1}, batch ${batch + 1}; ` +
+          `${call}: the loss became ${loss} at epoch ${epoch + 1}, batch ${batch + 1}; ` +
             'lower the learning rate or check the data for invalid values',
         );
       }

@@ -14,7 +14,7 @@ import {
   checkSeed,
 } from '../internal/validate';
 import { getWrapperParts } from '../models/parts';
-import { terminateOnNaN, type TrainingCallback } from './callbacks';
+import { nanGuard, type TrainingCallback } from './callbacks';
 import { checkModelFitsData, ensureCompiled, resolveOptimizer, type OptimizerName } from './compile';
 import { progressBar, type ProgressStream } from './progress-bar';
 import { checkModel, checkSource } from './checks';
@@ -163,7 +163,7 @@ export function resolveCommon(call: string, data: ImageBatchSource, options: Fit
   if (typeof validation !== 'boolean') throw new InvalidArgumentError(call, 'validation', 'a boolean', validation);
   const stopOnNaN = options.stopOnNaN ?? true;
   const callbacks: TrainingCallback[] = [
-    ...(stopOnNaN ? [terminateOnNaN()] : []),
+    ...(stopOnNaN ? [nanGuard(call)] : []),
     ...list,
     ...(verbose === 1 ? [progressBar(options.progressStream ? { stream: options.progressStream } : {})] : []),
   ];

@@ -1,0 +1,176 @@
+/**
+ * `compareBases`: the tutorial's last step as one call. Each base is wrapped under a new head, measured before
+ * training, trained, and evaluated on the test split, so the bases can be compared on the same data.
+ */
+import * as tfl from '@tensorflow/tfjs-layers';
+import type { ImageBatchSource } from '../data/types';
+import { InvalidArgumentError } from '../errors';
+import { checkOptionsObject } from '../internal/validate';
+import { isBaseSpec, type BaseSpec, type GraphModelLike } from '../models/base-spec';
+import { Wrapper, type WrapperOptions } from '../models/wrapper';
+import { checkSource, checkSteps } from './checks';
+import { evaluate, evaluateBaseline, type BaselineResult, type EvaluationResult } from './evaluate';
+import { fit, type FitOptions } from './fit';
+
+/** One base to compare. */
+export interface BaseEntry {
+  /** Name shown in results and reports, e.g. `'MobileNetV2'`. */
+  readonly name: string;
+  /** The base: a LayersModel, a GraphModel or a spec from `loadBase`. It stays the caller's. */
+  readonly base: tfl.LayersModel | GraphModelLike | BaseSpec;
+  /** Head options for this base; `numClasses` and `inputShape` default to the data's. */
+  readonly wrapperOptions?: WrapperOptions;
+}
+
+/** Options of {@link compareBases}: every {@link FitOptions} field applies to each base's training. */
+export interface CompareBasesOptions extends FitOptions {
+  /**
+   * Validation batches for the baseline.
+   * @defaultValue the whole validation split
+   */
+  readonly baselineSteps?: number;
+  /**
+   * Test batches for the final evaluation.
+   * @defaultValue the whole test split
+   */
+  readonly evaluateSteps?: number;
+  /**
+   * Keep the wrapped models and return them in `model`; the caller then disposes them (which frees the base too,
+   * whose layers they share). When false, each wrapped model's own weights (head, optimizer, a rebuilt base) are freed
+   * and the bases are left intact.
+   * @defaultValue `false`
+   */
+  readonly keepModels?: boolean;
+  /**
+   * Called when a base starts, with its index and name (for progress output).
+   * @defaultValue none
+   */
+  readonly onBaseBegin?: (index: number, name: string) => void;
+}
+
+/** What {@link compareBases} measured for one base. */
+export interface BaseComparison {
+  /** The entry's name. */
+  readonly name: string;
+  /** Validation loss and accuracy before training. */
+  readonly baseline: BaselineResult;
+  /** Training history (`loss`, `acc`, `val_loss`, `val_acc` per epoch). */
+  readonly history: tfl.History;
+  /** Test-split metrics after training. */
+  readonly evaluation: EvaluationResult;
+  /** Wall time of `fit` in seconds. */
+  readonly trainSeconds: number;
+  /** Wall time of wrap + baseline + fit + evaluate in seconds. */
+  readonly totalSeconds: number;
+  /** The trained model when `keepModels` is true; undefined otherwise. */
+  readonly model?: tfl.LayersModel;
+}
+
+/** The weights a base owns, whose tensors the wrapped model shares and must not free. */
+function baseVariableIds(base: BaseEntry['base']): Set<number> {
+  const model = isBaseSpec(base) ? base.model : base;
+  const ids = new Set<number>();
+  if (model instanceof tfl.LayersModel) for (const w of model.weights) ids.add(w.read().id);
+  return ids;
+}
+
+/**
+ * Frees what a wrapped model created (head weights, a rebuilt base, the optimizer fit created) and leaves the weights
+ * it shares with the caller's base.
+ */
+export function disposeWrapped(model: tfl.LayersModel, base: BaseEntry['base']): void {
+  const keep = baseVariableIds(base);
+  const done = new Set<number>();
+  for (const w of model.weights) {
+    const id = w.read().id;
+    if (keep.has(id) || done.has(id)) continue;
+    done.add(id);
+    w.dispose();
+  }
+  const m = model as unknown as { optimizer_?: { dispose(): void }; isOptimizerOwned?: boolean };
+  if (m.optimizer_ && m.isOptimizerOwned) m.optimizer_.dispose();
+}
+
+function now(): number {
+  return performance.now();
+}
+
+/**
+ * Compares bases on the same data: for each, wraps it under a new head (`Wrapper`), measures the validation
+ * baseline, trains with {@link fit}, and evaluates on the test split, timing each step.
+ *
+ * Ownership: the bases belong to the caller and are never disposed. The wrapped models are freed after their
+ * evaluation unless `keepModels` is set, in which case the caller owns them.
+ *
+ * @param entries - the bases, each with a name and optional head options.
+ * @param data - the dataset (its image size must suit every base).
+ * @param options - fit options for every base plus {@link CompareBasesOptions}.
+ * @returns one {@link BaseComparison} per entry, in order.
+ * @throws {@link InvalidArgumentError} for an empty or malformed list, duplicate names or a bad option.
+ * @throws whatever {@link Wrapper}, {@link fit} or {@link evaluate} throw for a base.
+ * @example
+ * ```ts
+ * const table = await compareBases(
+ *   [{ name: 'MobileNetV2', base: mobilenet }, { name: 'ResNet50', base: resnet }],
+ *   data,
+ *   { epochs: 10 },
+ * );
+ * for (const row of table) console.log(row.name, row.baseline.accuracy, row.evaluation.accuracy, row.trainSeconds);
+ * ```
+ */
+export async function compareBases(
+  entries: readonly BaseEntry[],
+  data: ImageBatchSource,
+  options: CompareBasesOptions = {},
+): Promise<BaseComparison[]> {
+  const call = 'compareBases';
+  if (!Array.isArray(entries) || entries.length === 0) {
+    throw new InvalidArgumentError(call, 'entries', 'a non-empty array of { name, base }', entries);
+  }
+  const names = new Set<string>();
+  entries.forEach((e, i) => {
+    if (typeof e !== 'object' || e === null || typeof e.name !== 'string' || e.name.length === 0 || !e.base) {
+      throw new InvalidArgumentError(call, `entries[${i}]`, 'an object { name: string, base }', e);
+    }
+    if (names.has(e.name)) throw new InvalidArgumentError(call, `entries[${i}].name`, 'unique among the entries', e.name);
+    names.add(e.name);
+  });
+  checkSource(call, data);
+  checkOptionsObject(call, options);
+  checkSteps(call, options.baselineSteps);
+  if (options.evaluateSteps !== undefined) checkSteps(call, options.evaluateSteps);
+  const keepModels = options.keepModels ?? false;
+  const { baselineSteps, evaluateSteps, keepModels: _k, onBaseBegin, ...fitOptions } = options;
+  const [h, w] = data.imageSize;
+  const results: BaseComparison[] = [];
+  for (const [index, entry] of entries.entries()) {
+    onBaseBegin?.(index, entry.name);
+    const start = now();
+    const model = Wrapper(entry.base, {
+      numClasses: data.labelNames.length,
+      inputShape: [h, w, 3],
+      ...entry.wrapperOptions,
+    });
+    let kept = false;
+    try {
+      const baseline = await evaluateBaseline(model, data, baselineSteps === undefined ? {} : { steps: baselineSteps });
+      const fitStart = now();
+      const history = await fit(model, data, fitOptions);
+      const trainSeconds = (now() - fitStart) / 1000;
+      const evaluation = await evaluate(model, data, evaluateSteps === undefined ? {} : { steps: evaluateSteps });
+      const row: BaseComparison = {
+        name: entry.name,
+        baseline,
+        history,
+        evaluation,
+        trainSeconds,
+        totalSeconds: (now() - start) / 1000,
+      };
+      results.push(keepModels ? { ...row, model } : row);
+      kept = keepModels;
+    } finally {
+      if (!kept) disposeWrapped(model, entry.base);
+    }
+  }
+  return results;
+}
