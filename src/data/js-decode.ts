@@ -13,8 +13,11 @@ export async function jsDecode(bytes: Uint8Array): Promise<RgbPixels> {
   if (format === 'png') {
     const { PNG } = (await import('pngjs')).default ?? (await import('pngjs'));
     try {
-      const png = PNG.sync.read(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
-      return toRgb(png.data, png.width, png.height, 4);
+      // skipRescale keeps 16-bit samples; keeping the high byte matches sharp/libvips (pngjs's own rescale differs).
+      const png = PNG.sync.read(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength), { skipRescale: true });
+      const raw = png.data as unknown as ArrayLike<number>;
+      const data = png.depth === 16 ? Uint8Array.from(raw, (v) => v >> 8) : raw;
+      return toRgb(data, png.width, png.height, 4);
     } catch (err) {
       throw new DecodeFailure(`corrupt PNG: ${errorMessage(err)}`, err);
     }
