@@ -3,14 +3,32 @@
  * This is the contract the pipeline calls; the speed work (BN folding, fused ops, worker threads) lives behind it.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { InvalidArgumentError, TlKitError, UnsupportedError } from '../errors';
+import { checkNonNegativeInteger, checkOptionsObject } from '../internal/validate';
 import type { WrapperParts } from '../models/parts';
+import { createFrozenExecutor, type FrozenExecutor } from './executor';
+import { defaultWorkerScript, startWorkerPool, workerBackend, type WorkerPool, type WorkerScript } from './worker-pool';
 
 /** Options of {@link createFeatureExtractor}. */
 export interface FeatureExtractorOptions {
-  /** Use the BN-folded, fused executor when the base is a frozen LayersModel. Default true. */
+  /**
+   * Use the BN-folded, fused executor when the base is a frozen LayersModel.
+   * @defaultValue true
+   */
   readonly fused?: boolean;
-  /** Worker threads for extraction in Node with cpu/wasm backends; 0 or 1 = this thread. Default 0. */
+  /**
+   * Worker threads for extraction in Node with the cpu or wasm backend; 0 or 1 = this thread. Each thread holds its
+   * own copy of the base; results are identical to the single-thread path and in the same order. Other backends and
+   * browsers throw {@link UnsupportedError}.
+   * @defaultValue 0
+   */
   readonly workers?: number;
+  /**
+   * Where the worker entry is. Only needed when tl-kit is bundled so that `speed-worker.js` no longer sits next to
+   * the library code.
+   * @defaultValue the `speed-worker.js` / `.cjs` file next to the running tl-kit module
+   */
+  readonly workerScript?: URL | string;
 }
 
 /** Runs a frozen base plus pooling. `dispose()` frees what the extractor created (never the base). */
@@ -19,18 +37,98 @@ export interface FeatureExtractor {
   extract(images: tf.Tensor4D): Promise<tf.Tensor2D>;
   /** Number of worker threads in use (0 = this thread). */
   readonly workers: number;
+  /** True when the BN-folded, fused executor runs the base. */
+  readonly fused: boolean;
   /** Frees the extractor's own tensors and threads. */
   dispose(): Promise<void>;
 }
 
-/** Builds a feature extractor for the frozen base of a wrapped model. */
+const CALL = 'createFeatureExtractor';
+
+/**
+ * Builds a feature extractor for the frozen base of a wrapped model. The fused executor runs when the base is a
+ * frozen LayersModel and `fused` is not false; otherwise the base runs as the wrapper runs it. Its folded weights are
+ * a snapshot: build a new extractor after the base's weights change.
+ *
+ * @throws InvalidArgumentError for a bad option.
+ * @throws UnsupportedError when `workers` > 1 outside Node, with a backend other than cpu / wasm, or without a frozen
+ * LayersModel base.
+ * @throws LoadError when a worker cannot load the base.
+ */
 export async function createFeatureExtractor(
   parts: WrapperParts,
-  _options: FeatureExtractorOptions = {},
+  options: FeatureExtractorOptions = {},
 ): Promise<FeatureExtractor> {
+  checkOptionsObject(CALL, options);
+  const fusedOption = options.fused ?? true;
+  const workers = options.workers ?? 0;
+  if (typeof fusedOption !== 'boolean') throw new InvalidArgumentError(CALL, 'fused', 'a boolean', fusedOption);
+  checkNonNegativeInteger(CALL, 'workers', workers);
+  const scriptOption = options.workerScript;
+  if (scriptOption !== undefined && typeof scriptOption !== 'string' && !(scriptOption instanceof URL)) {
+    throw new InvalidArgumentError(CALL, 'workerScript', 'a URL or a path', scriptOption);
+  }
+  const base = parts.base;
+  const frozenBase = base !== null && parts.isBaseFrozen() ? base : null;
+  const fused = fusedOption && frozenBase !== null;
+
+  if (workers > 1) {
+    if (frozenBase === null) {
+      throw new UnsupportedError(
+        `${CALL}: workers need a frozen LayersModel base (each thread loads a copy), got ${base === null ? 'a GraphModel base' : 'a base with trainable weights'}; pass workers: 0`,
+      );
+    }
+    const backend = workerBackend(CALL);
+    const script: WorkerScript = scriptOption !== undefined ? { url: scriptOption } : await defaultWorkerScript(CALL);
+    const pool = await startWorkerPool(CALL, frozenBase, workers, fused, backend, script);
+    return makeExtractor(parts, fused, pool.size, (images) => pool.run(images), () => pool.close());
+  }
+
+  let executor: FrozenExecutor | undefined;
+  if (fused && frozenBase !== null) executor = createFrozenExecutor(frozenBase);
+  const runBase = executor
+    ? (images: tf.Tensor4D): tf.Tensor => (executor as FrozenExecutor).predict(images) as tf.Tensor
+    : parts.runBase;
+  return makeExtractor(
+    parts,
+    fused,
+    0,
+    async (images) => runBase(images),
+    async () => executor?.dispose(),
+  );
+}
+
+function makeExtractor(
+  parts: WrapperParts,
+  fused: boolean,
+  workers: number,
+  runBase: (images: tf.Tensor4D) => Promise<tf.Tensor>,
+  close: () => Promise<void>,
+): FeatureExtractor {
+  let disposed = false;
+  const [h, w, c] = parts.inputShape;
   return {
-    workers: 0,
-    extract: async (images) => tf.tidy(() => parts.pool(parts.runBase(images))),
-    dispose: async () => {},
+    workers,
+    fused,
+    extract: async (images) => {
+      if (disposed) throw new TlKitError('INVALID_ARGUMENT', 'FeatureExtractor.extract: the extractor was disposed');
+      if (!(images instanceof tf.Tensor) || images.rank !== 4 || images.shape[0] < 1) {
+        throw new InvalidArgumentError('FeatureExtractor.extract', 'images', 'a [batch >= 1, h, w, c] tensor', images instanceof tf.Tensor ? images.shape : images);
+      }
+      if (images.shape[1] !== h || images.shape[2] !== w || images.shape[3] !== c) {
+        throw new InvalidArgumentError('FeatureExtractor.extract', 'images', `a [batch, ${h}, ${w}, ${c}] tensor`, images.shape);
+      }
+      const output = await runBase(images);
+      try {
+        return tf.tidy(() => parts.pool(output));
+      } finally {
+        output.dispose();
+      }
+    },
+    dispose: async () => {
+      if (disposed) return;
+      disposed = true;
+      await close();
+    },
   };
 }
