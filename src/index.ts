@@ -72,3 +72,8 @@ export { compareBases } from './pipeline/compare';
 export type { BaseComparison, BaseEntry, CompareBasesOptions } from './pipeline/compare';
 export { fineTune } from './pipeline/fine-tune';
 export type { FineTuneOptions } from './pipeline/fine-tune';
+export { saveClassifier } from './classifier/save';
+export type { ClassifierDataInfo, SaveClassifierOptions } from './classifier/save';
+export { loadClassifier } from './classifier/load';
+export type { Classifier, LoadClassifierOptions, Prediction } from './classifier/load';
+export type { ClassifierMetadata, NamedPreprocessing, SavedMetrics } from './classifier/metadata';

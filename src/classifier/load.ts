@@ -1,0 +1,131 @@
+/**
+ * `loadClassifier`: a saved classifier back as a ready-to-use object whose `predict(image)` prepares the image
+ * exactly like the training data and returns labelled probabilities.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import * as tfl from '@tensorflow/tfjs-layers';
+import { decodeImage } from '../data/decode';
+import { prepareImages } from '../data/prepare';
+import type { ImageSource } from '../data/sources';
+import { InvalidArgumentError, LoadError, TlKitError } from '../errors';
+import { checkOptionsObject } from '../internal/validate';
+import { fileLoadHandler } from '../io/file-handler';
+import { httpLoadHandler } from '../io/http';
+import { registerTlKitLayers } from '../models/inference-base';
+import { METADATA_KEY, parseMetadata, type ClassifierMetadata } from './metadata';
+
+/** One class and its probability. */
+export interface Prediction {
+  /** Class name. */
+  readonly label: string;
+  /** Probability in [0, 1]. */
+  readonly probability: number;
+}
+
+/** A loaded classifier. */
+export interface Classifier {
+  /**
+   * Classifies one image (a path, URL, bytes, pixels, a 0..255 Tensor3D or a browser image): decoded, resized and
+   * preprocessed like the training data. Every class comes back, most probable first.
+   */
+  predict(image: ImageSource): Promise<Prediction[]>;
+  /** Class names, index = class id. */
+  readonly labelNames: readonly string[];
+  /** The saved metadata. */
+  readonly metadata: ClassifierMetadata;
+  /** The underlying model (owned by the classifier: freed by `dispose()`). */
+  readonly model: tfl.LayersModel;
+  /** Frees the model's weights. */
+  dispose(): void;
+}
+
+/** Options of {@link loadClassifier}. */
+export interface LoadClassifierOptions {
+  /**
+   * For `http(s)://` sources: the fetch function.
+   * @defaultValue `globalThis.fetch`
+   */
+  readonly fetch?: typeof fetch;
+}
+
+/** Turns `src` into an IOHandler or a tfjs URL. */
+async function resolveSource(call: string, src: string, options: LoadClassifierOptions): Promise<string | tf.io.IOHandler> {
+  if (/^https?:\/\//i.test(src)) {
+    const url = /\.json(\?|$)/.test(src) ? src : `${src.replace(/\/+$/, '')}/model.json`;
+    return httpLoadHandler(url, { cacheDir: false, ...(options.fetch ? { fetch: options.fetch } : {}) });
+  }
+  if (/^(indexeddb|localstorage):\/\//i.test(src)) return src;
+  if (/^[a-z][a-z0-9+.-]+:\/\//i.test(src) && !/^file:/i.test(src)) {
+    throw new InvalidArgumentError(call, 'src', 'a folder path, file:// URL, indexeddb:// or http(s):// URL', src);
+  }
+  return fileLoadHandler(/model\.json$/i.test(src) ? src : `${src.replace(/[\\/]+$/, '')}/model.json`);
+}
+
+/**
+ * Loads a classifier written by {@link saveClassifier}: a folder (Node, path or `file://` URL), an `indexeddb://` or
+ * `localstorage://` key, or an `http(s)://` URL of the folder or its `model.json`.
+ *
+ * @param src - where the classifier was saved.
+ * @param options - see {@link LoadClassifierOptions}.
+ * @returns the classifier; call `dispose()` when done.
+ * @throws {@link InvalidArgumentError} for a bad `src`.
+ * @throws {@link LoadError} when the model cannot be read or carries no tl-kit metadata.
+ * @throws {@link UnsafeModelError} for a model file that fails the loader's safety checks.
+ * @example
+ * ```ts
+ * const classifier = await loadClassifier('./out/flowers');
+ * console.log(await classifier.predict('rose.jpg')); // [{ label: 'roses', probability: 0.93 }, ...]
+ * classifier.dispose();
+ * ```
+ */
+export async function loadClassifier(src: string, options: LoadClassifierOptions = {}): Promise<Classifier> {
+  const call = 'loadClassifier';
+  if (typeof src !== 'string' || src.length === 0) {
+    throw new InvalidArgumentError(call, 'src', 'a folder path, file:// URL, indexeddb:// or http(s):// URL', src);
+  }
+  checkOptionsObject(call, options);
+  registerTlKitLayers();
+  const handler = await resolveSource(call, src, options);
+  let model: tfl.LayersModel;
+  try {
+    model = await tfl.loadLayersModel(handler);
+  } catch (err) {
+    if (err instanceof TlKitError) throw err;
+    throw new LoadError(`${call}: cannot load the model from ${src}: ${(err as Error).message}`, { cause: err });
+  }
+  let metadata: ClassifierMetadata;
+  try {
+    const embedded = (model.getUserDefinedMetadata() as Record<string, unknown> | undefined)?.[METADATA_KEY];
+    metadata = parseMetadata(call, src, embedded);
+  } catch (err) {
+    model.dispose();
+    throw err;
+  }
+  const { imageSize, resize, preprocessing, labelNames } = metadata;
+  const size: [number, number] = [imageSize[0], imageSize[1]];
+  const binary = metadata.labelMode === 'binary';
+  return {
+    labelNames,
+    metadata,
+    model,
+    dispose: () => model.dispose(),
+    predict: async (image: ImageSource): Promise<Prediction[]> => {
+      const decoded = await decodeImage(image, { imageSize: size, resize });
+      let probs: Float32Array | Int32Array | Uint8Array;
+      try {
+        const out = tf.tidy(() => model.predict(prepareImages(decoded, { imageSize: size, resize, preprocessing })) as tf.Tensor);
+        probs = await out.data();
+        out.dispose();
+      } finally {
+        decoded.dispose();
+      }
+      const scored: Prediction[] = binary
+        ? [
+            { label: labelNames[1] as string, probability: probs[0] as number },
+            { label: labelNames[0] as string, probability: 1 - (probs[0] as number) },
+          ]
+        : labelNames.map((label, i) => ({ label, probability: probs[i] as number }));
+      return scored.sort((a, b) => b.probability - a.probability);
+    },
+  };
+}

@@ -1,0 +1,106 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { Wrapper } from '../../src/models/wrapper';
+import { fit } from '../../src/pipeline/fit';
+import { evaluate } from '../../src/pipeline/evaluate';
+import { saveClassifier } from '../../src/classifier/save';
+import { loadClassifier } from '../../src/classifier/load';
+import { prepareImages } from '../../src/data/prepare';
+import { VERSION } from '../../src/version';
+import { LoadError } from '../../src/errors';
+import { tinyConvBnBase } from '../fixtures/bases';
+import { makeTestSource } from '../pipeline/helpers';
+
+const dirs: string[] = [];
+async function tempDir(): Promise<string> {
+  const d = await mkdtemp(join(tmpdir(), 'tlkit-classifier-'));
+  dirs.push(d);
+  return d;
+}
+afterAll(async () => {
+  await Promise.all(dirs.map((d) => rm(d, { recursive: true, force: true })));
+});
+
+/** A 0..255 RGB image: every pixel `v`. */
+const flatImage = (v: number) => tf.fill([8, 8, 3], v, 'int32') as tf.Tensor3D;
+
+describe('saveClassifier / loadClassifier', () => {
+  it('round-trips: the loaded classifier predicts like the trained model, with labels and metadata', async () => {
+    const data = makeTestSource({ numClasses: 3 });
+    const model = Wrapper(tinyConvBnBase(), { numClasses: 3, seed: 3 });
+    await fit(model, data, { epochs: 3, learningRate: 0.05 });
+    const metrics = await evaluate(model, data);
+    const dir = join(await tempDir(), 'flowers');
+    const written = await saveClassifier(model, data, dir, { metrics, baseName: 'tiny' });
+    expect((await readdir(dir)).sort()).toEqual(['metadata.json', 'model.json', 'weights.bin']);
+    const onDisk = JSON.parse(await readFile(join(dir, 'metadata.json'), 'utf8'));
+    expect(onDisk).toEqual(JSON.parse(JSON.stringify(written)));
+    expect(onDisk).toMatchObject({
+      format: 'tl-kit-classifier',
+      tlKitVersion: VERSION,
+      labelNames: ['red', 'green', 'blue'],
+      labelMode: 'categorical',
+      imageSize: [8, 8],
+      preprocessing: 'unit',
+      resize: 'stretch',
+      baseName: 'tiny',
+      metrics: { split: 'test', accuracy: metrics.accuracy },
+    });
+
+    const classifier = await loadClassifier(dir);
+    expect(classifier.labelNames).toEqual(['red', 'green', 'blue']);
+    const image = tf.tidy(() => tf.cast(tf.mul(tf.ones([8, 8, 3]), tf.tensor1d([230, 20, 20])), 'int32')) as tf.Tensor3D;
+    const expected = tf.tidy(() =>
+      Array.from((model.predict(prepareImages(image, { imageSize: 8, preprocessing: 'unit' })) as tf.Tensor).dataSync()),
+    );
+    const before = tf.memory().numTensors;
+    const predictions = await classifier.predict(image);
+    expect(tf.memory().numTensors).toBe(before);
+    expect(predictions.map((p) => p.probability)).toEqual([...predictions.map((p) => p.probability)].sort((a, b) => b - a));
+    for (const p of predictions) {
+      expect(p.probability).toBeCloseTo(expected[['red', 'green', 'blue'].indexOf(p.label)]!, 5);
+    }
+    expect(image.isDisposed).toBe(false); // the caller's tensor stays the caller's
+    image.dispose();
+    classifier.dispose();
+    model.dispose();
+    data.dispose();
+  });
+
+  it('binary classifiers return both classes with complementary probabilities', async () => {
+    const data = makeTestSource();
+    const model = Wrapper(tinyConvBnBase(), { seed: 1 });
+    const dir = join(await tempDir(), 'bin');
+    await saveClassifier(model, data, `file://${dir}`);
+    const classifier = await loadClassifier(join(dir, 'model.json'));
+    const img = flatImage(200);
+    const out = await classifier.predict(img);
+    img.dispose();
+    expect(out.map((p) => p.label).sort()).toEqual(['bright', 'dark']);
+    expect(out[0]!.probability + out[1]!.probability).toBeCloseTo(1, 6);
+    expect(out[0]!.probability).toBeGreaterThanOrEqual(out[1]!.probability);
+    classifier.dispose();
+    model.dispose();
+    data.dispose();
+  });
+
+  it('refuses a preprocessing function and a model without tl-kit metadata', async () => {
+    const data = makeTestSource();
+    const model = Wrapper(tinyConvBnBase());
+    const dir = await tempDir();
+    await expect(
+      saveClassifier(model, { ...data, preprocessing: (x: tf.Tensor4D) => x }, join(dir, 'f')),
+    ).rejects.toThrowErrorMatchingInlineSnapshot(`[InvalidArgumentError: saveClassifier: data.preprocessing must be a named mode ('tf', 'caffe', 'torch', 'unit' or 'none'); a preprocessing function cannot be saved, got a function]`);
+    const { fileSaveHandler } = await import('../../src/io/file-handler');
+    await model.save(fileSaveHandler(join(dir, 'plain')));
+    const plain = loadClassifier(join(dir, 'plain'));
+    await expect(plain).rejects.toBeInstanceOf(LoadError);
+    await expect(plain).rejects.toThrow(/^loadClassifier: .*plain is not a tl-kit classifier \(no tl-kit metadata\); save it with saveClassifier$/);
+    await expect(loadClassifier('ftp://example.com/x')).rejects.toThrowErrorMatchingInlineSnapshot(`[InvalidArgumentError: loadClassifier: src must be a folder path, file:// URL, indexeddb:// or http(s):// URL, got "ftp://example.com/x"]`);
+    model.dispose();
+    data.dispose();
+  });
+});
