@@ -77,3 +77,7 @@ export type { ClassifierDataInfo, SaveClassifierOptions } from './classifier/sav
 export { loadClassifier } from './classifier/load';
 export type { Classifier, LoadClassifierOptions, Prediction } from './classifier/load';
 export type { ClassifierMetadata, NamedPreprocessing, SavedMetrics } from './classifier/metadata';
+export { loadBase } from './models/load-base';
+export type { LoadBaseOptions } from './models/load-base';
+export { KNOWN_BASES } from './models/registry';
+export type { KnownBase } from './models/registry';

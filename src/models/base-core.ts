@@ -57,7 +57,9 @@ export function cutBase(call: string, base: tfl.LayersModel, cutAt: string | und
     output = out[0] as tfl.SymbolicTensor;
   }
   try {
-    return new InferenceBase({ inputs: base.inputs, outputs: [output], name: 'tlkit_base' });
+    const core = new InferenceBase({ inputs: base.inputs, outputs: [output], name: 'tlkit_base' });
+    core.sharesLayers = true;
+    return core;
   } catch (err) {
     throw new IncompatibleModelError(`${call}: cannot use the base up to ${cutAt ?? 'its output'}`, { cause: err });
   }

@@ -20,6 +20,12 @@ export class InferenceBase extends tfl.LayersModel {
   /** Serialization name; registered lazily by {@link registerTlKitLayers}. */
   static override className = 'TlKitInferenceBase';
 
+  /**
+   * True when the layers belong to a caller's model (a cut of it): `dispose()` then releases only this container and
+   * leaves the layers' weights to their owner. False for a rebuilt or deserialised base, which owns its layers.
+   */
+  sharesLayers = false;
+
   constructor(args: ContainerArgs) {
     super(args);
   }
@@ -30,6 +36,14 @@ export class InferenceBase extends tfl.LayersModel {
       const outs = runInference(this, Array.isArray(inputs) ? inputs : [inputs]);
       return outs.length === 1 ? (outs[0] as tf.Tensor) : outs;
     });
+  }
+
+  /** Frees the layers' weights only when this base owns them (see {@link InferenceBase.sharesLayers}). */
+  override dispose(): { refCountAfterDispose: number; numDisposedVariables: number } {
+    if (!this.sharesLayers) return super.dispose();
+    if (this._refCount === 0) throw new Error(`Container '${this.name}' is already disposed.`);
+    this._refCount = (this._refCount ?? 1) - 1;
+    return { refCountAfterDispose: this._refCount, numDisposedVariables: 0 };
   }
 
   /**

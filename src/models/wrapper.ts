@@ -77,7 +77,8 @@ const CALL = 'Wrapper';
  * The base is frozen, and frozen means frozen: its layers always run in inference mode (BatchNormalization uses its
  * moving statistics and never updates them, even inside `fit`, which tfjs 4.22 otherwise gets wrong), and none of
  * its weights are trainable until {@link unfreeze}. The base's layers are shared with `base`, not copied (unless
- * `inputShape` rebuilds it): disposing the returned model disposes the base's weights too.
+ * `inputShape` rebuilds it, or for a GraphModel). `model.dispose()` frees the head and a rebuilt copy of the base;
+ * the base you passed stays yours to use and dispose.
  *
  * @param base - a `tf.LayersModel`, a tfjs-converter `GraphModel` (any {@link GraphModelLike}), or a
  *   {@link BaseSpec} from `loadBase`.

@@ -147,13 +147,19 @@ describe('Wrapper option errors', () => {
     );
   });
 
-  it('does not leak tensors', () => {
+  it('does not leak tensors, and disposing the wrapper leaves the base alone', () => {
+    const start = tf.memory().numTensors;
     const own = tinyConvBnBase();
     const before = tf.memory().numTensors;
-    const model = Wrapper(own, { numClasses: 3, inputShape: [10, 10, 3] }); // rebuilt: owns copies of the weights
-    model.dispose();
+    const rebuilt = Wrapper(own, { numClasses: 3, inputShape: [10, 10, 3] }); // owns copies of the weights
+    rebuilt.dispose();
     expect(tf.memory().numTensors).toBe(before);
+    const shared = Wrapper(own, { hiddenUnits: [3] }); // shares the base's layers
+    shared.dispose();
+    expect(tf.memory().numTensors).toBe(before);
+    tf.dispose(tf.tidy(() => own.predict(tf.zeros([1, 8, 8, 3])) as tf.Tensor)); // still usable
     own.dispose();
+    expect(tf.memory().numTensors).toBe(start);
   });
 });
 

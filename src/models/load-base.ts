@@ -1,0 +1,223 @@
+/**
+ * `loadBase`: get a pretrained base from a registry name, a URL, a file or an IOHandler, as a {@link BaseSpec} that
+ * `Wrapper` takes.
+ *
+ * @module
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import * as tfl from '@tensorflow/tfjs-layers';
+import type { PreprocessingMode } from '../data/types';
+import { InvalidArgumentError, LoadError, TlKitError, UnsupportedError } from '../errors';
+import { checkOptionsObject } from '../internal/validate';
+import { fileLoadHandler } from '../io/file-handler';
+import { httpLoadHandler } from '../io/http';
+import type { BaseSpec, GraphModelLike } from './base-spec';
+import { registerTlKitLayers } from './inference-base';
+import { findKnownBase, KNOWN_BASES, type KnownBase } from './registry';
+import { closestNames } from './suggest';
+
+/** Options of {@link loadBase}. Options override what the registry (for a known name) says. */
+export interface LoadBaseOptions {
+  /**
+   * `[height, width, channels]` the base expects.
+   * @defaultValue the registry's, else the model's declared input size
+   */
+  readonly inputShape?: readonly [number, number, number];
+  /**
+   * Pixel scaling the base was trained with.
+   * @defaultValue the registry's, else `'tf'` ([-1, 1], the Keras/TF convention)
+   */
+  readonly preprocessing?: PreprocessingMode;
+  /**
+   * Layer to cut a layers model at by default in `Wrapper`.
+   * @defaultValue the registry's, else none (the model's own output)
+   */
+  readonly cutAt?: string;
+  /**
+   * Output node of a graph model to use as features.
+   * @defaultValue the graph's first output
+   */
+  readonly outputNode?: string;
+  /**
+   * Name recorded in the spec.
+   * @defaultValue the registry name, else the source
+   */
+  readonly name?: string;
+  /**
+   * Model format; `'auto'` reads it from the model.json (`format: 'graph-model'` or a GraphDef topology).
+   * @defaultValue 'auto'
+   */
+  readonly format?: 'auto' | 'layers' | 'graph';
+  /**
+   * Download cache folder for http(s) sources in Node, or `false` for none.
+   * @defaultValue `$TLKIT_CACHE_DIR`, else `~/.cache/tl-kit/models` (XDG-aware)
+   */
+  readonly cacheDir?: string | false;
+  /**
+   * fetch function for http(s) sources.
+   * @defaultValue `globalThis.fetch`
+   */
+  readonly fetch?: typeof fetch;
+  /**
+   * Download progress for http(s) sources: fraction of weight shards done, 0 to 1.
+   * @defaultValue none
+   */
+  readonly onProgress?: (fraction: number) => void;
+}
+
+const CALL = 'loadBase';
+
+/**
+ * Loads a pretrained base: a registry name (see {@link KNOWN_BASES}), an `http(s)://` URL, a `file://` URL or path
+ * (Node, no tfjs-node needed), or a tfjs IOHandler, in layers or graph format. Graph models need the optional peer
+ * `@tensorflow/tfjs-converter`, imported only then.
+ *
+ * Every source goes through the same safety checks: weight paths may not leave the model's folder, and shard sizes
+ * must match the manifest's shapes and dtypes before any tensor is allocated.
+ *
+ * @param source - registry name, URL, path or IOHandler.
+ * @param options - facts about the base (input size, preprocessing, cut layer) and download settings.
+ * @returns a {@link BaseSpec} for `Wrapper`; its `model` belongs to the caller (dispose it when done).
+ * @throws {@link InvalidArgumentError} for an unknown registry name (listing the closest), a bad option, or a
+ *   `cutAt` the model lacks; {@link LoadError}, {@link UnsafeModelError} when loading fails or is refused;
+ *   {@link UnsupportedError} for a graph model without `@tensorflow/tfjs-converter` installed.
+ * @example
+ * ```ts
+ * import { loadBase, Wrapper } from 'tl-kit';
+ * const base = await loadBase('mobilenet_v2');              // Teachable Machine's MobileNetV2, cut at out_relu
+ * const model = Wrapper(base, { numClasses: 3 });
+ * const mine = await loadBase('./models/my-base/model.json', { inputShape: [160, 160, 3], preprocessing: 'unit' });
+ * ```
+ */
+export async function loadBase(source: string | tf.io.IOHandler, options: LoadBaseOptions = {}): Promise<BaseSpec> {
+  checkOptionsObject(CALL, options);
+  const known = typeof source === 'string' ? findKnownBase(source) : undefined;
+  const handler = known ? httpLoadHandler(known.url, httpOptions(options)) : toHandler(source, options);
+  const format = options.format ?? known?.format ?? 'auto';
+  if (format !== 'auto' && format !== 'layers' && format !== 'graph') {
+    throw new InvalidArgumentError(CALL, 'format', "'auto', 'layers' or 'graph'", format);
+  }
+  if (options.inputShape !== undefined) checkShape(options.inputShape);
+  const pre = options.preprocessing;
+  if (pre !== undefined && typeof pre !== 'function' && !['tf', 'caffe', 'torch', 'unit', 'none'].includes(pre as string)) {
+    throw new InvalidArgumentError(CALL, 'preprocessing', "'tf', 'caffe', 'torch', 'unit', 'none' or a function", pre);
+  }
+  const where = typeof source === 'string' ? source : 'the IOHandler';
+  let artifacts: tf.io.ModelArtifacts;
+  try {
+    artifacts = await (handler.load as () => Promise<tf.io.ModelArtifacts>)();
+  } catch (err) {
+    if (err instanceof TlKitError) throw err;
+    throw new LoadError(`${CALL}: cannot load ${where}`, { cause: err });
+  }
+  const isGraph = format === 'graph' || (format === 'auto' && looksLikeGraph(artifacts));
+  const model = isGraph ? await loadGraph(artifacts, where) : await loadLayers(artifacts, where);
+  try {
+    return toBaseSpec(model, known, options, typeof source === 'string' ? source : 'IOHandler');
+  } catch (err) {
+    (model as { dispose?: () => void }).dispose?.();
+    throw err;
+  }
+}
+
+/** Builds a BaseSpec from a loaded model (used by loadBase and the nsfwjs loaders). */
+export function toBaseSpec(
+  model: tfl.LayersModel | GraphModelLike,
+  known: Omit<KnownBase, 'url' | 'description' | 'featureSize'> | undefined,
+  options: LoadBaseOptions,
+  fallbackName: string,
+): BaseSpec {
+  const declared =
+    model instanceof tfl.LayersModel
+      ? (model.inputs[0] as tfl.SymbolicTensor | undefined)?.shape
+      : model.inputs[0]?.shape;
+  const own = declared && declared.length === 4 ? declared.slice(1).map((d) => (d === null || d < 0 ? null : d)) : undefined;
+  const inputShape =
+    options.inputShape ?? known?.inputShape ?? (own?.every((d) => d !== null) ? (own as [number, number, number]) : undefined);
+  if (inputShape === undefined) {
+    throw new InvalidArgumentError(CALL, 'inputShape', "given, because the model does not declare its input size", undefined);
+  }
+  const cutAt = options.cutAt ?? known?.cutAt;
+  if (cutAt !== undefined) {
+    if (!(model instanceof tfl.LayersModel)) {
+      throw new InvalidArgumentError(CALL, 'cutAt', 'undefined for a graph model (use outputNode)', cutAt);
+    }
+    const names = model.layers.map((l) => l.name);
+    if (!names.includes(cutAt)) {
+      throw new InvalidArgumentError(CALL, 'cutAt', `the name of a layer of the model (closest: ${closestNames(cutAt, names).join(', ')})`, cutAt);
+    }
+  }
+  const spec: BaseSpec = {
+    kind: 'tl-kit-base',
+    name: options.name ?? known?.name ?? fallbackName,
+    model,
+    inputShape: [inputShape[0], inputShape[1], inputShape[2]],
+    preprocessing: options.preprocessing ?? known?.preprocessing ?? 'tf',
+    ...(cutAt !== undefined ? { cutAt } : {}),
+    ...(options.outputNode !== undefined ? { outputNode: options.outputNode } : {}),
+  };
+  return spec;
+}
+
+function httpOptions(options: LoadBaseOptions) {
+  return {
+    ...(options.cacheDir !== undefined ? { cacheDir: options.cacheDir } : {}),
+    ...(options.fetch !== undefined ? { fetch: options.fetch } : {}),
+    ...(options.onProgress !== undefined ? { onProgress: options.onProgress } : {}),
+  };
+}
+
+function toHandler(source: unknown, options: LoadBaseOptions): tf.io.IOHandler {
+  if (typeof source === 'object' && source !== null && typeof (source as tf.io.IOHandler).load === 'function') {
+    return source as tf.io.IOHandler;
+  }
+  const expected = 'a known base name, an http(s):// or file:// URL, a path to a model.json, or an IOHandler';
+  if (typeof source !== 'string' || source.length === 0) throw new InvalidArgumentError(CALL, 'source', expected, source);
+  if (/^https?:\/\//i.test(source)) return httpLoadHandler(source, httpOptions(options));
+  if (/^file:/i.test(source)) return fileLoadHandler(source);
+  if (/^[a-z][a-z0-9+.-]+:\/\//i.test(source)) throw new InvalidArgumentError(CALL, 'source', expected, source);
+  const looksLikePath = /[/\\]/.test(source) || source.endsWith('.json');
+  if (!looksLikePath) {
+    const closest = closestNames(source, KNOWN_BASES.map((b) => b.name), 3).join(', ');
+    throw new InvalidArgumentError(CALL, 'source', `a known base name (closest: ${closest}), a URL or a path`, source);
+  }
+  return fileLoadHandler(source);
+}
+
+function looksLikeGraph(artifacts: tf.io.ModelArtifacts): boolean {
+  if (artifacts.format === 'graph-model') return true;
+  const topology = artifacts.modelTopology as { node?: unknown } | undefined;
+  return topology !== undefined && !(topology instanceof ArrayBuffer) && Array.isArray(topology.node);
+}
+
+async function loadLayers(artifacts: tf.io.ModelArtifacts, where: string): Promise<tfl.LayersModel> {
+  registerTlKitLayers();
+  try {
+    return await tfl.loadLayersModel(tf.io.fromMemory(artifacts));
+  } catch (err) {
+    throw new LoadError(`${CALL}: ${where} is not a loadable layers model`, { cause: err });
+  }
+}
+
+/** Loads a graph model with the optional peer @tensorflow/tfjs-converter. */
+export async function loadGraph(artifacts: tf.io.ModelArtifacts, where: string): Promise<GraphModelLike> {
+  let converter: { loadGraphModel: (h: tf.io.IOHandler) => Promise<GraphModelLike> };
+  try {
+    converter = (await import('@tensorflow/tfjs-converter')) as unknown as typeof converter;
+  } catch (err) {
+    throw new UnsupportedError(
+      `${CALL}: ${where} is a graph model, which needs the optional peer dependency @tensorflow/tfjs-converter (npm install @tensorflow/tfjs-converter@4)`,
+      { cause: err },
+    );
+  }
+  try {
+    return await converter.loadGraphModel(tf.io.fromMemory(artifacts));
+  } catch (err) {
+    throw new LoadError(`${CALL}: ${where} is not a loadable graph model`, { cause: err });
+  }
+}
+
+function checkShape(shape: unknown): void {
+  const ok = Array.isArray(shape) && shape.length === 3 && shape.every((d) => Number.isInteger(d) && (d as number) > 0);
+  if (!ok) throw new InvalidArgumentError(CALL, 'inputShape', '[height, width, channels] of positive integers', shape);
+}
