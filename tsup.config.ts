@@ -4,6 +4,8 @@ export default defineConfig({
   // One public entry per import path: the core, and the optional nsfwjs backbones that pull in large weight modules.
   entry: {
     index: 'src/index.ts',
+    // Worker-thread entry of multi-core feature extraction; found at run time next to the module that starts it.
+    'speed-worker': 'src/speed/worker.ts',
   },
   // ESM for modern bundlers and Node, CJS for require() users.
   format: ['esm', 'cjs'],
@@ -21,6 +23,8 @@ export default defineConfig({
   splitting: true,
   // tfjs is a peer (one engine per app); sharp, nsfwjs and Node built-ins are loaded lazily and must never be bundled.
   external: [/^@tensorflow\//, 'sharp', 'nsfwjs', /^node:/],
+  // import.meta.url in the CJS build (locating speed-worker.cjs); nothing is injected where it is not used.
+  shims: true,
   // Same file layout for import and require consumers.
   outExtension({ format }) {
     return { js: format === 'cjs' ? '.cjs' : '.js' };
