@@ -81,3 +81,5 @@ export { loadBase } from './models/load-base';
 export type { LoadBaseOptions } from './models/load-base';
 export { KNOWN_BASES } from './models/registry';
 export type { KnownBase } from './models/registry';
+export { createFrozenExecutor } from './speed/executor';
+export type { FrozenExecutor, FrozenExecutorStats } from './speed/executor';

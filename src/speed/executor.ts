@@ -92,9 +92,17 @@ const CALL = 'createFrozenExecutor';
  * @example
  * ```ts
  * import * as tf from '@tensorflow/tfjs-core';
+ * import * as tfl from '@tensorflow/tfjs-layers';
  * import { createFrozenExecutor } from 'tl-kit';
- * const executor = createFrozenExecutor(mobilenet);
- * const features = executor.predict(tf.zeros([8, 224, 224, 3])) as tf.Tensor;
+ *
+ * const input = tfl.input({ shape: [32, 32, 3] });
+ * const conv = tfl.layers.conv2d({ filters: 8, kernelSize: 3, useBias: false }).apply(input) as tfl.SymbolicTensor;
+ * const bn = tfl.layers.batchNormalization().apply(conv) as tfl.SymbolicTensor;
+ * const base = tfl.model({ inputs: input, outputs: tfl.layers.reLU({ maxValue: 6 }).apply(bn) as tfl.SymbolicTensor });
+ *
+ * const executor = createFrozenExecutor(base); // one fused conv: BN folded, ReLU6 fused
+ * const features = executor.predict(tf.zeros([4, 32, 32, 3])) as tf.Tensor;
+ * features.dispose();
  * executor.dispose();
  * ```
  */
