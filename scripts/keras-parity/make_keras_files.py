@@ -1,0 +1,183 @@
+"""Builds Keras models with seeded random weights, saves them in every Keras file layout, and records Keras's
+outputs on fixed inputs, so that tl-kit can be checked against Keras (see README.md in this folder).
+
+Usage:
+  python make_keras_files.py --out /tmp/keras-parity            # the five architectures at small input sizes
+  python make_keras_files.py --fixtures test/fixtures/keras     # the tiny committed fixture models
+
+Per model NAME it writes into --out:
+  NAME.keras            Keras 3 archive (config.json + model.weights.h5)
+  NAME.h5               model.save('NAME.h5'): legacy layout under model_weights/, Keras 3 weight names
+  NAME.weights.h5       model.save_weights(): Keras 3 layout (layers/<path>/vars/<i>)
+  NAME.legacy.weights.h5  weights only in the legacy layout at the root, like Keras's published ImageNet files
+  NAME.input.bin / NAME.output.bin  float32 little-endian input and Keras's output (inference mode)
+  NAME.json             shapes, and every weight's layer name, path and shape in model order
+"""
+
+import argparse
+import json
+import os
+
+os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+import h5py  # noqa: E402
+import keras  # noqa: E402
+import numpy as np  # noqa: E402
+from keras.src.legacy.saving import legacy_h5_format  # noqa: E402
+
+ARCHITECTURES = {
+    # name: (builder, kwargs); small inputs keep the run short, includeTop false as a transfer-learning base.
+    "vgg16": (keras.applications.VGG16, dict(input_shape=(32, 32, 3))),
+    "inception_v3": (keras.applications.InceptionV3, dict(input_shape=(75, 75, 3))),
+    "resnet50v2": (keras.applications.ResNet50V2, dict(input_shape=(32, 32, 3))),
+    "resnet101v2": (keras.applications.ResNet101V2, dict(input_shape=(32, 32, 3))),
+    "mobilenetv2": (keras.applications.MobileNetV2, dict(input_shape=(32, 32, 3), alpha=0.35)),
+}
+
+
+def randomise(model, seed):
+    """Seeded weights: Keras's initialisers for kernels, random BatchNorm statistics so that they matter."""
+    rng = np.random.default_rng(seed)
+    for layer in model.layers:
+        if isinstance(layer, keras.layers.BatchNormalization):
+            values = []
+            for v in layer.weights:
+                n = v.path.split("/")[-1]
+                shape = tuple(v.shape)
+                if n in ("gamma", "moving_variance"):
+                    values.append(rng.uniform(0.5, 1.5, shape).astype("float32"))
+                else:
+                    values.append(rng.normal(0.0, 0.1, shape).astype("float32"))
+            layer.set_weights(values)
+        elif layer.weights:
+            values = []
+            for v in layer.weights:
+                if v.path.endswith("bias"):
+                    values.append(rng.normal(0.0, 0.05, tuple(v.shape)).astype("float32"))
+                else:
+                    values.append(np.asarray(v.numpy()))
+            layer.set_weights(values)
+
+
+def save_all(model, name, out, seed):
+    randomise(model, seed)
+    base = os.path.join(out, name)
+    model.save(base + ".keras")
+    model.save(base + ".h5")
+    model.save_weights(base + ".weights.h5")
+    with h5py.File(base + ".legacy.weights.h5", "w") as f:
+        legacy_h5_format.save_weights_to_hdf5_group(f, model)
+    shape = (2,) + tuple(model.input_shape[1:])
+    x = np.random.default_rng(seed + 1).uniform(-1.0, 1.0, shape).astype("<f4")
+    y = np.asarray(model(x, training=False)).astype("<f4")
+    x.tofile(base + ".input.bin")
+    y.tofile(base + ".output.bin")
+    weights = []
+    for layer in model.layers:
+        for v in layer.weights:
+            weights.append([layer.name, v.path, list(v.shape)])
+    meta = {
+        "name": name,
+        "kerasVersion": keras.__version__,
+        "inputShape": list(shape),
+        "outputShape": list(y.shape),
+        "layerNames": [layer.name for layer in model.layers],
+        "weights": weights,
+    }
+    with open(base + ".json", "w") as f:
+        json.dump(meta, f)
+    return y
+
+
+def tiny_model():
+    inp = keras.Input((8, 8, 3), name="image")
+    x = keras.layers.Conv2D(4, 3, padding="same", name="conv")(inp)
+    x = keras.layers.BatchNormalization(name="bn")(x)
+    x = keras.layers.ReLU(name="relu")(x)
+    y = keras.layers.DepthwiseConv2D(3, padding="same", name="dw")(x)
+    x = keras.layers.Add(name="add")([x, y])
+    x = keras.layers.GlobalAveragePooling2D(name="gap")(x)
+    x = keras.layers.Dense(3, activation="softmax", name="probs")(x)
+    return keras.Model(inp, x, name="tiny")
+
+
+def tiny_sequential():
+    return keras.Sequential(
+        [
+            keras.Input((6, 6, 3), name="pixels"),
+            keras.layers.Rescaling(1.0 / 127.5, offset=-1.0, name="scale"),
+            keras.layers.Conv2D(2, 3, activation="relu", name="conv"),
+            keras.layers.Flatten(name="flat"),
+            keras.layers.Dense(2, name="logits"),
+        ],
+        name="tiny_seq",
+    )
+
+
+def write_fixture(model, name, folder, seed, input_shape, low, high):
+    """Saves a committed fixture: .keras, .h5 and reference outputs as JSON (no weights-only or binary files)."""
+    y = save_all(model, name, folder, seed=seed)
+    base = os.path.join(folder, name)
+    x = np.fromfile(base + ".input.bin", dtype="<f4").reshape(input_shape)
+    if low != -1.0 or high != 1.0:
+        x = np.random.default_rng(seed + 1).uniform(low, high, input_shape).astype("float32")
+        y = np.asarray(model(x, training=False))
+    for ext in (".weights.h5", ".input.bin", ".output.bin"):
+        os.remove(base + ext)
+    with open(base + ".reference.json", "w") as f:
+        json.dump({"input": x.tolist(), "output": y.tolist(), "kerasVersion": keras.__version__}, f)
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("--out", help="folder for the architecture files (not committed)")
+    p.add_argument("--fixtures", help="folder for the tiny committed fixture")
+    p.add_argument("--only", nargs="*", help="architectures to build (default: all)")
+    args = p.parse_args()
+    if args.fixtures:
+        os.makedirs(args.fixtures, exist_ok=True)
+        keras.backend.clear_session()
+        keras.utils.set_random_seed(7)
+        write_fixture(tiny_model(), "tiny", args.fixtures, 7, (2, 8, 8, 3), -1.0, 1.0)
+        keras.backend.clear_session()
+        keras.utils.set_random_seed(9)
+        write_fixture(tiny_sequential(), "tiny_seq", args.fixtures, 9, (2, 6, 6, 3), 0.0, 255.0)
+        print("tiny fixture written to", args.fixtures)
+    if args.out:
+        os.makedirs(args.out, exist_ok=True)
+        for i, (name, (builder, kwargs)) in enumerate(ARCHITECTURES.items()):
+            if args.only and name not in args.only:
+                continue
+            # A fresh session gives unnamed layers the names tl-kit's builders use (conv2d, conv2d_1, ...).
+            keras.backend.clear_session()
+            keras.utils.set_random_seed(100 + i)
+            model = builder(include_top=False, weights=None, **kwargs)
+            y = save_all(model, name, args.out, seed=100 + i)
+            print(f"{name}: {len(model.weights)} weights, output {y.shape}, max |y| {np.abs(y).max():.4g}")
+        collect(args.out)
+
+
+def collect(out):
+    """Writes OUT/architectures.json (layer names, weights, shapes of every architecture built), the file that
+    test/fixtures/keras/architectures.json is a copy of."""
+    result = {}
+    for name in ARCHITECTURES:
+        path = os.path.join(out, name + ".json")
+        if not os.path.exists(path):
+            continue
+        with open(path) as f:
+            meta = json.load(f)
+        result[name] = {
+            "kerasVersion": meta["kerasVersion"],
+            "inputShape": meta["inputShape"][1:],
+            "outputShape": meta["outputShape"][1:],
+            "layerNames": meta["layerNames"],
+            "weights": meta["weights"],
+        }
+    with open(os.path.join(out, "architectures.json"), "w") as f:
+        json.dump(result, f, separators=(",", ":"))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,96 @@
+/**
+ * `loadKerasModel`: a Keras 3 `.keras` archive, or a full-model `.h5` file (Keras 2 or 3 `model.save`), as a
+ * tfjs-layers model with its weights.
+ */
+import * as tfl from '@tensorflow/tfjs-layers';
+import { IncompatibleModelError, InvalidArgumentError, LoadError, TlKitError } from '../errors';
+import { checkOptionsObject } from '../internal/validate';
+import { readKerasArchive, isZip } from './archive';
+import { translateModelConfig } from './config';
+import { withH5File } from './h5';
+import { assignWeights } from './load-weights';
+import { isKerasFileSource, readSourceBytes, type KerasFileSource } from './source';
+import { readWeightFile } from './weight-file';
+
+/** Options of {@link loadKerasModel}. */
+export interface LoadKerasModelOptions {
+  /**
+   * Load the architecture only and keep tfjs's random initial weights.
+   * @defaultValue false
+   */
+  readonly skipWeights?: boolean;
+}
+
+const CALL = 'loadKerasModel';
+
+async function buildFromConfig(config: unknown): Promise<tfl.LayersModel> {
+  const topology = translateModelConfig(CALL, config);
+  try {
+    return await tfl.models.modelFromJSON({ modelTopology: { ...topology, keras_version: '2.15.0', backend: 'tensorflow' } });
+  } catch (cause) {
+    const detail = cause instanceof Error ? cause.message : String(cause);
+    throw new IncompatibleModelError(`${CALL}: tfjs-layers could not build the model from its Keras config: ${detail}`, {
+      cause,
+    });
+  }
+}
+
+/**
+ * Loads a Keras model file as a tfjs-layers model: a Keras 3 `.keras` archive (config + weights) or a full-model
+ * `.h5` file written by `model.save('x.h5')` in Keras 2 or 3. The Keras config is translated to a tfjs-layers
+ * topology (Functional and Sequential models, nested models, and the layer classes tfjs-layers has, including
+ * `Rescaling`); a layer tfjs cannot build is named in the error. Weights-only files need {@link loadKerasWeights}.
+ *
+ * @param source - the file: its bytes, an `http(s)://` or `file://` URL, or a path (Node).
+ * @param options - see {@link LoadKerasModelOptions}.
+ * @returns the model, owned by the caller.
+ * @throws {@link InvalidArgumentError} for a bad source or option.
+ * @throws {@link LoadError} when the file cannot be read, is not a Keras model file, or holds only weights.
+ * @throws {@link IncompatibleModelError} naming the layers tfjs-layers cannot build, or when weights do not fit.
+ * @throws {@link UnsupportedError} when the optional peer `h5wasm` (or `fflate` for `.keras`) is not installed.
+ * @example
+ * ```ts
+ * import { loadKerasModel } from 'tl-kit';
+ * const model = await loadKerasModel('./my_model.keras');
+ * model.predict(images);
+ * ```
+ */
+export async function loadKerasModel(source: KerasFileSource, options: LoadKerasModelOptions = {}): Promise<tfl.LayersModel> {
+  if (!isKerasFileSource(source)) {
+    throw new InvalidArgumentError(CALL, 'source', 'a path, a URL, an ArrayBuffer or a Uint8Array', source);
+  }
+  checkOptionsObject(CALL, options);
+  const skipWeights = options.skipWeights ?? false;
+  if (typeof skipWeights !== 'boolean') throw new InvalidArgumentError(CALL, 'skipWeights', 'a boolean', skipWeights);
+  const bytes = await readSourceBytes(CALL, 'source', source);
+  let config: unknown;
+  let weights: Uint8Array;
+  if (isZip(bytes)) {
+    const archive = await readKerasArchive(CALL, bytes);
+    config = archive.config;
+    weights = archive.weights;
+  } else {
+    weights = bytes;
+    config = await withH5File(CALL, bytes, (root) => {
+      const raw = root.attrs.model_config;
+      if (typeof raw !== 'string') {
+        throw new LoadError(`${CALL}: the .h5 file has no model_config (a weights-only file: use loadKerasWeights)`);
+      }
+      try {
+        return JSON.parse(raw) as unknown;
+      } catch (cause) {
+        throw new LoadError(`${CALL}: model_config in the .h5 file is not valid JSON`, { cause });
+      }
+    });
+  }
+  const model = await buildFromConfig(config);
+  if (skipWeights) return model;
+  try {
+    await withH5File(CALL, weights, (root) => assignWeights(CALL, model, readWeightFile(CALL, root), 'auto'));
+    return model;
+  } catch (err) {
+    model.dispose();
+    if (err instanceof TlKitError) throw err;
+    throw new LoadError(`${CALL}: could not assign the weights`, { cause: err });
+  }
+}
