@@ -95,3 +95,5 @@ export type { LoadKerasModelOptions } from './keras/load-model';
 export { loadKerasWeights } from './keras/load-weights';
 export type { LoadKerasWeightsOptions, KerasWeightMatch } from './keras/load-weights';
 export type { KerasFileSource } from './keras/source';
+export { writeReport } from './report/write-report';
+export type { HistoryLike, ReportContent, ReportFiles, ReportSample, WriteReportOptions } from './report/write-report';
