@@ -1,6 +1,6 @@
 /** Loads a builder's weights (`null`, `'imagenet'` or a Keras file) and disposes the model on failure. Internal. */
 import type * as tfl from '@tensorflow/tfjs-layers';
-import { loadKerasWeights } from '../keras/load-weights';
+import { loadWeightsFrom } from '../keras/load-weights';
 import type { ApplicationOptions } from './common';
 import { fetchWeightsFile } from './download';
 import { imagenetFile, type ImagenetArch } from './imagenet';
@@ -23,9 +23,9 @@ export async function finishModel(call: string, model: tfl.LayersModel, spec: Fi
       const rows = (model.inputs[0]?.shape[1] as number | undefined) ?? 224;
       const entry = imagenetFile(spec.arch, includeTop, spec.alpha, rows);
       const bytes = await fetchWeightsFile(call, entry, spec.options?.cacheDir);
-      await loadKerasWeights(model, bytes);
+      await loadWeightsFrom(call, model, bytes, 'auto');
     } else {
-      await loadKerasWeights(model, weights);
+      await loadWeightsFrom(call, model, weights, 'auto');
     }
     return model;
   } catch (err) {

@@ -63,9 +63,19 @@ export async function loadKerasWeights(
   checkOptionsObject(CALL, options);
   const match = options.match ?? 'auto';
   checkOneOf(CALL, 'match', match, ['auto', 'name', 'order'] as const);
-  let bytes = await readSourceBytes(CALL, 'source', source);
-  if (isZip(bytes)) bytes = await extractWeightsFromArchive(CALL, bytes);
-  return withH5File(CALL, bytes, (root) => assignWeights(CALL, model, readWeightFile(CALL, root), match));
+  return loadWeightsFrom(CALL, model, source, match);
+}
+
+/** The body of {@link loadKerasWeights} for already validated arguments; errors name `call`. Internal. */
+export async function loadWeightsFrom(
+  call: string,
+  model: tfl.LayersModel,
+  source: KerasFileSource,
+  match: KerasWeightMatch,
+): Promise<number> {
+  let bytes = await readSourceBytes(call, 'weights', source);
+  if (isZip(bytes)) bytes = await extractWeightsFromArchive(call, bytes);
+  return withH5File(call, bytes, (root) => assignWeights(call, model, readWeightFile(call, root), match));
 }
 
 /** A layer of the model that owns weights, with the Keras 3 storage path Keras would give it. */

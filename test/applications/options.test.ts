@@ -1,0 +1,67 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { describe, expect, test } from 'vitest';
+import { applications, IncompatibleModelError, preprocessingFor } from '../../src/index';
+import { fixture } from '../keras/helpers';
+
+describe('applications options', () => {
+  test('each builder carries the Keras preprocessing of its ImageNet weights', () => {
+    expect(applications.VGG16.preprocessing).toBe('caffe');
+    expect(applications.InceptionV3.preprocessing).toBe('tf');
+    expect(applications.ResNet50V2.preprocessing).toBe('tf');
+    expect(applications.ResNet101V2.preprocessing).toBe('tf');
+    expect(applications.MobileNetV2.preprocessing).toBe('tf');
+    expect(preprocessingFor('VGG16')).toBe('caffe');
+    expect(applications.InceptionV3.defaultInputShape).toEqual([299, 299, 3]);
+    expect(() => preprocessingFor('VGG19' as never)).toThrowErrorMatchingInlineSnapshot(`[InvalidArgumentError: preprocessingFor: name must be one of VGG16, InceptionV3, ResNet50V2, ResNet101V2, MobileNetV2, got "VGG19"]`);
+  });
+
+  test('includeTop adds Keras-named pooling and a classifier with `classes` outputs', async () => {
+    const mobile = await applications.MobileNetV2({ inputShape: [32, 32, 3], alpha: 0.35, classes: 7 });
+    const resnet = await applications.ResNet50V2({ inputShape: [32, 32, 3], classes: 5, classifierActivation: 'linear' });
+    try {
+      expect(mobile.layers.slice(-2).map((l) => l.name)).toEqual(['global_average_pooling2d', 'predictions']);
+      expect(mobile.outputs[0]?.shape).toEqual([null, 7]);
+      expect(resnet.layers.slice(-2).map((l) => l.name)).toEqual(['avg_pool', 'predictions']);
+      expect(resnet.outputs[0]?.shape).toEqual([null, 5]);
+      expect(mobile.name).toBe('mobilenetv2_0.35_32');
+    } finally {
+      mobile.dispose();
+      resnet.dispose();
+    }
+  });
+
+  test("pooling 'avg' / 'max' without the top returns feature vectors", async () => {
+    const avg = await applications.VGG16({ includeTop: false, inputShape: [32, 32, 3], pooling: 'avg' });
+    const max = await applications.ResNet50V2({ includeTop: false, inputShape: [32, 32, 3], pooling: 'max' });
+    try {
+      expect(avg.outputs[0]?.shape).toEqual([null, 512]);
+      expect(avg.layers.at(-1)?.name).toBe('global_average_pooling2d');
+      expect(max.outputs[0]?.shape).toEqual([null, 2048]);
+      expect(max.layers.at(-1)?.name).toBe('max_pool');
+    } finally {
+      avg.dispose();
+      max.dispose();
+    }
+  });
+
+  test('refuses bad options before building', async () => {
+    await expect(applications.VGG16({ inputShape: [16, 16, 3] })).rejects.toThrowErrorMatchingInlineSnapshot(`[InvalidArgumentError: applications.VGG16: inputShape must be [height, width, 3] with height and width integers >= 32, got [16, 16, 3]]`);
+    await expect(applications.InceptionV3({ inputShape: [64, 64, 3] })).rejects.toThrowErrorMatchingInlineSnapshot(`[InvalidArgumentError: applications.InceptionV3: inputShape must be [height, width, 3] with height and width integers >= 75, got [64, 64, 3]]`);
+    await expect(applications.VGG16({ weights: 'imagenet', inputShape: [160, 160, 3] })).rejects.toThrowErrorMatchingInlineSnapshot(`[InvalidArgumentError: applications.VGG16: inputShape must be [224, 224, 3] with weights 'imagenet' and includeTop, got [160, 160, 3]]`);
+    await expect(applications.VGG16({ weights: 'imagenet', classes: 10 })).rejects.toThrowErrorMatchingInlineSnapshot(`[InvalidArgumentError: applications.VGG16: classes must be 1000 with weights 'imagenet' and includeTop, got 10]`);
+    await expect(applications.MobileNetV2({ weights: 'imagenet', includeTop: false, alpha: 0.6 })).rejects.toThrowErrorMatchingInlineSnapshot(`[InvalidArgumentError: applications.MobileNetV2: alpha must be one of 0.35, 0.5, 0.75, 1, 1.3, 1.4 with weights 'imagenet', got 0.6]`);
+    await expect(applications.ResNet50V2({ pooling: 'sum' as never })).rejects.toThrowErrorMatchingInlineSnapshot(`[InvalidArgumentError: applications.ResNet50V2: pooling must be one of 'avg', 'max', got "sum"]`);
+    await expect(applications.ResNet101V2({ weights: 42 as never })).rejects.toThrowErrorMatchingInlineSnapshot(`[InvalidArgumentError: applications.ResNet101V2: weights must be null, 'imagenet', a path, a URL or bytes, got 42]`);
+    await expect(applications.VGG16('big' as never)).rejects.toThrowErrorMatchingInlineSnapshot(`[InvalidArgumentError: applications.VGG16: options must be an object or undefined, got "big"]`);
+  });
+
+  test('a weights file that does not fit is refused and the model is disposed', async () => {
+    const before = tf.memory().numTensors;
+    const build = applications.MobileNetV2({ includeTop: false, inputShape: [32, 32, 3], alpha: 0.35, weights: fixture('tiny.h5') });
+    await expect(build).rejects.toThrowError(IncompatibleModelError);
+    await expect(
+      applications.MobileNetV2({ includeTop: false, inputShape: [32, 32, 3], alpha: 0.35, weights: fixture('tiny.h5') }),
+    ).rejects.toThrowErrorMatchingInlineSnapshot(`[IncompatibleModelError: applications.MobileNetV2: the model has 104 layers with weights, the file 4 (matching by order)]`);
+    expect(tf.memory().numTensors).toBe(before);
+  });
+});
