@@ -4,6 +4,7 @@ export default defineConfig({
   // One public entry per import path: the core, and the optional nsfwjs backbones that pull in large weight modules.
   entry: {
     index: 'src/index.ts',
+    nsfwjs: 'src/nsfwjs/index.ts',
     // Worker-thread entry of multi-core feature extraction; found at run time next to the module that starts it.
     'speed-worker': 'src/speed/worker.ts',
   },

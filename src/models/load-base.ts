@@ -111,7 +111,7 @@ export async function loadBase(source: string | tf.io.IOHandler, options: LoadBa
     throw new LoadError(`${CALL}: cannot load ${where}`, { cause: err });
   }
   const isGraph = format === 'graph' || (format === 'auto' && looksLikeGraph(artifacts));
-  const model = isGraph ? await loadGraph(artifacts, where) : await loadLayers(artifacts, where);
+  const model = await modelFromArtifacts(artifacts, where, isGraph);
   try {
     return toBaseSpec(model, known, options, typeof source === 'string' ? source : 'IOHandler');
   } catch (err) {
@@ -126,6 +126,7 @@ export function toBaseSpec(
   known: Omit<KnownBase, 'url' | 'description' | 'featureSize'> | undefined,
   options: LoadBaseOptions,
   fallbackName: string,
+  call: string = CALL,
 ): BaseSpec {
   const declared =
     model instanceof tfl.LayersModel
@@ -135,16 +136,16 @@ export function toBaseSpec(
   const inputShape =
     options.inputShape ?? known?.inputShape ?? (own?.every((d) => d !== null) ? (own as [number, number, number]) : undefined);
   if (inputShape === undefined) {
-    throw new InvalidArgumentError(CALL, 'inputShape', "given, because the model does not declare its input size", undefined);
+    throw new InvalidArgumentError(call, 'inputShape', "given, because the model does not declare its input size", undefined);
   }
   const cutAt = options.cutAt ?? known?.cutAt;
   if (cutAt !== undefined) {
     if (!(model instanceof tfl.LayersModel)) {
-      throw new InvalidArgumentError(CALL, 'cutAt', 'undefined for a graph model (use outputNode)', cutAt);
+      throw new InvalidArgumentError(call, 'cutAt', 'undefined for a graph model (use outputNode)', cutAt);
     }
     const names = model.layers.map((l) => l.name);
     if (!names.includes(cutAt)) {
-      throw new InvalidArgumentError(CALL, 'cutAt', `the name of a layer of the model (closest: ${closestNames(cutAt, names).join(', ')})`, cutAt);
+      throw new InvalidArgumentError(call, 'cutAt', `the name of a layer of the model (closest: ${closestNames(cutAt, names).join(', ')})`, cutAt);
     }
   }
   const spec: BaseSpec = {
@@ -190,6 +191,15 @@ function looksLikeGraph(artifacts: tf.io.ModelArtifacts): boolean {
   return topology !== undefined && !(topology instanceof ArrayBuffer) && Array.isArray(topology.node);
 }
 
+/** Builds a LayersModel or (through tfjs-converter) a GraphModel from checked artifacts. */
+export async function modelFromArtifacts(
+  artifacts: tf.io.ModelArtifacts,
+  where: string,
+  isGraph: boolean,
+): Promise<tfl.LayersModel | GraphModelLike> {
+  return isGraph ? loadGraph(artifacts, where) : loadLayers(artifacts, where);
+}
+
 async function loadLayers(artifacts: tf.io.ModelArtifacts, where: string): Promise<tfl.LayersModel> {
   registerTlKitLayers();
   try {
@@ -200,7 +210,7 @@ async function loadLayers(artifacts: tf.io.ModelArtifacts, where: string): Promi
 }
 
 /** Loads a graph model with the optional peer @tensorflow/tfjs-converter. */
-export async function loadGraph(artifacts: tf.io.ModelArtifacts, where: string): Promise<GraphModelLike> {
+async function loadGraph(artifacts: tf.io.ModelArtifacts, where: string): Promise<GraphModelLike> {
   let converter: { loadGraphModel: (h: tf.io.IOHandler) => Promise<GraphModelLike> };
   try {
     converter = (await import('@tensorflow/tfjs-converter')) as unknown as typeof converter;
