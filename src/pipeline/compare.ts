@@ -2,11 +2,11 @@
  * `compareBases`: the tutorial's last step as one call. Each base is wrapped under a new head, measured before
  * training, trained, and evaluated on the test split, so the bases can be compared on the same data.
  */
-import * as tfl from '@tensorflow/tfjs-layers';
+import type * as tfl from '@tensorflow/tfjs-layers';
 import type { ImageBatchSource } from '../data/types';
 import { InvalidArgumentError } from '../errors';
 import { checkOptionsObject } from '../internal/validate';
-import { isBaseSpec, type BaseSpec, type GraphModelLike } from '../models/base-spec';
+import type { BaseSpec, GraphModelLike } from '../models/base-spec';
 import { Wrapper, type WrapperOptions } from '../models/wrapper';
 import { checkSource, checkSteps } from './checks';
 import { evaluate, evaluateBaseline, type BaselineResult, type EvaluationResult } from './evaluate';
@@ -35,9 +35,9 @@ export interface CompareBasesOptions extends FitOptions {
    */
   readonly evaluateSteps?: number;
   /**
-   * Keep the wrapped models and return them in `model`; the caller then disposes them (which frees the base too,
-   * whose layers they share). When false, each wrapped model's own weights (head, optimizer, a rebuilt base) are freed
-   * and the bases are left intact.
+   * Keep the wrapped models and return them in `model`; the caller then disposes them (`model.dispose()` frees the
+   * head, the optimizer and a rebuilt base, never the base passed in). When false, each wrapped model is disposed after
+   * its evaluation.
    * @defaultValue `false`
    */
   readonly keepModels?: boolean;
@@ -64,31 +64,6 @@ export interface BaseComparison {
   readonly totalSeconds: number;
   /** The trained model when `keepModels` is true; undefined otherwise. */
   readonly model?: tfl.LayersModel;
-}
-
-/** The weights a base owns, whose tensors the wrapped model shares and must not free. */
-function baseVariableIds(base: BaseEntry['base']): Set<number> {
-  const model = isBaseSpec(base) ? base.model : base;
-  const ids = new Set<number>();
-  if (model instanceof tfl.LayersModel) for (const w of model.weights) ids.add(w.read().id);
-  return ids;
-}
-
-/**
- * Frees what a wrapped model created (head weights, a rebuilt base, the optimizer fit created) and leaves the weights
- * it shares with the caller's base.
- */
-export function disposeWrapped(model: tfl.LayersModel, base: BaseEntry['base']): void {
-  const keep = baseVariableIds(base);
-  const done = new Set<number>();
-  for (const w of model.weights) {
-    const id = w.read().id;
-    if (keep.has(id) || done.has(id)) continue;
-    done.add(id);
-    w.dispose();
-  }
-  const m = model as unknown as { optimizer_?: { dispose(): void }; isOptimizerOwned?: boolean };
-  if (m.optimizer_ && m.isOptimizerOwned) m.optimizer_.dispose();
 }
 
 function now(): number {
@@ -169,7 +144,8 @@ export async function compareBases(
       results.push(keepModels ? { ...row, model } : row);
       kept = keepModels;
     } finally {
-      if (!kept) disposeWrapped(model, entry.base);
+      // Wrapper's dispose frees the head, a rebuilt base and the optimizer fit created; the base stays the caller's.
+      if (!kept) model.dispose();
     }
   }
   return results;

@@ -55,6 +55,7 @@ describe('compareBases', () => {
     expect(row!.model).toBeDefined();
     expect((row!.model!.predict(tf.zeros([1, 8, 8, 3])) as tf.Tensor).shape).toEqual([1, 1]);
     row!.model!.dispose();
+    base.dispose();
     data.dispose();
   });
 

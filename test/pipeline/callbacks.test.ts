@@ -1,0 +1,85 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { describe, expect, it } from 'vitest';
+import { Wrapper } from '../../src/models/wrapper';
+import { earlyStopping, terminateOnNaN } from '../../src/pipeline/callbacks';
+import { fit } from '../../src/pipeline/fit';
+import { formatDuration, progressBar } from '../../src/pipeline/progress-bar';
+import { tinyConvBnBase } from '../fixtures/bases';
+import { makeTestSource } from './helpers';
+
+function fakeStream(isTTY: boolean) {
+  const chunks: string[] = [];
+  return { isTTY, columns: 200, write: (t: string) => chunks.push(t), chunks };
+}
+
+describe('progressBar', () => {
+  it('draws epoch, batch, images/s, ETA and loss/accuracy on a TTY', async () => {
+    let clock = 0;
+    const stream = fakeStream(true);
+    const bar = progressBar({ stream, now: () => clock, width: 10 });
+    bar.setParams?.({ epochs: 2, steps: 4, batchSize: 8, samples: 32, verbose: 1, doValidation: true, metrics: [], path: 'cached' });
+    await bar.onTrainBegin?.({});
+    await bar.onEpochBegin?.(0, {});
+    clock = 1000;
+    await bar.onBatchEnd?.(0, { size: 8, loss: 0.5, acc: 0.75 });
+    expect(stream.chunks[0]).toBe('\repoch 1/2 [==>       ] 1/4  8 img/s  ETA 3s  loss 0.5000  acc 0.7500\x1b[K');
+    clock = 1010; // redraws are throttled to one per 50 ms
+    await bar.onBatchEnd?.(1, { size: 8, loss: 0.3, acc: 1 });
+    expect(stream.chunks).toHaveLength(1);
+    clock = 4000;
+    await bar.onEpochEnd?.(0, { loss: 0.4, acc: 0.8, val_loss: 0.45, val_acc: 0.7 });
+    expect(stream.chunks[1]).toBe(
+      '\repoch 1/2 4/4  4s  4 img/s  loss 0.4000  acc 0.8000  val_loss 0.4500  val_acc 0.7000\x1b[K\n',
+    );
+  });
+
+  it('is silent on a non-TTY stream unless forced, and fit(verbose: 1) uses progressStream', async () => {
+    const quiet = fakeStream(false);
+    const data = makeTestSource({ perSplit: { train: 8, validation: 4, test: 4 } });
+    const model = Wrapper(tinyConvBnBase());
+    await fit(model, data, { epochs: 1, verbose: 1, progressStream: quiet });
+    expect(quiet.chunks).toEqual([]);
+    const tty = fakeStream(true);
+    await fit(model, data, { epochs: 2, verbose: 1, progressStream: tty });
+    expect(tty.chunks.filter((c) => c.endsWith('\n'))).toHaveLength(2);
+    expect(tty.chunks.join('')).toContain('epoch 2/2');
+    const forced = fakeStream(false);
+    await fit(model, data, { epochs: 1, callbacks: [progressBar({ stream: forced, force: true })] });
+    expect(forced.chunks).toHaveLength(1);
+    expect(forced.chunks[0]).toMatch(/^epoch 1\/1 1\/1 .* val_acc \d\.\d{4}\n$/);
+    model.dispose();
+    data.dispose();
+  });
+
+  it('formats durations', () => {
+    expect([formatDuration(5.4), formatDuration(65), formatDuration(3725), formatDuration(Number.NaN)]).toEqual([
+      '5s',
+      '1m05s',
+      '1h02m',
+      '?',
+    ]);
+  });
+});
+
+describe('terminateOnNaN and earlyStopping', () => {
+  it('terminateOnNaN names epoch and batch', async () => {
+    const cb = terminateOnNaN();
+    await cb.onEpochBegin?.(2, {});
+    expect(() => cb.onBatchEnd?.(4, { loss: Number.POSITIVE_INFINITY })).toThrowErrorMatchingInlineSnapshot(`[TrainingError: fit: the loss became Infinity at epoch 3, batch 5; lower the learning rate or check the data for invalid values]`);
+  });
+
+  it('earlyStopping stops after `patience` epochs without improvement and frees its copy of the weights', async () => {
+    const model = Wrapper(tinyConvBnBase());
+    const cb = earlyStopping({ monitor: 'val_acc', patience: 2 });
+    cb.setModel?.(model);
+    const before = tf.memory().numTensors;
+    await cb.onTrainBegin?.({});
+    for (const [epoch, acc] of [0.5, 0.7, 0.6, 0.7].entries()) await cb.onEpochEnd?.(epoch, { val_acc: acc });
+    expect(model.stopTraining).toBe(true); // 0.6 and 0.7 do not beat 0.7
+    await cb.onTrainEnd?.({});
+    expect(tf.memory().numTensors).toBe(before);
+    expect(() => earlyStopping({ patience: -1 })).toThrowErrorMatchingInlineSnapshot(`[InvalidArgumentError: earlyStopping: patience must be a non-negative integer, got -1]`);
+    expect(() => earlyStopping({ mode: 'up' as 'max' })).toThrowErrorMatchingInlineSnapshot(`[InvalidArgumentError: earlyStopping: mode must be one of 'auto', 'min', 'max', got "up"]`);
+    model.dispose();
+  });
+});
