@@ -33,6 +33,51 @@ export interface PrepareImagesOptions {
 const CAFFE_MEAN_BGR = [103.939, 116.779, 123.68];
 const TORCH_MEAN = [0.485, 0.456, 0.406];
 const TORCH_STD = [0.229, 0.224, 0.225];
+
+/**
+ * A built-in preprocessing mode as a per-channel affine map: output channel `c` is
+ * `input[source[c]] * scale[c] + offset[c]`, computed in float32 (multiply, round, add, round). The loader applies it
+ * in plain JS while filling a batch and {@link applyPreprocessing} with tfjs ops; both give the same float32 values.
+ */
+export interface AffinePreprocessing {
+  /** Input channel read for each output channel (`[2, 1, 0]` swaps RGB to BGR). */
+  readonly source: readonly [number, number, number];
+  /** Per-channel factor (already a float32 value). */
+  readonly scale: readonly [number, number, number];
+  /** Per-channel offset (already a float32 value). */
+  readonly offset: readonly [number, number, number];
+}
+
+const f32 = (xs: number[]): [number, number, number] => xs.map((x) => Math.fround(x)) as [number, number, number];
+
+/** The affine form of each built-in mode. */
+export const AFFINE: Readonly<Record<'tf' | 'caffe' | 'torch' | 'unit' | 'none', AffinePreprocessing>> = {
+  tf: { source: [0, 1, 2], scale: f32([1 / 127.5, 1 / 127.5, 1 / 127.5]), offset: f32([-1, -1, -1]) },
+  unit: { source: [0, 1, 2], scale: f32([1 / 255, 1 / 255, 1 / 255]), offset: f32([0, 0, 0]) },
+  none: { source: [0, 1, 2], scale: f32([1, 1, 1]), offset: f32([0, 0, 0]) },
+  caffe: { source: [2, 1, 0], scale: f32([1, 1, 1]), offset: f32(CAFFE_MEAN_BGR.map((m) => -m)) },
+  torch: {
+    source: [0, 1, 2],
+    scale: f32(TORCH_STD.map((s) => 1 / (255 * s))),
+    offset: f32(TORCH_MEAN.map((m, i) => -m / (TORCH_STD[i] as number))),
+  },
+};
+
+/**
+ * Writes `bytes` (RGB, 0..255) into `out` from `at` with a built-in mode, in float32 like the tfjs ops: the
+ * loader's fast path for images that sharp already brought to the target size.
+ */
+export function affineInto(out: Float32Array, at: number, bytes: Uint8Array, mode: AffinePreprocessing): void {
+  const [s0, s1, s2] = mode.source;
+  const [k0, k1, k2] = mode.scale;
+  const [o0, o1, o2] = mode.offset;
+  for (let i = 0; i < bytes.length; i += 3) {
+    out[at + i] = Math.fround(Math.fround((bytes[i + s0] as number) * k0) + o0);
+    out[at + i + 1] = Math.fround(Math.fround((bytes[i + s1] as number) * k1) + o1);
+    out[at + i + 2] = Math.fround(Math.fround((bytes[i + s2] as number) * k2) + o2);
+  }
+}
+
 const RESIZE_MODES: readonly ResizeMode[] = ['stretch', 'center-crop', 'pad'];
 const PREPROCESSING_MODES = ['tf', 'caffe', 'torch', 'unit', 'none'] as const;
 
@@ -67,27 +112,17 @@ export function checkPreprocessing(call: string, value: unknown): asserts value 
  * A function mode must return a float32 Tensor4D with the same batch size; anything else is an error of the call.
  */
 export function applyPreprocessing(call: string, images: tf.Tensor4D, mode: PreprocessingMode): tf.Tensor4D {
-  switch (mode) {
-    case 'tf':
-      return tf.sub(tf.div(images, 127.5), 1);
-    case 'unit':
-      return tf.div(images, 255);
-    case 'none':
-      return images;
-    case 'caffe': {
-      const bgr = tf.reverse(images, -1);
-      return tf.sub(bgr, tf.tensor1d(CAFFE_MEAN_BGR));
+  if (typeof mode === 'function') {
+    const out: unknown = mode(images);
+    if (!(out instanceof tf.Tensor) || out.rank !== 4 || out.shape[0] !== images.shape[0]) {
+      throw new InvalidArgumentError(call, 'preprocessing', 'a function returning a Tensor4D with the same batch size', out);
     }
-    case 'torch':
-      return tf.div(tf.sub(tf.div(images, 255), tf.tensor1d(TORCH_MEAN)), tf.tensor1d(TORCH_STD));
-    default: {
-      const out: unknown = mode(images);
-      if (!(out instanceof tf.Tensor) || out.rank !== 4 || out.shape[0] !== images.shape[0]) {
-        throw new InvalidArgumentError(call, 'preprocessing', 'a function returning a Tensor4D with the same batch size', out);
-      }
-      return out.dtype === 'float32' ? (out as tf.Tensor4D) : tf.cast(out as tf.Tensor4D, 'float32');
-    }
+    return out.dtype === 'float32' ? (out as tf.Tensor4D) : tf.cast(out as tf.Tensor4D, 'float32');
   }
+  if (mode === 'none') return images;
+  const affine = AFFINE[mode];
+  const ordered = affine.source[0] === 0 ? images : tf.gather(images, tf.tensor1d([...affine.source], 'int32'), 3);
+  return tf.add(tf.mul(ordered, tf.tensor1d([...affine.scale])), tf.tensor1d([...affine.offset]));
 }
 
 /**

@@ -122,3 +122,23 @@ describe('preprocessing modes against hand-computed values', () => {
     tf.dispose([img, gray]);
   });
 });
+
+describe('loader batches equal decodeImage + prepareImages', () => {
+  for (const preprocessing of ['tf', 'caffe', 'torch', 'unit', 'none'] as const) {
+    for (const resize of ['stretch', 'center-crop', 'pad'] as const) {
+      it(`${preprocessing} / ${resize}`, async () => {
+        const { DataLoader } = await import('../../src');
+        const bytes = await png(23, 17, (x, y) => [(x * 11) % 256, (y * 15) % 256, (x * y) % 256]);
+        const samples = ['a', 'b', 'a', 'b', 'a', 'b'].map((label, i) => ({ source: bytes, label, id: `s${i}` }));
+        const opts = { imageSize: [6, 9] as [number, number], resize, preprocessing };
+        const data = await DataLoader.fromSamples(samples, { ...opts, splitWeights: [1, 1, 1], batchSize: 1 });
+        const [batch] = await data.testBatches.take(1).toArray();
+        const image = await decodeImage(bytes, opts);
+        const single = prepareImages(image, opts);
+        expect(Array.from(batch!.xs.dataSync())).toEqual(Array.from(single.dataSync()));
+        tf.dispose([batch!.xs, batch!.ys, image, single]);
+        data.dispose();
+      });
+    }
+  }
+});
