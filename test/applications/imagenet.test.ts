@@ -22,7 +22,7 @@ const OPTIONS = { includeTop: false, inputShape: [32, 32, 3], alpha: 0.35 } as c
 
 let server: Server;
 let base = '';
-let payload = new Uint8Array();
+let payload: Uint8Array = new Uint8Array();
 let hits = 0;
 let cacheDir = '';
 let sourceWeights: Float32Array[] = [];

@@ -1,0 +1,35 @@
+import * as tf from '@tensorflow/tfjs-core';
+import type * as tfl from '@tensorflow/tfjs-layers';
+import { describe, expect, test } from 'vitest';
+import { applications, fit, evaluate, Wrapper } from '../../src/index';
+import { makeTestSource } from '../pipeline/helpers';
+import { writeLegacyWeights } from './write-h5';
+
+describe('applications bases in the pipeline', () => {
+  test('Wrapper(await applications.MobileNetV2({ weights: file })) trains its head in fit and leaves the base untouched', async () => {
+    const source = await applications.MobileNetV2({ includeTop: false, inputShape: [32, 32, 3], alpha: 0.35 });
+    const file = await writeLegacyWeights(source); // a Keras-layout weights file, as a user would pass
+    source.dispose();
+    const data = makeTestSource({ imageSize: [32, 32], perSplit: { train: 16, validation: 8, test: 8 } });
+    const before = tf.memory().numTensors;
+    const base = await applications.MobileNetV2({ includeTop: false, inputShape: [32, 32, 3], alpha: 0.35, weights: file });
+    const model = Wrapper(base, { numClasses: 2, seed: 1 });
+    try {
+      const baseBefore = base.getWeights().map((w) => Array.from(w.dataSync()));
+      const head = model.trainableWeights[0] as tfl.LayerVariable; // the new Dense kernel: only the head trains
+      const headBefore = Array.from(head.read().dataSync());
+      const history = await fit(model, data, { epochs: 2, verbose: 0 });
+      expect(history.history.loss).toHaveLength(2);
+      expect(Array.from(head.read().dataSync())).not.toEqual(headBefore);
+      expect(model.trainableWeights).toHaveLength(2);
+      const metrics = await evaluate(model, data);
+      expect(Number.isFinite(metrics.loss)).toBe(true);
+      base.getWeights().forEach((w, i) => expect(Array.from(w.dataSync())).toEqual(baseBefore[i]));
+    } finally {
+      model.dispose();
+      base.dispose();
+    }
+    expect(tf.memory().numTensors).toBe(before);
+    data.dispose();
+  });
+});
