@@ -18,7 +18,8 @@ import { cutBase, imageInputShape, rebuildForInput } from './base-core';
 import { isBaseSpec, isGraphModelLike, type BaseSpec, type GraphModelLike } from './base-spec';
 import { GraphBaseLayer, runGraph } from './graph-base';
 import { registerTlKitLayers, runInference, type InferenceBase } from './inference-base';
-import { registerWrapperParts, type WrapperParts } from './parts';
+import { registerWrapperParts } from './parts';
+import { assembleParts } from './assemble';
 
 /** Global pooling applied to a base's 4-D feature map. */
 export type PoolingMode = 'avg' | 'max';
@@ -157,33 +158,20 @@ export function Wrapper(base: tfl.LayersModel | GraphModelLike | BaseSpec, optio
   }
 
   const headLayers = makeHeadLayers(numClasses, dropout, hiddenUnits, seed);
-  const applyHead = (x: tfl.SymbolicTensor): tfl.SymbolicTensor =>
-    headLayers.reduce((t, layer) => layer.apply(t) as tfl.SymbolicTensor, x);
-  const wrapper = tfl.model({ inputs: input, outputs: applyHead(pooled), name: 'tlkit_wrapper' });
-  const headInput = tfl.input({ shape: [featureSize], name: 'tlkit_features' });
-  const head = tfl.model({ inputs: headInput, outputs: applyHead(headInput), name: 'tlkit_head' });
-  // The head model is a view of the wrapper's layers: hand its reference back so that disposing the wrapper frees them.
-  for (const layer of headLayers) releaseReference(layer);
-
-  const core = built.core;
-  const poolAxes = rank === 4 ? [1, 2] : [1];
-  const parts: WrapperParts = {
-    base: core,
-    runBase: (images) => tf.tidy(() => built.run(images)),
-    pool: (baseOutput) =>
-      tf.tidy(() => {
-        if (baseOutput.rank === 2) return tf.clone(baseOutput) as tf.Tensor2D;
-        return (pooling === 'avg' ? tf.mean(baseOutput, poolAxes) : tf.max(baseOutput, poolAxes)) as tf.Tensor2D;
-      }),
-    head,
+  const output = headLayers.reduce((t, layer) => layer.apply(t) as tfl.SymbolicTensor, pooled);
+  const wrapper = tfl.model({ inputs: input, outputs: output, name: 'tlkit_wrapper' });
+  const parts = assembleParts({
+    core: built.core,
+    run: built.run,
+    pooling,
+    rank,
+    headLayers,
     featureSize,
     numClasses,
     inputShape: built.inputShape,
-    baseLayers: core ? core.layers.filter((l) => l.getClassName() !== 'InputLayer') : [],
-    isBaseFrozen: () => (core ? core.trainableWeights.length === 0 : true),
     baseName: spec?.name,
     preprocessing: spec?.preprocessing,
-  };
+  });
   registerWrapperParts(wrapper, parts);
   return wrapper;
 }
@@ -291,12 +279,6 @@ function makeHeadLayers(
     }),
   );
   return layers;
-}
-
-/** Undoes the reference count tfjs adds when a layer is applied to a second input (see tfjs Layer.dispose). */
-function releaseReference(layer: tfl.layers.Layer): void {
-  const counted = layer as unknown as { _refCount: number | null };
-  if (typeof counted._refCount === 'number' && counted._refCount > 1) counted._refCount -= 1;
 }
 
 function checkImageShape(shape: unknown): asserts shape is readonly [number, number, number] {

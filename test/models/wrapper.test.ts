@@ -184,3 +184,35 @@ describe('Wrapper serialisation', () => {
     reloaded.dispose();
   });
 });
+
+describe('restoreWrapperParts', () => {
+  it('recovers the parts of a saved and reloaded Wrapper model', async () => {
+    const { restoreWrapperParts } = await import('../../src/models/restore');
+    const { unfreeze } = await import('../../src/models/unfreeze');
+    const model = Wrapper(tinyConvBnBase(), { numClasses: 3, hiddenUnits: [4], dropout: 0.2, pooling: 'max' });
+    let saved: tf.io.ModelArtifacts | undefined;
+    await model.save(
+      tf.io.withSaveHandler(async (artifacts) => {
+        saved = artifacts;
+        return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
+      }),
+    );
+    const start = tf.memory().numTensors;
+    const reloaded = await tfl.loadLayersModel(tf.io.fromMemory(saved!));
+    expect(getWrapperParts(reloaded)).toBeUndefined();
+    const parts = restoreWrapperParts(reloaded, { baseName: 'tiny', preprocessing: 'unit' });
+    expect(getWrapperParts(reloaded)).toBe(parts);
+    expect(parts).toMatchObject({ featureSize: 8, numClasses: 3, inputShape: [8, 8, 3], baseName: 'tiny' });
+    expect(parts.isBaseFrozen()).toBe(true);
+    const images = randomImages(2);
+    const direct = reloaded.predict(images) as tf.Tensor;
+    const composed = tf.tidy(() => parts.head.predict(parts.pool(parts.runBase(images))) as tf.Tensor);
+    expect(Array.from(composed.dataSync())).toEqual(Array.from(direct.dataSync()));
+    expect(unfreeze(reloaded, { topLayers: 1 })).toEqual(['relu2']);
+    expect(() => restoreWrapperParts(model.getLayer('tlkit_base') as tfl.LayersModel)).toThrowErrorMatchingInlineSnapshot(`[InvalidArgumentError: restoreWrapperParts: model must be a model built by Wrapper (layers tlkit_input, tlkit_base, [tlkit_pool], head) over a layers base, got a InferenceBase]`);
+    tf.dispose([images, direct, composed]);
+    reloaded.dispose(); // a reloaded wrapper owns its base: everything it loaded is freed
+    expect(tf.memory().numTensors).toBe(start);
+    model.dispose();
+  });
+});
