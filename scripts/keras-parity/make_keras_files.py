@@ -129,6 +129,27 @@ def write_fixture(model, name, folder, seed, input_shape, low, high):
         json.dump({"input": x.tolist(), "output": y.tolist(), "kerasVersion": keras.__version__}, f)
 
 
+def write_keras1_style(src, dst):
+    """Rewrites a legacy weights file the way Keras 1/2 wrote Keras's published ImageNet files: names as fixed-length
+    byte strings, and Keras 1 weight names (`conv_W_1:0`, `conv_b_1:0`, BatchNorm `bn_gamma_1:0` ...)."""
+    with h5py.File(src, "r") as f, h5py.File(dst, "w") as g:
+        g.attrs["keras_version"] = np.bytes_("1.2.2")
+        g.attrs["backend"] = np.bytes_("tensorflow")
+        layer_names = [n.decode() if isinstance(n, bytes) else n for n in f.attrs["layer_names"]]
+        g.attrs["layer_names"] = np.array([n.encode() for n in layer_names])
+        short = {"kernel": "W", "bias": "b"}
+        for layer in layer_names:
+            group = g.create_group(layer)
+            names = []
+            for wn in f[layer].attrs["weight_names"]:
+                wn = wn.decode() if isinstance(wn, bytes) else wn
+                last = wn.split("/")[-1]
+                new = f"{layer}_{short.get(last, last)}_1:0"
+                group.create_dataset(new, data=f[layer][wn][()])
+                names.append(new.encode())
+            group.attrs["weight_names"] = np.array(names) if names else np.zeros((0,), dtype="S1")
+
+
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("--out", help="folder for the architecture files (not committed)")
@@ -140,6 +161,8 @@ def main():
         keras.backend.clear_session()
         keras.utils.set_random_seed(7)
         write_fixture(tiny_model(), "tiny", args.fixtures, 7, (2, 8, 8, 3), -1.0, 1.0)
+        base = os.path.join(args.fixtures, "tiny")
+        write_keras1_style(base + ".legacy.weights.h5", base + ".keras1.weights.h5")
         keras.backend.clear_session()
         keras.utils.set_random_seed(9)
         write_fixture(tiny_sequential(), "tiny_seq", args.fixtures, 9, (2, 6, 6, 3), 0.0, 255.0)

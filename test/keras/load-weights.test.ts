@@ -4,8 +4,9 @@ import { describe, expect, test } from 'vitest';
 import { IncompatibleModelError, InvalidArgumentError, LoadError, loadKerasWeights } from '../../src/index';
 import { fixture, maxDiff, tinyTwin } from './helpers';
 
-// The fixtures were written by Keras 3.15.1 (scripts/keras-parity/make_keras_files.py --fixtures).
-const FILES = ['tiny.keras', 'tiny.h5', 'tiny.legacy.weights.h5'];
+// The fixtures were written by Keras 3.15.1 (scripts/keras-parity/make_keras_files.py --fixtures); tiny.keras1.weights.h5
+// rewrites the legacy file as Keras 1/2 wrote the published ImageNet files (byte-string names, conv_W_1:0 weights).
+const FILES = ['tiny.keras', 'tiny.h5', 'tiny.legacy.weights.h5', 'tiny.keras1.weights.h5'];
 
 describe('loadKerasWeights', () => {
   for (const file of FILES) {
