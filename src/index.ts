@@ -97,3 +97,10 @@ export type { LoadKerasWeightsOptions, KerasWeightMatch } from './keras/load-wei
 export type { KerasFileSource } from './keras/source';
 export { writeReport } from './report/write-report';
 export type { HistoryLike, ReportContent, ReportFiles, ReportSample, WriteReportOptions } from './report/write-report';
+export type {
+  EarlyStoppingOptions,
+  ExtractionProgress,
+  TrainingCallback,
+  TrainingLogs,
+  TrainingParams,
+} from './pipeline/callbacks';

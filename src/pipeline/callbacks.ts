@@ -52,6 +52,21 @@ export interface TrainingCallback {
   onBatchBegin?(batch: number, logs?: TrainingLogs): void | Promise<void>;
   /** Called after each batch with `size`, `loss` and `acc` of that batch. */
   onBatchEnd?(batch: number, logs?: TrainingLogs): void | Promise<void>;
+  /**
+   * tl-kit only: progress of the one-time feature extraction that precedes the epochs on the cached path, called
+   * after each extracted batch.
+   */
+  onExtractionProgress?(progress: ExtractionProgress): void;
+}
+
+/** Progress of the feature extraction on `fit`'s cached path. */
+export interface ExtractionProgress {
+  /** The split being extracted. */
+  readonly split: 'train' | 'validation';
+  /** Images extracted so far in this split. */
+  readonly done: number;
+  /** Images in this split. */
+  readonly total: number;
 }
 
 /** Runs a list of callbacks in order; internal to the training loop. */

@@ -186,6 +186,9 @@ export async function trainWith(
       seed: resolved.seed,
       workers: resolved.workers,
       doValidation: resolved.doValidation,
+      onProgress: (progress) => {
+        for (const cb of resolved.callbacks) cb.onExtractionProgress?.(progress);
+      },
     });
   } else {
     plan = naivePlan(model, data, resolved.doValidation);

@@ -4,7 +4,7 @@
  */
 import { InvalidArgumentError } from '../errors';
 import { checkOptionsObject, checkPositiveInteger } from '../internal/validate';
-import type { TrainingCallback, TrainingLogs, TrainingParams } from './callbacks';
+import type { ExtractionProgress, TrainingCallback, TrainingLogs, TrainingParams } from './callbacks';
 
 /** The part of a Node writable stream the progress bar uses. */
 export interface ProgressStream {
@@ -120,13 +120,36 @@ export function progressBar(options: ProgressBarOptions = {}): TrainingCallback 
     return columns !== undefined && columns > 10 && text.length >= columns ? text.slice(0, columns - 1) : text;
   };
 
+  let extractStart = -1;
+  const resolveStream = (): void => {
+    stream = options.stream ?? defaultStream();
+    tty = stream?.isTTY === true;
+  };
+
   return {
     setParams(p: TrainingParams) {
       params = p;
     },
+    onExtractionProgress(p: ExtractionProgress) {
+      if (extractStart < 0) {
+        resolveStream();
+        extractStart = now();
+        lastDraw = -Infinity;
+      }
+      const finished = p.done >= p.total;
+      if (!tty || !stream) return;
+      const t = now();
+      if (t - lastDraw < 50 && p.done < p.total) return;
+      lastDraw = t;
+      const elapsed = (t - extractStart) / 1000;
+      const rate = elapsed > 0 ? p.done / elapsed : 0;
+      const eta = rate > 0 ? (p.total - p.done) / rate : Number.NaN;
+      const text = `extracting ${p.split} features ${p.done}/${p.total}  ${rate.toFixed(0)} img/s  ETA ${formatDuration(eta)}`;
+      stream.write(`\r${text}\x1b[K${finished ? '\n' : ''}`);
+      if (p.done >= p.total) extractStart = -1;
+    },
     onTrainBegin() {
-      stream = options.stream ?? defaultStream();
-      tty = stream?.isTTY === true;
+      resolveStream();
     },
     onEpochBegin(e: number) {
       epoch = e;

@@ -9,7 +9,13 @@ import { TrainingError } from '../errors';
 import { hashString, shuffled } from '../internal/rng';
 import type { WrapperParts } from '../models/parts';
 import { createFeatureExtractor } from '../speed/extractor';
-import { CallbackRunner, type TrainingCallback, type TrainingLogs, type TrainingParams } from './callbacks';
+import {
+  CallbackRunner,
+  type ExtractionProgress,
+  type TrainingCallback,
+  type TrainingLogs,
+  type TrainingParams,
+} from './callbacks';
 import { accuracyFunction, lossFunction } from './compile';
 import { extractFeatures, type FeatureStore } from './feature-cache';
 
@@ -81,6 +87,8 @@ export interface CachedPlanOptions {
   readonly seed: number;
   readonly workers: number;
   readonly doValidation: boolean;
+  /** Reports extraction progress (to the callbacks). */
+  readonly onProgress?: (progress: ExtractionProgress) => void;
 }
 
 /** Yields batches of rows of a feature store in the given order. */
@@ -109,6 +117,7 @@ export async function cachedPlan(
       ...common,
       expectedRows: data.numExamples.train,
       split: 'train',
+      onBatch: (done) => options.onProgress?.({ split: 'train', done, total: data.numExamples.train }),
     });
     if (options.doValidation) {
       // The budget is shared: what train used is no longer available to validation.
@@ -118,6 +127,7 @@ export async function cachedPlan(
         budgetBytes: train.location === 'memory' ? left : options.budgetBytes,
         expectedRows: data.numExamples.validation,
         split: 'validation',
+        onBatch: (done) => options.onProgress?.({ split: 'validation', done, total: data.numExamples.validation }),
       });
     }
   } catch (err) {
@@ -221,6 +231,7 @@ export async function runTraining(
     for await (const { x, ys } of plan.batches(epoch)) {
       let lossT: tf.Scalar | null = null;
       let accT: tf.Tensor | undefined;
+      let both: tf.Tensor | undefined;
       try {
         const size = ys.shape[0];
         await runner.batchBegin(batchIndex, { batch: batchIndex, size });
@@ -233,8 +244,10 @@ export async function runTraining(
           true,
           variables,
         );
-        const [loss] = await (lossT as tf.Scalar).data();
-        const [acc] = await (accT as unknown as tf.Tensor).data();
+        const l = lossT as tf.Scalar;
+        const a = accT as unknown as tf.Tensor;
+        both = tf.tidy(() => tf.stack([l, tf.reshape(a, [])]));
+        const [loss, acc] = await both.data();
         sumLoss += (loss as number) * size;
         sumAcc += (acc as number) * size;
         seen += size;
@@ -243,6 +256,7 @@ export async function runTraining(
         tf.dispose([x, ys]);
         if (lossT) lossT.dispose();
         if (accT) (accT as tf.Tensor).dispose();
+        if (both) both.dispose();
       }
       batchIndex++;
       if (model.stopTraining) break;

@@ -41,8 +41,11 @@ describe('progressBar', () => {
     expect(quiet.chunks).toEqual([]);
     const tty = fakeStream(true);
     await fit(model, data, { epochs: 2, verbose: 1, progressStream: tty });
-    expect(tty.chunks.filter((c) => c.endsWith('\n'))).toHaveLength(2);
+    expect(tty.chunks.filter((c) => c.startsWith('\repoch') && c.endsWith('\n'))).toHaveLength(2);
     expect(tty.chunks.join('')).toContain('epoch 2/2');
+    // the one-time feature extraction of the cached path is shown before the epochs
+    expect(tty.chunks[0]).toMatch(/^\rextracting train features 8\/8 .*\x1b\[K\n$/);
+    expect(tty.chunks[1]).toMatch(/^\rextracting validation features 4\/4 /);
     const forced = fakeStream(false);
     await fit(model, data, { epochs: 1, callbacks: [progressBar({ stream: forced, force: true })] });
     expect(forced.chunks).toHaveLength(1);
