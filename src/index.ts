@@ -63,7 +63,6 @@ export type { ClassMetrics } from './pipeline/metrics';
 export { OPTIMIZER_PRESETS } from './pipeline/compile';
 export type { OptimizerName } from './pipeline/compile';
 export { earlyStopping, terminateOnNaN } from './pipeline/callbacks';
-export type { EarlyStoppingOptions, TrainingCallback, TrainingLogs, TrainingParams } from './pipeline/callbacks';
 export { progressBar } from './pipeline/progress-bar';
 export type { ProgressBarOptions, ProgressStream } from './pipeline/progress-bar';
 export { httpLoadHandler } from './io/http';
