@@ -30,6 +30,9 @@ export interface HttpLoadOptions {
   readonly onProgress?: (fraction: number) => void;
 }
 
+/** Largest model.json accepted over HTTP (graph models of large networks stay far below). */
+const MAX_MODEL_JSON_BYTES = 64 * 1024 * 1024;
+
 function isNode(): boolean {
   return typeof process !== 'undefined' && typeof process.versions?.node === 'string';
 }
@@ -107,7 +110,7 @@ async function download(url: string, options: HttpLoadOptions): Promise<Download
   const fetchFn = options.fetch ?? globalThis.fetch;
   const base = new URL(url);
   const query = base.search;
-  const jsonBytes = await fetchBytes(fetchFn, url, undefined);
+  const jsonBytes = await fetchBytes(fetchFn, url, MAX_MODEL_JSON_BYTES, 'a model.json may have');
   const text = new TextDecoder().decode(jsonBytes);
   const model = parseModelJson(text, url);
   // Check every path and size before downloading one shard.
@@ -123,7 +126,7 @@ async function download(url: string, options: HttpLoadOptions): Promise<Download
     let groupBytes = 0;
     for (let i = 0; i < urls.length; i++) {
       const limit = expected === undefined ? undefined : expected - groupBytes;
-      const bytes = await fetchBytes(fetchFn, urls[i] as string, limit);
+      const bytes = await fetchBytes(fetchFn, urls[i] as string, limit, 'the manifest allows');
       groupBytes += bytes.byteLength;
       shards.push({ path: group.paths[i] as string, bytes });
       options.onProgress?.(++done / total);
@@ -152,7 +155,12 @@ function shardUrl(path: string, base: URL, query: string, where: string): string
  * GETs `url` fully. Refuses (before reading further) a body longer than `limit` bytes, so a lying server cannot make
  * us buffer more than the manifest allows.
  */
-async function fetchBytes(fetchFn: typeof fetch, url: string, limit: number | undefined): Promise<Uint8Array> {
+async function fetchBytes(
+  fetchFn: typeof fetch,
+  url: string,
+  limit: number | undefined,
+  limitWhy: string,
+): Promise<Uint8Array> {
   let response: Response;
   try {
     response = await fetchFn(url);
@@ -169,7 +177,7 @@ async function fetchBytes(fetchFn: typeof fetch, url: string, limit: number | un
     encoding === null || encoding === 'identity' ? Number(response.headers.get('content-length') ?? NaN) : NaN;
   if (limit !== undefined && Number.isFinite(declared) && declared > limit) {
     await response.body?.cancel().catch(() => undefined);
-    throw new UnsafeModelError(`${url}: the server sends ${declared} bytes but the manifest allows ${limit}; refused`);
+    throw new UnsafeModelError(`${url}: the server sends ${declared} bytes but ${limitWhy} ${limit}; refused`);
   }
   const chunks: Uint8Array[] = [];
   let received = 0;
@@ -182,7 +190,7 @@ async function fetchBytes(fetchFn: typeof fetch, url: string, limit: number | un
       received += value.byteLength;
       if (limit !== undefined && received > limit) {
         await reader.cancel().catch(() => undefined);
-        throw new UnsafeModelError(`${url}: the server sends more than the ${limit} bytes the manifest allows; refused`);
+        throw new UnsafeModelError(`${url}: the server sends more than the ${limit} bytes ${limitWhy}; refused`);
       }
       chunks.push(value);
     }

@@ -47,6 +47,7 @@ function images(): tf.Tensor4D {
 
 describe('tl-kit/nsfwjs', () => {
   it('loads the real MobileNetV2 offline and uses it as a frozen 1280-feature base', async () => {
+    const start = tf.memory().numTensors;
     const spec = await loadNsfwBase('mobilenet_v2');
     expect(spec).toMatchObject({
       name: 'nsfwjs_mobilenet_v2',
@@ -74,15 +75,35 @@ describe('tl-kit/nsfwjs', () => {
     // One training step leaves the real base's BatchNorm statistics bit-identical.
     const bn = full.getLayer('Conv_1_bn');
     const before = bn.getWeights().map((w) => Float32Array.from(w.dataSync() as Float32Array));
-    model.compile({ optimizer: tf.train.sgd(0.1), loss: 'binaryCrossentropy' });
+    const optimizer = tf.train.sgd(0.1);
+    model.compile({ optimizer, loss: 'binaryCrossentropy' });
     const ys = tf.tensor2d([[0], [1]]);
     await model.trainOnBatch(xs, ys);
     const after = bn.getWeights().map((w) => Array.from(w.dataSync()));
     expect(after).toEqual(before.map((w) => Array.from(w)));
 
     tf.dispose([xs, features, ys]);
+    optimizer.dispose();
     model.dispose();
     full.dispose();
+    expect(tf.memory().numTensors).toBe(start);
+  });
+
+  it('loads the MobileNetV2 graph model (through tfjs-converter) as a 1792-feature base', async () => {
+    const start = tf.memory().numTensors;
+    const spec = await loadNsfwBase('mobilenet_v2_mid');
+    expect(spec).toMatchObject({ name: 'nsfwjs_mobilenet_v2_mid', inputShape: [224, 224, 3], preprocessing: 'unit' });
+    const model = Wrapper(spec, { numClasses: 4 });
+    const parts = getWrapperParts(model)!;
+    expect(parts.featureSize).toBe(1792);
+    expect(parts.base).toBeNull();
+    const xs = images();
+    const out = model.predict(xs) as tf.Tensor;
+    expect(out.shape).toEqual([2, 4]);
+    tf.dispose([xs, out]);
+    model.dispose();
+    (spec.model as unknown as { dispose(): void }).dispose();
+    expect(tf.memory().numTensors).toBe(start);
   });
 
   it('refuses unknown names and a cutAt for the graph model', async () => {
