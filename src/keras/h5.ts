@@ -34,8 +34,23 @@ type H5wasmModule = typeof import('h5wasm');
 let h5wasmPromise: Promise<H5wasmModule> | undefined;
 let fileCounter = 0;
 
+/**
+ * h5wasm ships ES modules only. The literal import lets bundlers and the ESM build find it; the CommonJS build turns
+ * that literal into `require()`, which Node 20 cannot use on an ES module, so in Node a real `import()` that the
+ * transform cannot see loads the same module there.
+ */
+async function importH5wasm(): Promise<H5wasmModule> {
+  try {
+    return await import('h5wasm');
+  } catch (err) {
+    if (typeof process === 'undefined' || process.versions?.node === undefined) throw err;
+    const dynamicImport = new Function('specifier', 'return import(specifier)') as (s: string) => Promise<H5wasmModule>;
+    return await dynamicImport('h5wasm');
+  }
+}
+
 async function loadH5wasm(call: string): Promise<H5wasmModule> {
-  h5wasmPromise ??= import('h5wasm').then(async (mod) => {
+  h5wasmPromise ??= importH5wasm().then(async (mod) => {
     await mod.ready;
     return mod;
   });
