@@ -1,0 +1,172 @@
+/**
+ * Forward-pass benchmark of one backend: images/s of the plain base, the BN-folded fused executor and the fused
+ * executor on all cores, for nsfwjs's MobileNetV2 and InceptionV3 through tl-kit's real extraction path
+ * (`Wrapper` -> `createFeatureExtractor`). The three variants run interleaved, round after round, so that a noisy
+ * machine slows them alike. Also checks fused == plain (max relative error) and threads == one thread (bit-identical).
+ *
+ * Usage: tsx bench/forward.ts --backend wasm|cpu [--runs 5] [--quick] --out result.json
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { cpus } from 'node:os';
+import { writeFile } from 'node:fs/promises';
+import { getWrapperParts } from '../src/models/parts';
+import { Wrapper } from '../src/models/wrapper';
+import { createFeatureExtractor, type FeatureExtractor } from '../src/speed/extractor';
+import { createFrozenExecutor } from '../src/speed/executor';
+import { loadNsfwjsBase, type NsfwjsBaseName } from './nsfwjs-bases';
+import { loadPerCore, stat, useBackend, type BenchBackend, type Stat } from './support';
+
+/** One model at one size, with the batch it is timed on. */
+export interface ForwardConfig {
+  readonly model: NsfwjsBaseName;
+  readonly size: number;
+  readonly batch: number;
+}
+
+/** Results of one config. */
+export interface ForwardResult extends ForwardConfig {
+  readonly backend: BenchBackend;
+  readonly workers: number;
+  /** images/s per variant. */
+  readonly plain: Stat;
+  readonly fused: Stat;
+  readonly allCores: Stat;
+  /** Max |fused - plain| / max |plain| over the pooled features of one batch. */
+  readonly fusedRelError: number;
+  /** True when the threaded features equal the one-thread fused features bit for bit. */
+  readonly threadsIdentical: boolean;
+  /** What the executor folded. */
+  readonly executorStats: string;
+  /** Load average per core while this config ran (before, after). */
+  readonly load: readonly [number, number];
+  /** Top kernels (ms per batch) of the plain and fused runs, when profiled. */
+  readonly profile?: { readonly plain: string; readonly fused: string };
+}
+
+const CONFIGS: Record<BenchBackend, readonly ForwardConfig[]> = {
+  wasm: [
+    { model: 'MobileNetV2', size: 160, batch: 32 },
+    { model: 'InceptionV3', size: 160, batch: 16 },
+    { model: 'InceptionV3', size: 299, batch: 8 },
+  ],
+  // The cpu backend runs plain JavaScript kernels (~1.6 images/s on MobileNetV2): small batches keep it to minutes.
+  cpu: [
+    { model: 'MobileNetV2', size: 160, batch: 4 },
+    { model: 'InceptionV3', size: 160, batch: 2 },
+  ],
+};
+
+const args = process.argv.slice(2);
+const arg = (name: string): string | undefined => {
+  const i = args.indexOf(`--${name}`);
+  return i >= 0 ? args[i + 1] : undefined;
+};
+
+async function timeOnce(extractor: FeatureExtractor, x: tf.Tensor4D): Promise<number> {
+  const t0 = performance.now();
+  const f = await extractor.extract(x);
+  await f.data();
+  const seconds = (performance.now() - t0) / 1000;
+  f.dispose();
+  return x.shape[0] / seconds;
+}
+
+async function kernelProfile(run: () => tf.Tensor): Promise<string> {
+  const info = await tf.profile(() => run());
+  const byKernel = new Map<string, number>();
+  for (const k of info.kernels) {
+    // Op-level wrappers (e.g. fusedConv2d__op) nest their kernel: count kernels only.
+    if (k.name.endsWith('__op')) continue;
+    byKernel.set(k.name, (byKernel.get(k.name) ?? 0) + Number(k.kernelTimeMs));
+  }
+  const total = [...byKernel.values()].reduce((a, b) => a + b, 0);
+  return [...byKernel]
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, 5)
+    .map(([name, ms]) => `${name} ${((100 * ms) / total).toFixed(0)}%`)
+    .join(', ')
+    .concat(` (kernel total ${total.toFixed(0)} ms)`);
+}
+
+async function runConfig(backend: BenchBackend, config: ForwardConfig, runs: number, profile: boolean): Promise<ForwardResult> {
+  const loadBefore = loadPerCore();
+  const base = await loadNsfwjsBase(config.model, config.size);
+  const wrapper = Wrapper(base, { numClasses: 2 });
+  const parts = getWrapperParts(wrapper);
+  if (parts === undefined) throw new Error('Wrapper registered no parts');
+  const workers = cpus().length;
+  const plain = await createFeatureExtractor(parts, { fused: false });
+  const fused = await createFeatureExtractor(parts);
+  const allCores = await createFeatureExtractor(parts, { workers });
+  const x = tf.randomUniform([config.batch, config.size, config.size, 3], -1, 1, 'float32', 1) as tf.Tensor4D;
+
+  // Warm-up (first calls compile kernels and pack weights) and correctness checks on the same batch.
+  const a = await plain.extract(x);
+  const b = await fused.extract(x);
+  const c = await allCores.extract(x);
+  const fusedRelError = tf.tidy(
+    () => (tf.max(tf.abs(tf.sub(a, b))).dataSync()[0] as number) / (tf.max(tf.abs(a)).dataSync()[0] as number),
+  );
+  const bData = b.dataSync();
+  const threadsIdentical = c.dataSync().every((v, i) => v === bData[i]);
+  tf.dispose([a, b, c]);
+
+  const samples = { plain: [] as number[], fused: [] as number[], allCores: [] as number[] };
+  for (let r = 0; r < runs; r++) {
+    samples.plain.push(await timeOnce(plain, x));
+    samples.fused.push(await timeOnce(fused, x));
+    samples.allCores.push(await timeOnce(allCores, x));
+  }
+  const executor = createFrozenExecutor(parts.base as NonNullable<typeof parts.base>);
+  const s = executor.stats;
+  const executorStats = `${s.layers} layers -> ${s.ops} ops: ${s.foldedBatchNorms} BN folded, ${s.fusedActivations} activations and ${s.mergedPaddings} paddings fused`;
+  let profiled: ForwardResult['profile'];
+  if (profile) {
+    const one = tf.slice(x, [0, 0, 0, 0], [Math.min(8, config.batch), -1, -1, -1]) as tf.Tensor4D;
+    profiled = {
+      plain: await kernelProfile(() => parts.runBase(one)),
+      fused: await kernelProfile(() => executor.predict(one) as tf.Tensor),
+    };
+    one.dispose();
+  }
+  executor.dispose();
+  await Promise.all([plain.dispose(), fused.dispose(), allCores.dispose()]);
+  x.dispose();
+  wrapper.dispose();
+  base.dispose();
+  return {
+    ...config,
+    backend,
+    workers,
+    plain: stat(samples.plain),
+    fused: stat(samples.fused),
+    allCores: stat(samples.allCores),
+    fusedRelError,
+    threadsIdentical,
+    executorStats,
+    load: [loadBefore, loadPerCore()],
+    profile: profiled,
+  };
+}
+
+async function main(): Promise<void> {
+  const backend = (arg('backend') ?? 'wasm') as BenchBackend;
+  const runs = Number(arg('runs') ?? 5);
+  const out = arg('out');
+  const quick = args.includes('--quick');
+  await useBackend(backend);
+  const results: ForwardResult[] = [];
+  for (const config of CONFIGS[backend]) {
+    const c = quick ? { ...config, batch: Math.max(2, Math.floor(config.batch / 4)) } : config;
+    const result = await runConfig(backend, c, runs, backend === 'wasm' && c.model === 'MobileNetV2');
+    process.stderr.write(
+      `${backend} ${c.model}@${c.size}: plain ${result.plain.median.toFixed(1)}, fused ${result.fused.median.toFixed(1)}, ${result.workers} threads ${result.allCores.median.toFixed(1)} img/s\n`,
+    );
+    results.push(result);
+  }
+  const json = JSON.stringify(results, null, 2);
+  if (out) await writeFile(out, json);
+  else process.stdout.write(`${json}\n`);
+}
+
+await main();

@@ -1,0 +1,146 @@
+/** Renders the speed benchmark results as docs/bench/speed.md and the summary page docs/benchmarks.md. */
+import type { FitResult } from './fit';
+import type { ForwardResult } from './forward';
+import { fmt, type Stat } from './support';
+
+/** Everything one `npm run bench` measured. */
+export interface SpeedResults {
+  readonly date: string;
+  readonly machine: string;
+  readonly command: string;
+  readonly runs: number;
+  readonly forward: readonly ForwardResult[];
+  readonly fit: FitResult | null;
+}
+
+const ratio = (a: Stat, b: Stat): string => `${(a.median / b.median).toFixed(2)}x`;
+const verdict = (ok: boolean): string => (ok ? '**met**' : '**not met**');
+const loadText = (load: readonly [number, number]): string => `${load[0].toFixed(1)} / ${load[1].toFixed(1)}`;
+
+function forwardTable(rows: readonly ForwardResult[]): string[] {
+  const threads = rows[0]?.workers ?? 0;
+  return [
+    `| Model | Input | Batch | plain | fused, 1 core | fused, ${threads} threads | fused / plain | threads / fused | max rel. error fused vs plain | threads == 1 thread | load per core (before / after) |`,
+    '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
+    ...rows.map(
+      (r) =>
+        `| ${r.model} | ${r.size}x${r.size} | ${r.batch} | ${fmt(r.plain)} | ${fmt(r.fused)} | ${fmt(r.allCores)} | ${ratio(r.fused, r.plain)} | ${ratio(r.allCores, r.fused)} | ${r.fusedRelError.toExponential(1)} | ${r.threadsIdentical ? 'identical' : '**differs**'} | ${loadText(r.load)} |`,
+    ),
+  ];
+}
+
+/** The targets of issue 6 that the results can decide. */
+function targets(results: SpeedResults): string[] {
+  const lines: string[] = [];
+  const mobile = results.forward.find((r) => r.backend === 'wasm' && r.model === 'MobileNetV2');
+  if (mobile) {
+    const fusedRatio = mobile.fused.median / mobile.plain.median;
+    const threadRatio = mobile.allCores.median / mobile.fused.median;
+    lines.push(
+      `- wasm, MobileNetV2 at 160, one core: fused >= 2.3x plain (and >= 80 images/s): ${fusedRatio.toFixed(2)}x, ${mobile.fused.median.toFixed(1)} images/s, ${verdict(fusedRatio >= 2.3)} for the ratio, ${verdict(mobile.fused.median >= 80)} for the absolute figure.`,
+      `- wasm, all ${mobile.workers} cores: >= 1.7x the one-core fused figure: ${threadRatio.toFixed(2)}x, ${verdict(threadRatio >= 1.7)}.`,
+    );
+  }
+  const fit = results.fit;
+  if (fit) {
+    const cachedVsPass = fit.cachedFit.median / fit.extractionPass.median;
+    const naiveVsCached = fit.naiveFit.median / fit.cachedFit.median;
+    lines.push(
+      `- ${fit.epochs}-epoch cached fit <= 1.3x one extraction pass: ${cachedVsPass.toFixed(2)}x, ${verdict(cachedVsPass <= 1.3)}.`,
+      `- cached fit >= 8x faster than the naive loop: ${naiveVsCached.toFixed(1)}x, ${verdict(naiveVsCached >= 8)}.`,
+    );
+  }
+  return lines;
+}
+
+/** docs/bench/speed.md */
+export function renderSpeedReport(results: SpeedResults): string {
+  const lines: string[] = [
+    '# Speed benchmark: frozen-base feature extraction',
+    '',
+    `- Date: ${results.date}`,
+    `- Machine: ${results.machine}`,
+    `- Command: \`${results.command}\` (bench/run.ts; forward passes in bench/forward.ts, training in bench/fit.ts)`,
+    `- Method: each figure is the median of ${results.runs} timed runs after one warm-up run, with (min-max). The variants of one row run interleaved, round after round, in one process, so a busy machine slows them alike and the ratios hold. The machine's cores were shared with other work; the load columns give the 1-minute load average per core before and after each row (1.0 = every core busy with something else).`,
+    '- What runs: nsfwjs 4.4 MobileNetV2 and InceptionV3 (weights from the npm package), cut at their last convolutional block (`out_relu`, `mixed10`) and loaded at the input size shown, through tl-kit\'s own path: `Wrapper(base)` then `createFeatureExtractor` (average pooling included). **plain** runs the base as tfjs-layers layers in inference mode (`fused: false`); **fused** runs the BN-folded, fused executor on this thread; **threads** runs the fused executor in one worker thread per core, each holding a copy of the base, every batch split between them.',
+    '',
+    '## Targets',
+    '',
+    ...targets(results),
+    '',
+  ];
+  for (const backend of ['wasm', 'cpu'] as const) {
+    const rows = results.forward.filter((r) => r.backend === backend);
+    if (rows.length === 0) continue;
+    lines.push(`## Forward pass, ${backend} backend (images/s)`, '', ...forwardTable(rows), '');
+    for (const r of rows) lines.push(`- ${r.model} at ${r.size}: ${r.executorStats}.`);
+    lines.push('');
+    const profiled = rows.filter((r) => r.profile);
+    for (const r of profiled) {
+      lines.push(
+        `Kernel time of one batch of ${Math.min(8, r.batch)} (tf.profile), ${r.model} at ${r.size}:`,
+        '',
+        `- plain: ${r.profile?.plain}`,
+        `- fused: ${r.profile?.fused}`,
+        '',
+      );
+    }
+  }
+  if (results.fit) {
+    const f = results.fit;
+    lines.push(
+      `## ${f.epochs}-epoch fit: cached features vs the naive loop (${f.backend} backend)`,
+      '',
+      `MobileNetV2 at 160 from nsfwjs, a sigmoid head, ${f.images} generated 160x160 images of two classes (horizontal vs vertical stripes of random frequency and phase, with noise; ${f.trainImages} train / ${f.validationImages} validation / ${f.testImages} test), batch size 8, Adam 1e-3, \`fit(model, data, { epochs: ${f.epochs}, cacheFeatures })\` with validation after every epoch. The extraction pass is what a cached fit extracts: the training and validation images once through the fused extractor. Accuracy is \`evaluate\` on the test split.`,
+      '',
+      '| What | seconds | test accuracy |',
+      '| --- | --- | --- |',
+      `| one extraction pass (train + validation, fused, 1 core) | ${fmt(f.extractionPass, 2)} | |`,
+      `| ${f.epochs}-epoch fit, cached features (\`cacheFeatures: true\`) | ${fmt(f.cachedFit, 2)} | ${fmt(f.cachedAccuracy, 2)} |`,
+      `| ${f.epochs}-epoch fit, naive (\`cacheFeatures: false\`) | ${fmt(f.naiveFit, 2)} | ${fmt(f.naiveAccuracy, 2)} |`,
+      '',
+      `Cached fit / extraction pass: ${ratio(f.cachedFit, f.extractionPass)}; naive / cached: ${ratio(f.naiveFit, f.cachedFit)}. Load per core before / after: ${loadText(f.load)}.`,
+      '',
+    );
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+/** docs/benchmarks.md: the summary page, linking the detailed reports. */
+export function renderSummary(results: SpeedResults, hasDataReport: boolean): string {
+  const mobile = results.forward.find((r) => r.backend === 'wasm' && r.model === 'MobileNetV2');
+  const lines = [
+    '# Benchmarks',
+    '',
+    'Numbers come from real runs on the machine named in each report; rerun them on yours with the commands below.',
+    '',
+    '| Report | What | Command |',
+    '| --- | --- | --- |',
+    '| [Speed](bench/speed.md) | forward images/s of MobileNetV2 and InceptionV3 (plain, BN-folded fused, fused on all cores; wasm and cpu backends), cached vs naive `fit` | `npm run bench` |',
+  ];
+  if (hasDataReport) {
+    lines.push(
+      '| [Data loading](bench/data.md) | decode + resize images/s, folder scan cost, epoch throughput, peak RSS against dataset size | `npm run bench:data` |',
+    );
+  }
+  lines.push('', `## Headlines (speed run of ${results.date})`, '', `Machine: ${results.machine}.`, '');
+  if (mobile) {
+    lines.push(
+      `- wasm, MobileNetV2 at 160: plain ${mobile.plain.median.toFixed(1)} images/s, fused ${mobile.fused.median.toFixed(1)} (${ratio(mobile.fused, mobile.plain)}), fused on ${mobile.workers} threads ${mobile.allCores.median.toFixed(1)} (${ratio(mobile.allCores, mobile.fused)} the one-core fused figure).`,
+    );
+  }
+  for (const r of results.forward.filter((x) => x !== mobile)) {
+    lines.push(
+      `- ${r.backend}, ${r.model} at ${r.size}: plain ${r.plain.median.toFixed(1)}, fused ${r.fused.median.toFixed(1)} (${ratio(r.fused, r.plain)}), ${r.workers} threads ${r.allCores.median.toFixed(1)} images/s.`,
+    );
+  }
+  if (results.fit) {
+    const f = results.fit;
+    lines.push(
+      `- ${f.epochs}-epoch fit (wasm, MobileNetV2 at 160, ${f.images} images): cached ${f.cachedFit.median.toFixed(1)} s vs naive ${f.naiveFit.median.toFixed(1)} s (${ratio(f.naiveFit, f.cachedFit)} faster), ${ratio(f.cachedFit, f.extractionPass)} one extraction pass; test accuracy ${f.cachedAccuracy.median.toFixed(2)} vs ${f.naiveAccuracy.median.toFixed(2)}.`,
+    );
+  }
+  lines.push('', 'Targets of the speed work (issue 6):', '', ...targets(results), '');
+  if (hasDataReport) lines.push('Data loading figures: see [bench/data.md](bench/data.md).', '');
+  return `${lines.join('\n')}\n`;
+}
