@@ -238,21 +238,37 @@ function graphBase(
   if (outputNode === undefined && graph.outputs.length === 0) {
     throw new IncompatibleModelError(`${CALL}: the GraphModel base declares no outputs; pass outputNode`);
   }
-  let outShape: number[];
-  try {
-    outShape = tf.tidy(() => runGraph(graph, tf.zeros([1, ...inputShape]), outputNode).shape);
-  } catch (err) {
-    throw new IncompatibleModelError(
-      `${CALL}: the GraphModel base failed on a [1, ${inputShape.join(', ')}] input${outputNode ? ` with outputNode '${outputNode}'` : ''}`,
-      { cause: err },
-    );
-  }
+  const outShape = declaredOutputShape(graph, outputNode) ?? probeOutputShape(graph, outputNode, inputShape);
   return {
     layer: new GraphBaseLayer(graph, outputNode, outShape),
     core: null,
     inputShape,
     run: (images) => runGraph(graph, images, outputNode),
   };
+}
+
+/** The output shape the graph declares for the chosen node, when every non-batch dimension is known. */
+function declaredOutputShape(graph: GraphModelLike, outputNode: string | undefined): number[] | undefined {
+  const info = outputNode === undefined ? graph.outputs[0] : graph.outputs.find((o) => o.name === outputNode);
+  const shape = info?.shape;
+  if (shape === undefined || shape.length < 2 || shape.slice(1).some((d) => d === null || d < 0)) return undefined;
+  return [-1, ...(shape.slice(1) as number[])];
+}
+
+/** Runs the graph once on zeros to learn the chosen node's output shape. */
+function probeOutputShape(
+  graph: GraphModelLike,
+  outputNode: string | undefined,
+  inputShape: readonly [number, number, number],
+): number[] {
+  try {
+    return tf.tidy(() => runGraph(graph, tf.zeros([1, ...inputShape]), outputNode).shape);
+  } catch (err) {
+    throw new IncompatibleModelError(
+      `${CALL}: the GraphModel base failed on a [1, ${inputShape.join(', ')}] input${outputNode ? ` with outputNode '${outputNode}'` : ''}`,
+      { cause: err },
+    );
+  }
 }
 
 function makeHeadLayers(

@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { Wrapper } from '../../src/models/wrapper';
 import { unfreeze } from '../../src/models/unfreeze';
 import { getWrapperParts } from '../../src/models/parts';
-import { randomImages, tinyConvBnBase, tinyDagBase, tinyDenseBase } from '../fixtures/bases';
+import { randomImages, randomizeBatchNorm, tinyConvBnBase, tinyDagBase, tinyDenseBase } from '../fixtures/bases';
 
 type Snapshot = Map<string, Float32Array>;
 
@@ -94,6 +94,24 @@ describe('frozen base', () => {
     );
     tf.dispose([xs, ys]);
     naive.dispose();
+  });
+
+  it('also freezes BatchNorm inside a model nested in the base', async () => {
+    const inner = tinyConvBnBase();
+    const input = tfl.input({ shape: [8, 8, 3] });
+    const nested = inner.apply(input) as tfl.SymbolicTensor;
+    const top = tfl.layers.batchNormalization({ name: 'bn_top' }).apply(nested) as tfl.SymbolicTensor;
+    const base = tfl.model({ inputs: input, outputs: top });
+    randomizeBatchNorm(base, 8);
+    const model = Wrapper(base);
+    const before = snapshot([...inner.layers, base.getLayer('bn_top')]);
+    const xs = randomImages(8);
+    const ys = labels(8);
+    model.compile({ optimizer: tf.train.sgd(0.5), loss: 'binaryCrossentropy' });
+    await model.fit(xs, ys, { epochs: 1, batchSize: 4, verbose: 0 });
+    expect(changed(before, [...inner.layers, base.getLayer('bn_top')])).toEqual([]);
+    tf.dispose([xs, ys]);
+    model.dispose();
   });
 
   it('does not leak tensors across fit and predict', async () => {
