@@ -161,6 +161,9 @@ export function resolveCommon(call: string, data: ImageBatchSource, options: Fit
   if (options.learningRate !== undefined) checkPositiveNumber(call, 'learningRate', options.learningRate);
   const validation = options.validation ?? data.numExamples.validation > 0;
   if (typeof validation !== 'boolean') throw new InvalidArgumentError(call, 'validation', 'a boolean', validation);
+  if (validation && data.numExamples.validation === 0) {
+    throw new InvalidArgumentError(call, 'validation', 'false or omitted when the data has no validation examples', true);
+  }
   const stopOnNaN = options.stopOnNaN ?? true;
   const callbacks: TrainingCallback[] = [
     ...(stopOnNaN ? [nanGuard(call)] : []),

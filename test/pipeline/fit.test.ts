@@ -110,6 +110,23 @@ describe('fit', () => {
     model.dispose();
   });
 
+  it("accepts tfjs's own callbacks (tf.callbacks.earlyStopping) and trains without validation when asked", async () => {
+    const data = source({ randomLabels: true });
+    const model = wrapped();
+    const history = await fit(model, data, {
+      epochs: 20,
+      learningRate: 1,
+      callbacks: [tfl.callbacks.earlyStopping({ monitor: 'val_loss', patience: 0 }) as unknown as TrainingCallback],
+    });
+    expect(history.epoch.length).toBeLessThan(20);
+    const noVal = await fit(model, data, { epochs: 1, validation: false });
+    expect(Object.keys(noVal.history).sort()).toEqual(['acc', 'loss']);
+    await expect(
+      fit(model, { ...data, numExamples: { ...data.numExamples, validation: 0 } }, { validation: true }),
+    ).rejects.toThrowErrorMatchingInlineSnapshot(`[InvalidArgumentError: fit: validation must be false or omitted when the data has no validation examples, got true]`);
+    model.dispose();
+  });
+
   it('early stopping restores the best weights', async () => {
     const data = source({ randomLabels: true });
     const model = wrapped();
