@@ -38,6 +38,8 @@ export interface TrainingPlan {
   forward(x: tf.Tensor, training: boolean): tf.Tensor;
   /** The variables the optimizer updates. */
   readonly variables: () => tf.Variable[];
+  /** Regularization penalties of the trained layers, added to the loss (as tfjs's fit does). */
+  readonly penalties: () => tf.Scalar[];
   /** Validation batches (inference), or null when there is no validation. */
   validationBatches(): AsyncGenerator<StepBatch> | null;
   /** Frees cached features. */
@@ -75,6 +77,7 @@ export function naivePlan(model: tfl.LayersModel, data: ImageBatchSource, doVali
     batches: () => datasetBatches(data.trainBatches),
     forward: (x, training) => model.apply(x, { training }) as tf.Tensor,
     variables: () => model.trainableWeights.map((w) => w.read() as tf.Variable),
+    penalties: () => model.calculateLosses(),
     validationBatches: () => (doValidation ? datasetBatches(data.validationBatches) : null),
     close: async () => {},
   };
@@ -150,6 +153,7 @@ export async function cachedPlan(
       ),
     forward: (x, training) => parts.head.apply(x, { training }) as tf.Tensor,
     variables: () => parts.head.trainableWeights.map((w) => w.read() as tf.Variable),
+    penalties: () => parts.head.calculateLosses(),
     validationBatches: () =>
       validation
         ? storeBatches(validation, Array.from({ length: validation.rows }, (_, i) => i), data.batchSize)
@@ -239,7 +243,9 @@ export async function runTraining(
           () => {
             const pred = plan.forward(x, true);
             accT = tf.keep(tf.mean(accFn(ys, pred)));
-            return tf.mean(lossFn(ys, pred)) as tf.Scalar;
+            const penalties = plan.penalties();
+            const loss = tf.mean(lossFn(ys, pred)) as tf.Scalar;
+            return penalties.length === 0 ? loss : (tf.addN([loss, ...penalties]) as tf.Scalar);
           },
           true,
           variables,

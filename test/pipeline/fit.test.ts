@@ -209,3 +209,31 @@ describe('fit', () => {
     expect(tf.memory().numTensors).toBe(before);
   });
 });
+
+describe('fit on a plain LayersModel', () => {
+  it('adds regularization penalties to the loss, as tfjs does', async () => {
+    const data = makeTestSource({ perSplit: { train: 8, validation: 4, test: 4 } });
+    const build = (l2: number) => {
+      const input = tfl.input({ shape: [8, 8, 3] });
+      const pooled = tfl.layers.globalAveragePooling2d({}).apply(input) as tfl.SymbolicTensor;
+      const out = tfl.layers
+        .dense({
+          units: 1,
+          activation: 'sigmoid',
+          kernelInitializer: 'ones',
+          ...(l2 > 0 ? { kernelRegularizer: tfl.regularizers.l2({ l2 }) } : {}),
+        })
+        .apply(pooled) as tfl.SymbolicTensor;
+      return tfl.model({ inputs: input, outputs: out });
+    };
+    const plain = build(0);
+    const penalised = build(0.5);
+    const a = await fit(plain, data, { epochs: 1, learningRate: 1e-9, validation: false, shuffle: false });
+    const b = await fit(penalised, data, { epochs: 1, learningRate: 1e-9, validation: false });
+    // kernel of ones, 3 inputs: penalty 0.5 * 3 = 1.5 per batch
+    expect((b.history.loss[0] as number) - (a.history.loss[0] as number)).toBeCloseTo(1.5, 4);
+    plain.dispose();
+    penalised.dispose();
+    data.dispose();
+  });
+});
