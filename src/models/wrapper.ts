@@ -77,7 +77,8 @@ const CALL = 'Wrapper';
  *
  * The base is frozen, and frozen means frozen: its layers always run in inference mode (BatchNormalization uses its
  * moving statistics and never updates them, even inside `fit`, which tfjs 4.22 otherwise gets wrong), and none of
- * its weights are trainable until {@link unfreeze}. The base's layers are shared with `base`, not copied (unless
+ * its weights are trainable until {@link unfreeze} (Wrapper sets `trainable = false` on the base's layers, as the Keras
+ * recipe does). The base's layers are shared with `base`, not copied (unless
  * `inputShape` rebuilds it, or for a GraphModel). `model.dispose()` frees the head and a rebuilt copy of the base;
  * the base you passed stays yours to use and dispose.
  *
