@@ -231,7 +231,7 @@ describe('fit on a plain LayersModel', () => {
     const a = await fit(plain, data, { epochs: 1, learningRate: 1e-9, validation: false, shuffle: false });
     const b = await fit(penalised, data, { epochs: 1, learningRate: 1e-9, validation: false });
     // kernel of ones, 3 inputs: penalty 0.5 * 3 = 1.5 per batch
-    expect((b.history.loss[0] as number) - (a.history.loss[0] as number)).toBeCloseTo(1.5, 4);
+    expect((b.history.loss![0] as number) - (a.history.loss![0] as number)).toBeCloseTo(1.5, 4);
     plain.dispose();
     penalised.dispose();
     data.dispose();
