@@ -36,10 +36,19 @@ ARCHITECTURES = {
 }
 
 
+def leaf_layers(model):
+    """The model's layers, with nested models replaced by their own layers."""
+    for layer in model.layers:
+        if isinstance(layer, keras.Model):
+            yield from leaf_layers(layer)
+        else:
+            yield layer
+
+
 def randomise(model, seed):
     """Seeded weights: Keras's initialisers for kernels, random BatchNorm statistics so that they matter."""
     rng = np.random.default_rng(seed)
-    for layer in model.layers:
+    for layer in leaf_layers(model):
         if isinstance(layer, keras.layers.BatchNormalization):
             values = []
             for v in layer.weights:
@@ -115,6 +124,22 @@ def tiny_sequential():
     )
 
 
+def tiny_nested():
+    """A transfer-learning model as the Keras guide builds it: a base model nested inside the classifier."""
+    base_input = keras.Input((8, 8, 3))
+    b = keras.layers.Conv2D(4, 3, name="bconv")(base_input)
+    b = keras.layers.BatchNormalization(name="bbn")(b)
+    b = keras.layers.ReLU(name="brelu")(b)
+    base = keras.Model(base_input, b, name="base")
+    inp = keras.Input((8, 8, 3), name="img")
+    x = keras.layers.Rescaling(1.0 / 127.5, offset=-1.0, name="pre")(inp)
+    x = base(x, training=False)
+    x = keras.layers.GlobalAveragePooling2D(name="gap")(x)
+    x = keras.layers.Dropout(0.2, name="drop")(x)
+    x = keras.layers.Dense(1, name="head")(x)
+    return keras.Model(inp, x, name="outer")
+
+
 def write_fixture(model, name, folder, seed, input_shape, low, high):
     """Saves a committed fixture: .keras, .h5 and reference outputs as JSON (no weights-only or binary files)."""
     y = save_all(model, name, folder, seed=seed)
@@ -166,6 +191,9 @@ def main():
         keras.backend.clear_session()
         keras.utils.set_random_seed(9)
         write_fixture(tiny_sequential(), "tiny_seq", args.fixtures, 9, (2, 6, 6, 3), 0.0, 255.0)
+        keras.backend.clear_session()
+        keras.utils.set_random_seed(3)
+        write_fixture(tiny_nested(), "nested", args.fixtures, 3, (2, 8, 8, 3), 0.0, 255.0)
         print("tiny fixture written to", args.fixtures)
     if args.out:
         os.makedirs(args.out, exist_ok=True)

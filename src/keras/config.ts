@@ -52,16 +52,31 @@ function translateModel(call: string, entry: JsonObject, unsupported: string[]):
   if (className !== 'Functional' && className !== 'Model') {
     throw new IncompatibleModelError(`${call}: the model is a ${className}; only Functional and Sequential models load`);
   }
-  const layers = Array.isArray(config.layers) ? config.layers : [];
+  const layers = (Array.isArray(config.layers) ? config.layers : []).filter(isObject);
+  // Keras 2 (and tfjs) give a nested model an extra node 0 of its own, so its first call is node 1; Keras 3 counts
+  // from 0. Shift references to nested models written by Keras 3 (whose inbound nodes are {args, kwargs}).
+  const keras3 = layers.some((l) => Array.isArray(l.inbound_nodes) && l.inbound_nodes.some((n) => isObject(n)));
+  const nested = new Set(
+    layers
+      .filter((l) => l.class_name === 'Functional' || l.class_name === 'Sequential' || l.class_name === 'Model')
+      .map((l) => (isObject(l.config) && typeof l.config.name === 'string' ? l.config.name : l.name)),
+  );
+  const shift = keras3 ? nested : new Set<Json | undefined>();
   return {
     class_name: 'Model',
     config: {
       name: config.name ?? 'model',
-      layers: layers.filter(isObject).map((l) => translateLayerEntry(call, l, unsupported, true)),
-      input_layers: listOfRefs(config.input_layers),
-      output_layers: listOfRefs(config.output_layers),
+      layers: layers.map((l) => translateLayerEntry(call, l, unsupported, true, shift)),
+      input_layers: listOfRefs(config.input_layers).map((r) => shiftRef(r, shift)),
+      output_layers: listOfRefs(config.output_layers).map((r) => shiftRef(r, shift)),
     },
   };
+}
+
+/** `[name, nodeIndex, tensorIndex, ...]` with nodeIndex + 1 when `name` is a nested model in `shift`. */
+function shiftRef(ref: Json, shift: ReadonlySet<Json | undefined>): Json {
+  if (!Array.isArray(ref) || !shift.has(ref[0]) || typeof ref[1] !== 'number') return ref;
+  return [ref[0] as Json, ref[1] + 1, ...ref.slice(2)];
 }
 
 function translateSequential(call: string, entry: JsonObject, unsupported: string[]): JsonObject {
@@ -94,7 +109,13 @@ function listOfRefs(v: Json | undefined): Json[] {
   return v;
 }
 
-function translateLayerEntry(call: string, entry: JsonObject, unsupported: string[], functional: boolean): JsonObject {
+function translateLayerEntry(
+  call: string,
+  entry: JsonObject,
+  unsupported: string[],
+  functional: boolean,
+  shift: ReadonlySet<Json | undefined> = new Set(),
+): JsonObject {
   const rawClass = typeof entry.class_name === 'string' ? entry.class_name : '?';
   const config = isObject(entry.config) ? entry.config : {};
   const layerName = typeof config.name === 'string' ? config.name : typeof entry.name === 'string' ? entry.name : '?';
@@ -102,7 +123,7 @@ function translateLayerEntry(call: string, entry: JsonObject, unsupported: strin
     const nested = translateModel(call, entry, unsupported);
     if (functional) {
       nested.name = layerName;
-      nested.inbound_nodes = translateInbound(entry.inbound_nodes);
+      nested.inbound_nodes = translateInbound(entry.inbound_nodes, shift);
     }
     return nested;
   }
@@ -111,7 +132,7 @@ function translateLayerEntry(call: string, entry: JsonObject, unsupported: strin
   const out: JsonObject = { class_name: className, config: translateLayerConfig(call, className, layerName, config, unsupported) };
   if (functional) {
     out.name = layerName;
-    out.inbound_nodes = translateInbound(entry.inbound_nodes);
+    out.inbound_nodes = translateInbound(entry.inbound_nodes, shift);
   }
   return out;
 }
@@ -184,7 +205,7 @@ function policyName(value: Json | undefined): string | null {
 }
 
 /** Keras 3 `{args, kwargs}` nodes -> Keras 2 `[[name, nodeIndex, tensorIndex, {}], ...]`; Keras 2 nodes pass through. */
-function translateInbound(nodes: Json | undefined): Json[] {
+function translateInbound(nodes: Json | undefined, shift: ReadonlySet<Json | undefined>): Json[] {
   if (!Array.isArray(nodes)) return [];
   return nodes.map((node) => {
     if (Array.isArray(node)) return node;
@@ -194,7 +215,7 @@ function translateInbound(nodes: Json | undefined): Json[] {
       else if (isObject(v)) {
         if (v.class_name === '__keras_tensor__' && isObject(v.config) && Array.isArray(v.config.keras_history)) {
           const [name, nodeIndex, tensorIndex] = v.config.keras_history;
-          refs.push([name ?? null, nodeIndex ?? 0, tensorIndex ?? 0, {}]);
+          refs.push(shiftRef([name ?? null, nodeIndex ?? 0, tensorIndex ?? 0, {}], shift));
         } else {
           Object.values(v).forEach(collect);
         }

@@ -66,16 +66,26 @@ function readLegacy(call: string, group: H5Group): FileLayer[] {
     if (layerGroup?.kind !== 'group') {
       throw new LoadError(`${call}: layer '${layerName}' is listed in the file but has no group`);
     }
-    const weights: FileWeight[] = [];
+    // A nested model is one group whose weight names carry each inner layer's name (`bconv/kernel`, `bbn/gamma`):
+    // split it into its inner layers, in order of first appearance, as tl-kit flattens nested tfjs models.
+    const byPrefix = new Map<string, FileWeight[]>();
     for (const weightName of stringList(layerGroup.attrs.weight_names)) {
       const dataset = h5Get(layerGroup, weightName);
       if (dataset?.kind !== 'dataset') {
         throw new LoadError(`${call}: weight '${weightName}' of layer '${layerName}' is listed but missing`);
       }
-      const short = weightName.split('/').pop() ?? weightName;
-      weights.push({ name: short.replace(/:\d+$/, ''), dataset });
+      const parts = weightName.split('/');
+      const short = (parts.pop() ?? weightName).replace(/:\d+$/, '');
+      const prefix = parts.pop() ?? layerName;
+      const list = byPrefix.get(prefix) ?? [];
+      list.push({ name: short, dataset });
+      byPrefix.set(prefix, list);
     }
-    if (weights.length > 0) result.push({ name: layerName, path: layerName, weights });
+    if (byPrefix.size === 1) {
+      result.push({ name: layerName, path: layerName, weights: [...byPrefix.values()][0] as FileWeight[] });
+    } else {
+      for (const [prefix, weights] of byPrefix) result.push({ name: prefix, path: `${layerName}/${prefix}`, weights });
+    }
   }
   return result;
 }

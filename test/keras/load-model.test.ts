@@ -1,8 +1,9 @@
 import * as tf from '@tensorflow/tfjs-core';
+import * as tfl from '@tensorflow/tfjs-layers';
 import { readFileSync } from 'node:fs';
 import { strFromU8, strToU8, unzipSync, zipSync } from 'fflate';
 import { describe, expect, test } from 'vitest';
-import { IncompatibleModelError, loadKerasModel } from '../../src/index';
+import { IncompatibleModelError, loadKerasModel, loadKerasWeights } from '../../src/index';
 import { fixture, maxDiff } from './helpers';
 
 // The fixtures were written by Keras 3.15.1 (scripts/keras-parity/make_keras_files.py --fixtures).
@@ -19,7 +20,7 @@ function editedArchive(edit: (config: { config: { layers: Array<{ class_name: st
 }
 
 describe('loadKerasModel', () => {
-  for (const file of ['tiny.keras', 'tiny.h5', 'tiny_seq.keras', 'tiny_seq.h5']) {
+  for (const file of ['tiny.keras', 'tiny.h5', 'tiny_seq.keras', 'tiny_seq.h5', 'nested.keras', 'nested.h5']) {
     test(`builds ${file} (Keras 3) with its weights and reproduces Keras's outputs within 1e-4`, async () => {
       const name = file.split('.')[0] as string;
       const before = tf.memory().numTensors;
@@ -39,6 +40,19 @@ describe('loadKerasModel', () => {
     const model = await loadKerasModel(fixture('tiny.keras'), { skipWeights: true });
     try {
       expect(maxDiff(model, 'tiny')).toBeGreaterThan(1e-3);
+    } finally {
+      model.dispose();
+    }
+  });
+
+  test('a base nested in the classifier (the Keras guide\'s layout) loads from every weights layout', async () => {
+    const model = await loadKerasModel(fixture('nested.keras'), { skipWeights: true });
+    try {
+      expect(model.layers.find((l) => l.name === 'base')).toBeInstanceOf(tfl.LayersModel);
+      for (const file of ['nested.legacy.weights.h5', 'nested.h5', 'nested.keras']) {
+        await loadKerasWeights(model, fixture(file), { match: 'order' });
+        expect(maxDiff(model, 'nested')).toBeLessThanOrEqual(1e-4);
+      }
     } finally {
       model.dispose();
     }
