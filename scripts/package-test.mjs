@@ -50,14 +50,24 @@ try {
     join(consumer, 'cjs.cjs'),
     `require('@tensorflow/tfjs-backend-cpu');\nconst m = require('tl-kit');\n${check}\nconsole.log('cjs ok', m.VERSION);\n`,
   );
+  writeFileSync(
+    join(consumer, 'nsfwjs.mjs'),
+    `import { loadNsfwBase } from 'tl-kit/nsfwjs';\nif (typeof loadNsfwBase !== 'function') throw new Error('missing loadNsfwBase');\nconsole.log('esm tl-kit/nsfwjs ok');\n`,
+  );
+  writeFileSync(
+    join(consumer, 'nsfwjs.cjs'),
+    `const { loadNsfwBase } = require('tl-kit/nsfwjs');\nif (typeof loadNsfwBase !== 'function') throw new Error('missing loadNsfwBase');\nconsole.log('cjs tl-kit/nsfwjs ok');\n`,
+  );
   step(run('node', ['esm.mjs'], consumer).trim());
+  step(run('node', ['nsfwjs.mjs'], consumer).trim());
+  step(run('node', ['nsfwjs.cjs'], consumer).trim());
   step(run('node', ['cjs.cjs'], consumer).trim());
 
   writeFileSync(
     join(consumer, 'consumer.ts'),
-    `import { ${publicNames.join(', ')}, VERSION } from 'tl-kit';\nimport type { WrapperOptions, FitOptions, DataLoaderOptions } from 'tl-kit';\n` +
+    `import { ${publicNames.join(', ')}, VERSION } from 'tl-kit';\nimport type { WrapperOptions, FitOptions, DataLoaderOptions } from 'tl-kit';\nimport { loadNsfwBase } from 'tl-kit/nsfwjs';\n` +
       `const v: string = VERSION;\nconst o: Partial<WrapperOptions> = {};\nconst f: Partial<FitOptions> = {};\nconst d: Partial<DataLoaderOptions> = {};\n` +
-      `export const used = [${publicNames.join(', ')}, v, o, f, d];\n`,
+      `export const used = [${publicNames.join(', ')}, v, o, f, d, loadNsfwBase];\n`,
   );
   for (const [mod, res] of [['nodenext', 'nodenext'], ['esnext', 'bundler']]) {
     writeFileSync(
