@@ -193,6 +193,80 @@ export async function meanLossAndAccuracy(
   return { loss: count > 0 ? loss / count : Number.NaN, acc: count > 0 ? acc / count : Number.NaN, count };
 }
 
+/** Everything one epoch needs. */
+interface EpochContext {
+  readonly model: tfl.LayersModel;
+  readonly plan: TrainingPlan;
+  readonly runner: CallbackRunner;
+  readonly variables: tf.Variable[];
+  readonly lossFn: (y: tf.Tensor, p: tf.Tensor) => tf.Tensor;
+  readonly accFn: (y: tf.Tensor, p: tf.Tensor) => tf.Tensor;
+}
+
+/** One optimizer step on a batch; returns the batch's loss (penalties included) and accuracy. */
+async function trainStep(ctx: EpochContext, x: tf.Tensor, ys: tf.Tensor2D): Promise<[number, number]> {
+  let lossT: tf.Scalar | null = null;
+  let accT: tf.Tensor | undefined;
+  let both: tf.Tensor | undefined;
+  try {
+    lossT = ctx.model.optimizer.minimize(
+      () => {
+        const pred = ctx.plan.forward(x, true);
+        accT = tf.keep(tf.mean(ctx.accFn(ys, pred)));
+        const penalties = ctx.plan.penalties();
+        const loss = tf.mean(ctx.lossFn(ys, pred)) as tf.Scalar;
+        return penalties.length === 0 ? loss : (tf.addN([loss, ...penalties]) as tf.Scalar);
+      },
+      true,
+      ctx.variables,
+    );
+    const l = lossT as tf.Scalar;
+    const a = accT as unknown as tf.Tensor;
+    // One download per batch for both numbers.
+    both = tf.tidy(() => tf.stack([l, tf.reshape(a, [])]));
+    const [loss, acc] = await both.data();
+    return [loss as number, acc as number];
+  } finally {
+    if (lossT) lossT.dispose();
+    if (accT) (accT as tf.Tensor).dispose();
+    if (both) both.dispose();
+  }
+}
+
+/** Trains one epoch and validates; returns the epoch's logs. */
+async function runEpoch(ctx: EpochContext, epoch: number): Promise<TrainingLogs> {
+  const { plan, runner, model } = ctx;
+  await runner.epochBegin(epoch, {});
+  let sumLoss = 0;
+  let sumAcc = 0;
+  let seen = 0;
+  let batch = 0;
+  for await (const { x, ys } of plan.batches(epoch)) {
+    try {
+      const size = ys.shape[0];
+      await runner.batchBegin(batch, { batch, size });
+      const [loss, acc] = await trainStep(ctx, x, ys);
+      sumLoss += loss * size;
+      sumAcc += acc * size;
+      seen += size;
+      await runner.batchEnd(batch, { batch, size, loss, acc });
+    } finally {
+      tf.dispose([x, ys]);
+    }
+    batch++;
+    if (model.stopTraining) break;
+  }
+  const logs: TrainingLogs = { loss: seen > 0 ? sumLoss / seen : Number.NaN, acc: seen > 0 ? sumAcc / seen : Number.NaN };
+  const val = plan.validationBatches();
+  if (val) {
+    const r = await meanLossAndAccuracy(val, (x) => plan.forward(x, false), ctx.lossFn, ctx.accFn);
+    logs.val_loss = r.loss;
+    logs.val_acc = r.acc;
+  }
+  await runner.epochEnd(epoch, logs);
+  return logs;
+}
+
 /** Runs the epochs of `plan` on `model` with its compiled optimizer; returns a tfjs History. */
 export async function runTraining(
   model: tfl.LayersModel,
@@ -200,10 +274,6 @@ export async function runTraining(
   plan: TrainingPlan,
   settings: LoopSettings,
 ): Promise<tfl.History> {
-  const optimizer = model.optimizer;
-  const lossFn = lossFunction(model, data);
-  const accFn = accuracyFunction(data);
-  const metrics = settings.doValidation ? ['loss', 'acc', 'val_loss', 'val_acc'] : ['loss', 'acc'];
   const params: TrainingParams = {
     epochs: settings.epochs,
     steps: plan.steps,
@@ -211,77 +281,33 @@ export async function runTraining(
     samples: plan.samples,
     verbose: settings.verbose,
     doValidation: settings.doValidation,
-    metrics,
+    metrics: settings.doValidation ? ['loss', 'acc', 'val_loss', 'val_acc'] : ['loss', 'acc'],
     path: plan.path,
   };
-  const history = new tfl.History();
-  const runner = new CallbackRunner([history as unknown as TrainingCallback, ...settings.callbacks]);
-  runner.setup(model, params);
-  model.stopTraining = false;
   const variables = plan.variables();
   if (variables.length === 0) {
     throw new TrainingError(`${settings.call}: the model has no trainable weights; nothing would be trained`);
   }
+  const history = new tfl.History();
+  const runner = new CallbackRunner([history as unknown as TrainingCallback, ...settings.callbacks]);
+  runner.setup(model, params);
+  const ctx: EpochContext = {
+    model,
+    plan,
+    runner,
+    variables,
+    lossFn: lossFunction(model, data),
+    accFn: accuracyFunction(data),
+  };
+  model.stopTraining = false;
   await runner.trainBegin({});
   let lastLogs: TrainingLogs = {};
-  let failed = true;
   try {
-  for (let epoch = 0; epoch < settings.epochs; epoch++) {
-    await runner.epochBegin(epoch, {});
-    let sumLoss = 0;
-    let sumAcc = 0;
-    let seen = 0;
-    let batchIndex = 0;
-    for await (const { x, ys } of plan.batches(epoch)) {
-      let lossT: tf.Scalar | null = null;
-      let accT: tf.Tensor | undefined;
-      let both: tf.Tensor | undefined;
-      try {
-        const size = ys.shape[0];
-        await runner.batchBegin(batchIndex, { batch: batchIndex, size });
-        lossT = optimizer.minimize(
-          () => {
-            const pred = plan.forward(x, true);
-            accT = tf.keep(tf.mean(accFn(ys, pred)));
-            const penalties = plan.penalties();
-            const loss = tf.mean(lossFn(ys, pred)) as tf.Scalar;
-            return penalties.length === 0 ? loss : (tf.addN([loss, ...penalties]) as tf.Scalar);
-          },
-          true,
-          variables,
-        );
-        const l = lossT as tf.Scalar;
-        const a = accT as unknown as tf.Tensor;
-        both = tf.tidy(() => tf.stack([l, tf.reshape(a, [])]));
-        const [loss, acc] = await both.data();
-        sumLoss += (loss as number) * size;
-        sumAcc += (acc as number) * size;
-        seen += size;
-        await runner.batchEnd(batchIndex, { batch: batchIndex, size, loss: loss as number, acc: acc as number });
-      } finally {
-        tf.dispose([x, ys]);
-        if (lossT) lossT.dispose();
-        if (accT) (accT as tf.Tensor).dispose();
-        if (both) both.dispose();
-      }
-      batchIndex++;
-      if (model.stopTraining) break;
-    }
-    const logs: TrainingLogs = { loss: seen > 0 ? sumLoss / seen : Number.NaN, acc: seen > 0 ? sumAcc / seen : Number.NaN };
-    const val = plan.validationBatches();
-    if (val) {
-      const r = await meanLossAndAccuracy(val, (x) => plan.forward(x, false), lossFn, accFn);
-      logs.val_loss = r.loss;
-      logs.val_acc = r.acc;
-    }
-    await runner.epochEnd(epoch, logs);
-    lastLogs = logs;
-    if (model.stopTraining) break;
-  }
-    failed = false;
-  } finally {
-    // Also after a failure, so callbacks free what they hold (earlyStopping's best weights, which it restores).
-    if (failed) await runner.trainEnd(lastLogs).catch(() => {});
+    for (let epoch = 0; epoch < settings.epochs && !model.stopTraining; epoch++) lastLogs = await runEpoch(ctx, epoch);
+  } catch (err) {
+    // Callbacks still get onTrainEnd, so they free what they hold (earlyStopping restores its best weights).
+    await runner.trainEnd(lastLogs).catch(() => {});
+    throw err;
   }
   await runner.trainEnd(lastLogs);
   (model as unknown as { history: tfl.History }).history = history;
