@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readdirSync, rmSync, existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -85,6 +85,18 @@ describe("weights: 'imagenet'", () => {
     again.dispose();
     expect(hits).toBe(1); // served from the cache
     expect(tf.memory().numTensors).toBe(before);
+  });
+
+  test('a cached file that no longer matches the pinned MD5 is downloaded again', async () => {
+    const md5 = createHash('md5').update(payload).digest('hex');
+    const dir = useFile('/weights.h5', md5);
+    (await applications.MobileNetV2({ ...OPTIONS, weights: 'imagenet', cacheDir: dir })).dispose();
+    const [cached] = listFiles(dir);
+    writeFileSync(cached as string, 'damaged');
+    hits = 0;
+    (await applications.MobileNetV2({ ...OPTIONS, weights: 'imagenet', cacheDir: dir })).dispose();
+    expect(hits).toBe(1);
+    expect(createHash('md5').update(readFileSync(cached as string)).digest('hex')).toBe(md5);
   });
 
   test('refuses a file whose MD5 differs from the pinned one and caches nothing', async () => {
