@@ -7,7 +7,7 @@
  * The data are generated: two classes of 160x160 images (horizontal vs vertical stripes of random phase and
  * frequency, with noise), so the run needs no download and both paths can reach the same accuracy.
  *
- * Usage: tsx bench/fit.ts [--backend wasm] [--runs 5] [--images 40] [--epochs 10] --out result.json
+ * Usage: tsx bench/fit.ts [--backend wasm] [--runs 5] [--images 60] [--epochs 10] --out result.json
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { writeFile } from 'node:fs/promises';
@@ -73,7 +73,7 @@ function stripes(n: number, seed: number): { xs: tf.Tensor4D; labels: number[] }
 async function main(): Promise<void> {
   const backend = (arg('backend') ?? 'wasm') as BenchBackend;
   const runs = Number(arg('runs') ?? 5);
-  const images = Number(arg('images') ?? 40);
+  const images = Number(arg('images') ?? 60);
   const epochs = Number(arg('epochs') ?? 10);
   const out = arg('out');
   await useBackend(backend);

@@ -8,6 +8,7 @@ import * as tfl from '@tensorflow/tfjs-layers';
 import { IncompatibleModelError, InvalidArgumentError, TlKitError } from '../errors';
 import { flattenModel, type GraphNode, type Slot } from './graph';
 import {
+  configOf,
   foldBatchNorm,
   fusedActivationByName,
   fusedActivationOfLayer,
@@ -255,7 +256,7 @@ function planOps(nodes: readonly GraphNode[], outputs: readonly Slot[], owned: t
     if (absorbed.has(node)) continue;
     const className = node.layer.getClassName();
     if (className === 'InputLayer') continue;
-    const config = node.layer.getConfig() as Record<string, unknown>;
+    const config = configOf(node.layer);
 
     if (className === 'ZeroPadding2D' && config['dataFormat'] === 'channelsLast' && node.inputs.length === 1) {
       const reader = soleReader(node.outputs[0] as Slot);
@@ -338,7 +339,7 @@ function planOps(nodes: readonly GraphNode[], outputs: readonly Slot[], owned: t
 /** Which fused op runs `node`, or undefined when it must run as itself. */
 function convKind(node: GraphNode): ConvKind | undefined {
   if (node.inputs.length !== 1 || node.outputs.length !== 1) return undefined;
-  const config = node.layer.getConfig() as Record<string, unknown>;
+  const config = configOf(node.layer);
   const className = node.layer.getClassName();
   if (className === 'Dense') return 'dense';
   if (config['dataFormat'] !== 'channelsLast') return undefined;
@@ -350,7 +351,7 @@ function convKind(node: GraphNode): ConvKind | undefined {
 
 function isValidConv(node: GraphNode): boolean {
   const kind = convKind(node);
-  return (kind === 'conv2d' || kind === 'depthwise') && node.layer.getConfig()['padding'] === 'valid';
+  return (kind === 'conv2d' || kind === 'depthwise') && configOf(node.layer)['padding'] === 'valid';
 }
 
 function normalisePadding(value: unknown): [[number, number], [number, number]] | undefined {

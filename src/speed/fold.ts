@@ -26,6 +26,15 @@ const FUSABLE_BY_NAME: Readonly<Record<string, FusedActivationName>> = {
   sigmoid: 'sigmoid',
 };
 
+/** A layer's config, or `{}` for a custom layer whose `getConfig` throws (it then runs as itself). */
+export function configOf(layer: tfl.layers.Layer): Record<string, unknown> {
+  try {
+    return layer.getConfig() as Record<string, unknown>;
+  } catch {
+    return {};
+  }
+}
+
 /** The fused form of an activation given by its tfjs-layers name (`'relu'`, ...), or undefined. */
 export function fusedActivationByName(name: unknown): FusedActivation | undefined {
   if (typeof name !== 'string') return undefined;
@@ -38,7 +47,7 @@ export function fusedActivationByName(name: unknown): FusedActivation | undefine
  * when the layer is not an activation the fused ops reproduce exactly.
  */
 export function fusedActivationOfLayer(layer: tfl.layers.Layer): FusedActivation | undefined {
-  const config = layer.getConfig() as Record<string, unknown>;
+  const config = configOf(layer);
   switch (layer.getClassName()) {
     case 'Activation':
       return fusedActivationByName(config['activation']);
@@ -65,7 +74,7 @@ export function fusedActivationOfLayer(layer: tfl.layers.Layer): FusedActivation
 /** True for a BatchNormalization over the last axis of a tensor of rank `rank`. */
 export function isLastAxisBatchNorm(layer: tfl.layers.Layer, rank: number): boolean {
   if (layer.getClassName() !== 'BatchNormalization') return false;
-  const axis = (layer.getConfig() as Record<string, unknown>)['axis'];
+  const axis = configOf(layer)['axis'];
   return axis === -1 || axis === rank - 1;
 }
 
@@ -85,7 +94,7 @@ export function foldBatchNorm(
   bn: tfl.layers.Layer,
   depthwise: boolean,
 ): { kernel: tf.Tensor; bias: tf.Tensor } {
-  const config = bn.getConfig() as Record<string, unknown>;
+  const config = configOf(bn);
   const epsilon = typeof config['epsilon'] === 'number' ? config['epsilon'] : 1e-3;
   const weights = bn.getWeights();
   let index = 0;
