@@ -5,7 +5,7 @@
 import type * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import type { ImageBatchSource } from '../data/types';
-import { InvalidArgumentError, LoadError } from '../errors';
+import { InvalidArgumentError, LoadError, TlKitError, UnsupportedError } from '../errors';
 import { checkOptionsObject } from '../internal/validate';
 import { fileSaveHandler } from '../io/file-handler';
 import { getWrapperParts } from '../models/parts';
@@ -72,6 +72,7 @@ function isTfjsUrl(dest: string): boolean {
  * @throws {@link InvalidArgumentError} for a bad argument, or when `data.preprocessing` is a function (which cannot
  *   be saved: use a named mode).
  * @throws {@link LoadError} when writing fails (the cause is kept).
+ * @throws {@link UnsupportedError} for a model that cannot be serialised as a whole (a Wrapper over a GraphModel base).
  * @example
  * ```ts
  * const result = await evaluate(model, data);
@@ -129,7 +130,10 @@ export async function saveClassifier(
     await model.save(handler);
     if (node) await writeMetadataFile(dest, metadata);
   } catch (err) {
-    if (err instanceof InvalidArgumentError || err instanceof LoadError) throw err;
+    if (err instanceof UnsupportedError) {
+      throw new UnsupportedError(`${call}: ${err.message}`, { cause: err });
+    }
+    if (err instanceof TlKitError) throw err;
     throw new LoadError(`${call}: cannot save the classifier to ${dest}: ${(err as Error).message}`, { cause: err });
   } finally {
     holder.userDefinedMetadata = previous;

@@ -11,7 +11,7 @@ import { loadClassifier } from '../../src/classifier/load';
 import { prepareImages } from '../../src/data/prepare';
 import { VERSION } from '../../src/version';
 import { LoadError } from '../../src/errors';
-import { tinyConvBnBase } from '../fixtures/bases';
+import { graphLike, tinyConvBnBase } from '../fixtures/bases';
 import { makeTestSource } from '../pipeline/helpers';
 
 const dirs: string[] = [];
@@ -99,6 +99,9 @@ describe('saveClassifier / loadClassifier', () => {
     const plain = loadClassifier(join(dir, 'plain'));
     await expect(plain).rejects.toBeInstanceOf(LoadError);
     await expect(plain).rejects.toThrow(/^loadClassifier: .*plain is not a tl-kit classifier \(no tl-kit metadata\); save it with saveClassifier$/);
+    const overGraph = Wrapper(graphLike(tinyConvBnBase()));
+    await expect(saveClassifier(overGraph, data, join(dir, 'g'))).rejects.toThrowErrorMatchingInlineSnapshot(`[UnsupportedError: saveClassifier: Wrapper: a model over a GraphModel base cannot be serialised as a whole; save its head (the trained layers) and reload the graph base separately]`);
+    overGraph.dispose();
     await expect(loadClassifier('ftp://example.com/x')).rejects.toThrowErrorMatchingInlineSnapshot(`[InvalidArgumentError: loadClassifier: src must be a folder path, file:// URL, indexeddb:// or http(s):// URL, got "ftp://example.com/x"]`);
     model.dispose();
     data.dispose();
