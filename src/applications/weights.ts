@@ -23,9 +23,9 @@ export async function finishModel(call: string, model: tfl.LayersModel, spec: Fi
       const rows = (model.inputs[0]?.shape[1] as number | undefined) ?? 224;
       const entry = imagenetFile(spec.arch, includeTop, spec.alpha, rows);
       const bytes = await fetchWeightsFile(call, entry, spec.options?.cacheDir);
-      await loadWeightsFrom(call, model, bytes, 'auto');
+      await loadWeightsFrom(call, 'weights', model, bytes, 'auto');
     } else {
-      await loadWeightsFrom(call, model, weights, 'auto');
+      await loadWeightsFrom(call, 'weights', model, weights, 'auto');
     }
     return model;
   } catch (err) {

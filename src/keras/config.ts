@@ -129,7 +129,7 @@ function translateLayerEntry(
   }
   const className = CLASS_ALIASES[rawClass] ?? rawClass;
   if (!registered(className)) unsupported.push(`'${layerName}' (${rawClass})`);
-  const out: JsonObject = { class_name: className, config: translateLayerConfig(call, className, layerName, config, unsupported) };
+  const out: JsonObject = { class_name: className, config: translateLayerConfig(className, layerName, config, unsupported) };
   if (functional) {
     out.name = layerName;
     out.inbound_nodes = translateInbound(entry.inbound_nodes, shift);
@@ -138,7 +138,6 @@ function translateLayerEntry(
 }
 
 function translateLayerConfig(
-  call: string,
   className: string,
   layerName: string,
   config: JsonObject,
@@ -176,7 +175,6 @@ function translateLayerConfig(
     const threshold = config.threshold ?? 0;
     if (slope !== 0 || threshold !== 0) unsupported.push(`'${layerName}' (ReLU with negative_slope or threshold)`);
   }
-  void call;
   return out;
 }
 

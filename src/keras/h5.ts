@@ -145,10 +145,9 @@ function wrapDataset(dataset: InstanceType<H5wasmModule['Dataset']>): H5Dataset 
   };
 }
 
-/** Attributes come back as typed arrays of strings/numbers or scalars; keep strings as strings, arrays as arrays. */
+/** Attributes come back as strings, string arrays, numbers or typed arrays; typed arrays become plain arrays. */
 function normaliseAttr(value: unknown): unknown {
   if (ArrayBuffer.isView(value) && !(value instanceof DataView)) return Array.from(value as unknown as ArrayLike<number>);
-  if (value instanceof Uint8Array) return new TextDecoder().decode(value);
   return value;
 }
 

@@ -63,17 +63,18 @@ export async function loadKerasWeights(
   checkOptionsObject(CALL, options);
   const match = options.match ?? 'auto';
   checkOneOf(CALL, 'match', match, ['auto', 'name', 'order'] as const);
-  return loadWeightsFrom(CALL, model, source, match);
+  return loadWeightsFrom(CALL, 'source', model, source, match);
 }
 
-/** The body of {@link loadKerasWeights} for already validated arguments; errors name `call`. Internal. */
+/** The body of {@link loadKerasWeights} for already validated arguments; errors name `call` and `option`. Internal. */
 export async function loadWeightsFrom(
   call: string,
+  option: string,
   model: tfl.LayersModel,
   source: KerasFileSource,
   match: KerasWeightMatch,
 ): Promise<number> {
-  let bytes = await readSourceBytes(call, 'weights', source);
+  let bytes = await readSourceBytes(call, option, source);
   if (isZip(bytes)) bytes = await extractWeightsFromArchive(call, bytes);
   return withH5File(call, bytes, (root) => assignWeights(call, model, readWeightFile(call, root), match));
 }
