@@ -23,7 +23,8 @@ export async function finishModel(call: string, model: tfl.LayersModel, spec: Fi
       const rows = (model.inputs[0]?.shape[1] as number | undefined) ?? 224;
       const entry = imagenetFile(spec.arch, includeTop, spec.alpha, rows);
       const bytes = await fetchWeightsFile(call, entry, spec.options?.cacheDir);
-      await loadWeightsFrom(call, 'weights', model, bytes, 'auto');
+      // Keras loads its published files by layer order (their InceptionV3 layer names come from an older session).
+      await loadWeightsFrom(call, 'weights', model, bytes, 'order');
     } else {
       await loadWeightsFrom(call, 'weights', model, weights, 'auto');
     }
