@@ -11,7 +11,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import { spawnSync } from 'node:child_process';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { cpus, tmpdir, totalmem } from 'node:os';
+import { availableParallelism, cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import sharp from 'sharp';
@@ -153,9 +153,9 @@ async function main(): Promise<void> {
       '# DataLoader benchmark',
       '',
       `- Date: ${new Date().toISOString()}`,
-      `- Machine: ${cpus().length} cores (${cpu}), ${(totalmem() / 2 ** 30).toFixed(0)} GiB RAM, Node ${process.version}, ` +
-        `sharp ${sharp.versions.sharp} (libvips ${sharp.versions.vips}), tfjs ${tf.version_core} cpu backend. The cores were ` +
-        'shared with other work while this ran, so numbers are conservative.',
+      `- Machine: ${availableParallelism()} cores available to the process (host: ${cpus().length} x ${cpu}), ` +
+        `${(totalmem() / 2 ** 30).toFixed(0)} GiB RAM, Node ${process.version}, sharp ${sharp.versions.sharp} ` +
+        `(libvips ${sharp.versions.vips}), tfjs ${tf.version_core} cpu backend.`,
       `- Method: \`npm run bench:data\` (bench/data.ts). ${photos} generated 500x375 photo-like JPEGs (quality 85, ` +
         `${avgKiB.toFixed(0)} KiB average) on disk; each figure is the median of ${runs} timed runs after one warm-up, ` +
         'with min and max. Decodes run 16 at a time (the loader default `concurrency`).',

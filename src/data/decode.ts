@@ -19,12 +19,24 @@ import type { ResizeMode } from './types';
  * Which decoder reads encoded bytes in Node: `'auto'` uses sharp when it is installed and the pure-JS decoders
  * (jpeg-js, pngjs: JPEG and PNG only) when it is not; `'sharp'` requires sharp; `'pure-js'` never loads sharp.
  * Browsers always use the platform's decoders.
+ *
+ * @example
+ * ```ts
+ * const image = await decodeImage('scan.png', { decoder: 'pure-js' });
+ * ```
  */
 export type DecoderChoice = 'auto' | 'sharp' | 'pure-js';
 
 const DECODERS: readonly DecoderChoice[] = ['auto', 'sharp', 'pure-js'];
 
-/** Options of {@link decodeImage}. */
+/**
+ * Options of {@link decodeImage}.
+ *
+ * @example
+ * ```ts
+ * const image = await decodeImage(bytes, { imageSize: 160, resize: 'pad' });
+ * ```
+ */
 export interface DecodeImageOptions {
   /**
    * Size hint `[height, width]` (or one number): in Node with sharp the image is decoded and resized in one pass with

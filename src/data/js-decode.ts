@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { UnsupportedError } from '../errors';
 import { DecodeFailure, errorMessage } from './decode-error';
 import { sniffFormat, toRgb, type RgbPixels } from './pixels';
 
@@ -11,7 +12,8 @@ import { sniffFormat, toRgb, type RgbPixels } from './pixels';
 export async function jsDecode(bytes: Uint8Array): Promise<RgbPixels> {
   const format = sniffFormat(bytes);
   if (format === 'png') {
-    const { PNG } = (await import('pngjs')).default ?? (await import('pngjs'));
+    const mod = await importDecoder('pngjs', () => import('pngjs'));
+    const { PNG } = (mod as unknown as { default?: typeof mod }).default ?? mod;
     try {
       // skipRescale keeps 16-bit samples; keeping the high byte matches sharp/libvips (pngjs's own rescale differs).
       const png = PNG.sync.read(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength), { skipRescale: true });
@@ -23,7 +25,7 @@ export async function jsDecode(bytes: Uint8Array): Promise<RgbPixels> {
     }
   }
   if (format === 'jpeg') {
-    const mod = await import('jpeg-js');
+    const mod = await importDecoder('jpeg-js', () => import('jpeg-js'));
     const jpeg = (mod as unknown as { default?: typeof mod }).default ?? mod;
     try {
       const img = jpeg.decode(bytes, { useTArray: true, formatAsRGBA: false, tolerantDecoding: false, maxMemoryUsageInMB: 1024 });
@@ -37,4 +39,16 @@ export async function jsDecode(bytes: Uint8Array): Promise<RgbPixels> {
       ? `${format} images need sharp (the pure-JS fallback reads PNG and JPEG only)`
       : 'not a supported image (content is not JPEG, PNG, WebP, GIF, TIFF or HEIF)',
   );
+}
+
+/** Imports a pure-JS decoder package, turning "not installed" into an {@link UnsupportedError} that says what to add. */
+async function importDecoder<T>(name: string, load: () => Promise<T>): Promise<T> {
+  try {
+    return await load();
+  } catch (err) {
+    throw new UnsupportedError(
+      `no image decoder for this file: install sharp (recommended) or the pure-JS fallback ${name} (npm i ${name})`,
+      { cause: err },
+    );
+  }
 }

@@ -10,7 +10,14 @@ import { checkOneOf } from '../internal/validate';
 import { resizePlan } from './resize-plan';
 import type { PreprocessingMode, ResizeMode } from './types';
 
-/** Options of {@link prepareImages}. */
+/**
+ * Options of {@link prepareImages}.
+ *
+ * @example
+ * ```ts
+ * const batch = prepareImages(images, { imageSize: [224, 224], resize: 'center-crop', preprocessing: 'torch' });
+ * ```
+ */
 export interface PrepareImagesOptions {
   /**
    * Output size: one number for square images, or `[height, width]`.

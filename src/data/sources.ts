@@ -5,7 +5,15 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 
-/** Raw pixels given directly: `height * width * channels` values in 0..255, row-major. */
+/**
+ * Raw pixels given directly: `height * width * channels` values in 0..255, row-major.
+ *
+ * @example
+ * ```ts
+ * const gray: PixelData = { data: new Uint8Array(28 * 28), width: 28, height: 28, channels: 1 };
+ * const image = await decodeImage(gray); // [28, 28, 3]
+ * ```
+ */
 export interface PixelData {
   /** Pixel values, row-major, `channels` interleaved values per pixel, 0..255. */
   readonly data: Uint8Array | Uint8ClampedArray | Int32Array | Float32Array | readonly number[];
@@ -27,6 +35,11 @@ export interface PixelData {
  * - `tf.Tensor3D` `[h, w, 1 | 3 | 4]` with values 0..255 (stays owned by the caller);
  * - in a browser: `HTMLImageElement`, `HTMLCanvasElement`, `HTMLVideoElement`, `ImageBitmap`, `ImageData`,
  *   `OffscreenCanvas` (read with `tf.browser.fromPixels`).
+ *
+ * @example
+ * ```ts
+ * const sources: ImageSource[] = ['cat.jpg', new URL('https://example.com/dog.png'), bytes, tensor3d];
+ * ```
  */
 export type ImageSource =
   | string
@@ -43,7 +56,14 @@ export type ImageSource =
   | HTMLVideoElement
   | OffscreenCanvas;
 
-/** One labelled sample for {@link DataLoader.fromSamples}. */
+/**
+ * One labelled sample for {@link DataLoader.fromSamples}.
+ *
+ * @example
+ * ```ts
+ * const samples: Sample[] = [{ source: 'a.jpg', label: 'cat' }, { source: pngBytes, label: 'dog', id: 'upload-7' }];
+ * ```
+ */
 export interface Sample {
   /** Where the image comes from. */
   readonly source: ImageSource;
