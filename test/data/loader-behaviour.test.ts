@@ -164,3 +164,19 @@ describe('DataLoader epochs, splits and leaks', () => {
     expect(tf.memory().numTensors).toBe(before);
   });
 });
+
+describe('decoders in the loader', () => {
+  it("the pure-JS fallback gives the same batches as sharp when no resize is needed", async () => {
+    const { dir, cleanup } = await tempDir();
+    try {
+      await writeClassFolders(dir, { a: 3, b: 3 }, 4);
+      const viaSharp = await DataLoader.fromDirectory(dir, { imageSize: 4, splitWeights: [1, 1, 1] });
+      const viaJs = await DataLoader.fromDirectory(dir, { imageSize: 4, splitWeights: [1, 1, 1], decoder: 'pure-js' });
+      expect(await drain(viaJs.testBatches)).toEqual(await drain(viaSharp.testBatches));
+      viaSharp.dispose();
+      viaJs.dispose();
+    } finally {
+      await cleanup();
+    }
+  });
+});
