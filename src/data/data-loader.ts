@@ -7,8 +7,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfd from '@tensorflow/tfjs-data';
 import { DatasetError, InvalidArgumentError } from '../errors';
-import { mapWithConcurrency } from '../internal/concurrency';
-import { createRng, hashSeed } from '../internal/rng';
+import { hashSeed, shuffled } from '../internal/rng';
 import { epochOrder, type SplitIndices } from '../internal/split';
 import { checkOneOf, checkPositiveInteger } from '../internal/validate';
 import { batchDataset, type BatchContext, type SampleStore } from './batches';
@@ -17,7 +16,7 @@ import { DecodeFailure } from './decode-error';
 import type { DataLoaderOptions, RawImage, SkippedFile } from './loader-types';
 import { planSplits, resolveLabelMode, resolveOptions, type ResolvedOptions } from './loader-options';
 import type { RgbPixels } from './pixels';
-import { sampleStore, resolveSampleLabels, tensorStore } from './stores';
+import { resolveSampleLabels, sampleStore, tensorStore, validateSamples } from './stores';
 import { compareCodePoints } from './scan';
 import type { Sample } from './sources';
 import type { Batch, ImageBatchSource, LabelMode, PreprocessingMode, ResizeMode, SplitCounts, SplitName } from './types';
@@ -186,30 +185,7 @@ export class DataLoader implements ImageBatchSource {
     const o = resolveOptions(call, options);
     const { labels, labelNames } = resolveSampleLabels(call, samples, o.labelNames);
     const store = sampleStore(samples, labels, o.decoder);
-    const total = samples.length;
-    const reasons = await mapWithConcurrency(
-      samples,
-      o.concurrency,
-      async (_, i) => {
-        if (o.validate === 'header' && !(samples[i]?.source instanceof tf.Tensor)) return undefined;
-        try {
-          await store.load(i, { height: 8, width: 8, mode: 'stretch' });
-          return undefined;
-        } catch (err) {
-          if (err instanceof DecodeFailure) return err.message;
-          throw err;
-        }
-      },
-      (done) => o.onProgress?.({ phase: 'validate', done, total }),
-    );
-    const keep = reasons.map((r, i) => (r === undefined ? i : -1)).filter((i) => i >= 0);
-    const skipped = reasons.flatMap((r, i) => (r === undefined ? [] : [{ path: store.ids[i] as string, reason: r }]));
-    const kept: SampleStore = {
-      ids: keep.map((i) => store.ids[i] as string),
-      labels: keep.map((i) => store.labels[i] as number),
-      load: (j, target) => store.load(keep[j] as number, target),
-      dispose: () => store.dispose(),
-    };
+    const { kept, skipped } = await validateSamples(store, samples, o);
     return DataLoader.#build(call, o, kept, labelNames, skipped);
   }
 
@@ -351,13 +327,9 @@ export class DataLoader implements ImageBatchSource {
     checkPositiveInteger('DataLoader.getRandomRawImages', 'n', n);
     this.#checkAlive('getRandomRawImages');
     const all = [...this.#splits.train, ...this.#splits.validation, ...this.#splits.test];
-    const rng = createRng(hashSeed(this.#seed) ^ hashSeed(++this.#rawDraws));
-    for (let i = all.length - 1; i > 0; i--) {
-      const j = rng.nextInt(i + 1);
-      [all[i], all[j]] = [all[j] as number, all[i] as number];
-    }
+    const drawn = shuffled(all, hashSeed(this.#seed) ^ hashSeed(++this.#rawDraws)).slice(0, n);
     const out: RawImage[] = [];
-    for (const i of all.slice(0, Math.min(n, all.length))) {
+    for (const i of drawn) {
       let pixels: RgbPixels;
       try {
         pixels = await this.#store.load(i, undefined);

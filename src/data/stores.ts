@@ -6,7 +6,11 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { InvalidArgumentError } from '../errors';
 import type { SampleStore } from './batches';
+import { mapWithConcurrency } from '../internal/concurrency';
 import { decodeToPixels, type DecoderChoice } from './decode';
+import { DecodeFailure } from './decode-error';
+import type { ResolvedOptions } from './loader-options';
+import type { SkippedFile } from './loader-types';
 import { toRgb } from './pixels';
 import { compareCodePoints } from './scan';
 import type { Sample } from './sources';
@@ -80,4 +84,40 @@ export function tensorStore(xs: tf.Tensor4D, labels: readonly number[]): SampleS
     },
     dispose: () => own.dispose(),
   };
+}
+
+/**
+ * Checks every sample of a `fromSamples` store (`validate: 'decode'` decodes each at 8x8; `'header'` checks only
+ * tensor sources here, the rest while iterating) and returns a store of the usable ones plus the skipped ids.
+ */
+export async function validateSamples(
+  store: SampleStore,
+  samples: readonly Sample[],
+  o: Pick<ResolvedOptions, 'validate' | 'concurrency' | 'onProgress'>,
+): Promise<{ kept: SampleStore; skipped: SkippedFile[] }> {
+  const total = samples.length;
+  const reasons = await mapWithConcurrency(
+    samples,
+    o.concurrency,
+    async (sample, i) => {
+      if (o.validate === 'header' && !(sample?.source instanceof tf.Tensor)) return undefined;
+      try {
+        await store.load(i, { height: 8, width: 8, mode: 'stretch' });
+        return undefined;
+      } catch (err) {
+        if (err instanceof DecodeFailure) return err.message;
+        throw err;
+      }
+    },
+    (done) => o.onProgress?.({ phase: 'validate', done, total }),
+  );
+  const keep = reasons.flatMap((r, i) => (r === undefined ? [i] : []));
+  const skipped = reasons.flatMap((r, i) => (r === undefined ? [] : [{ path: store.ids[i] as string, reason: r }]));
+  const kept: SampleStore = {
+    ids: keep.map((i) => store.ids[i] as string),
+    labels: keep.map((i) => store.labels[i] as number),
+    load: (j, target) => store.load(keep[j] as number, target),
+    dispose: () => store.dispose(),
+  };
+  return { kept, skipped };
 }
