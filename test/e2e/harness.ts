@@ -1,0 +1,122 @@
+/**
+ * Helpers of the browser end-to-end test: build the example app as a user would, serve it on 127.0.0.1, and start
+ * Debian's Chromium with a WebGL2 that works without a GPU (SwiftShader through ANGLE).
+ */
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { lstat, mkdir, readFile, readdir, symlink } from 'node:fs/promises';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { extname, join, normalize, relative, resolve, sep } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** The repository root. */
+export const REPO = resolve(fileURLToPath(new URL('../..', import.meta.url)));
+/** The browser example. */
+export const EXAMPLE = join(REPO, 'examples', 'browser');
+/** Debian's Chromium (`apt-get install chromium`); browsers cannot be downloaded on these machines. */
+export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+
+/** Flags that give a working WebGL2 through SwiftShader in headless Chromium on a machine without a GPU. */
+export const CHROMIUM_ARGS = [
+  '--no-sandbox',
+  '--use-gl=angle',
+  '--use-angle=swiftshader',
+  '--enable-unsafe-swiftshader',
+  '--ignore-gpu-blocklist',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
+
+/**
+ * Makes `examples/browser/node_modules/tl-kit` point at this checkout, as `npm install` of `"tl-kit": "file:../.."`
+ * does, unless the example already has an installed copy. Everything else resolves from the repository's
+ * node_modules.
+ */
+export async function linkTlKit(exampleDir: string): Promise<void> {
+  const modules = join(exampleDir, 'node_modules');
+  const link = join(modules, 'tl-kit');
+  try {
+    await lstat(link);
+    return;
+  } catch {
+    // not installed yet
+  }
+  await mkdir(modules, { recursive: true });
+  await symlink(relative(modules, REPO), link, 'dir');
+}
+
+/** Runs a command, resolving with its output and rejecting with it when the exit code is not 0. */
+export function run(command: string, args: readonly string[], cwd: string): Promise<string> {
+  return new Promise((done, fail) => {
+    const child = spawn(command, args, { cwd, env: process.env });
+    let output = '';
+    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.on('error', fail);
+    child.on('close', (code) => (code === 0 ? done(output) : fail(new Error(`${command} ${args.join(' ')} exited ${code}:\n${output}`))));
+  });
+}
+
+/** Builds the example with its own Vite config into `outDir`. */
+export async function buildExample(outDir: string): Promise<string> {
+  if (!existsSync(join(REPO, 'dist', 'index.js'))) {
+    throw new Error('dist/ is missing: run `npm run build` first (the example imports the built package)');
+  }
+  await linkTlKit(EXAMPLE);
+  const vite = join(REPO, 'node_modules', 'vite', 'bin', 'vite.js');
+  return run(process.execPath, [vite, 'build', '--outDir', outDir, '--emptyOutDir', '--logLevel', 'warn'], EXAMPLE);
+}
+
+/** Module specifiers and markers of Node-only code that must never reach a browser bundle. */
+export const NODE_ONLY_MARKERS = ['sharp', 'node:fs', 'fs/promises', 'worker_threads', 'node:worker_threads', 'node:path'];
+
+/** Lists each JS file of a built app that imports or requires a Node-only module. */
+export async function findNodeOnlyCode(dir: string): Promise<string[]> {
+  const hits: string[] = [];
+  const files = (await readdir(dir, { recursive: true })).filter((f) => f.endsWith('.js'));
+  for (const file of files) {
+    const code = await readFile(join(dir, file), 'utf8');
+    for (const marker of NODE_ONLY_MARKERS) {
+      const escaped = marker.replace(/[/]/g, '\\/');
+      const pattern = new RegExp(`(?:import\\(|from|require\\()\\s*['"\`]${escaped}['"\`]`);
+      if (pattern.test(code)) hits.push(`${file}: imports '${marker}'`);
+    }
+  }
+  return hits;
+}
+
+const MIME: Record<string, string> = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.json': 'application/json',
+  '.wasm': 'application/wasm',
+  '.png': 'image/png',
+  '.svg': 'image/svg+xml',
+};
+
+/** Serves `root` on 127.0.0.1 (a random port). */
+export async function serveStatic(root: string): Promise<{ url: string; server: Server }> {
+  const server = createServer((req, res) => {
+    void (async () => {
+      const path = decodeURIComponent(new URL(req.url ?? '/', 'http://localhost').pathname);
+      const file = normalize(join(root, path.endsWith('/') ? `${path}index.html` : path));
+      if (file !== root && !file.startsWith(root + sep)) {
+        res.writeHead(403).end();
+        return;
+      }
+      try {
+        const body = await readFile(file);
+        res.writeHead(200, { 'Content-Type': MIME[extname(file)] ?? 'application/octet-stream' }).end(body);
+      } catch {
+        res.writeHead(404).end('not found');
+      }
+    })();
+  });
+  await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/`, server };
+}
