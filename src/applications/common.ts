@@ -27,7 +27,8 @@ export interface ApplicationOptions {
    */
   readonly weights?: ApplicationWeights;
   /**
-   * `[height, width, 3]` of the input. With `includeTop` and ImageNet weights it must be the architecture's default.
+   * `[height, width, 3]` of the input. With `includeTop` and ImageNet weights it must be the architecture's default
+   * (MobileNetV2: 96, 128, 160, 192 or 224 square).
    * @defaultValue the architecture's default (224 x 224; 299 x 299 for InceptionV3)
    */
   readonly inputShape?: readonly [number, number, number];
@@ -69,6 +70,8 @@ export interface ArchitectureSpec {
   readonly call: string;
   readonly defaultSize: number;
   readonly minSize: number;
+  /** Square sizes with published ImageNet classifier weights (default: only `defaultSize`). */
+  readonly topSizes?: readonly number[];
 }
 
 /** Validates and resolves the shared options (Keras's `obtain_input_shape` rules). */
@@ -108,8 +111,10 @@ export function resolveOptions(spec: ArchitectureSpec, options: ApplicationOptio
       inputShape,
     );
   }
-  if (weights === 'imagenet' && includeTop && (inputShape[0] !== d || inputShape[1] !== d)) {
-    throw new InvalidArgumentError(call, 'inputShape', `[${d}, ${d}, 3] with weights 'imagenet' and includeTop`, inputShape);
+  const topSizes = spec.topSizes ?? [d];
+  if (weights === 'imagenet' && includeTop && (inputShape[0] !== inputShape[1] || !topSizes.includes(inputShape[0]))) {
+    const allowed = topSizes.map((t) => `[${t}, ${t}, 3]`).join(' or ');
+    throw new InvalidArgumentError(call, 'inputShape', `${allowed} with weights 'imagenet' and includeTop`, inputShape);
   }
   if (o.cacheDir !== undefined && (typeof o.cacheDir !== 'string' || o.cacheDir.length === 0)) {
     throw new InvalidArgumentError(call, 'cacheDir', 'a non-empty string', o.cacheDir);

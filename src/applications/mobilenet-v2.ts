@@ -60,7 +60,7 @@ function invertedResBlock(x: tfl.SymbolicTensor, expansion: number, stride: numb
 /** Builds the MobileNetV2 graph (no weights loaded). */
 export function buildMobileNetV2(options?: MobileNetV2Options): tfl.LayersModel {
   const call = 'applications.MobileNetV2';
-  const o = resolveOptions({ call, defaultSize: 224, minSize: 32 }, options);
+  const o = resolveOptions({ call, defaultSize: 224, minSize: 32, topSizes: MOBILENET_V2_SIZES }, options);
   const alpha = options?.alpha ?? 1.0;
   if (typeof alpha !== 'number' || !Number.isFinite(alpha) || alpha <= 0) {
     throw new InvalidArgumentError(call, 'alpha', 'a positive finite number', alpha);
