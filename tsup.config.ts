@@ -23,7 +23,7 @@ export default defineConfig({
   // Keep modules separate so a browser bundle can tree-shake the Node-only loaders away.
   splitting: true,
   // tfjs is a peer (one engine per app); sharp, nsfwjs and Node built-ins are loaded lazily and must never be bundled.
-  external: [/^@tensorflow\//, 'sharp', 'nsfwjs', /^node:/],
+  external: [/^@tensorflow\//, 'sharp', 'jpeg-js', 'pngjs', /^nsfwjs(\/|$)/, 'h5wasm', 'fflate', /^node:/],
   // import.meta.url in the CJS build (locating speed-worker.cjs); nothing is injected where it is not used.
   shims: true,
   // Same file layout for import and require consumers.
