@@ -76,15 +76,29 @@ Examples:
   npm run demo -- --classes Pullover,Coat --bases mobilenet_v2,random_mobilenet_v2 --backend cpu`;
 }
 
+/** A command line the demo cannot run: the message names the flag, the expectation and the value. */
+export class UsageError extends Error {
+  override readonly name = 'UsageError';
+}
+
 /** Result of parsing: options, or a request for help. */
 export type ParsedDemoArgs = { readonly help: true } | { readonly help: false; readonly options: DemoOptions };
 
 /**
  * Parses the demo's command line (`process.argv.slice(2)`).
  *
- * @throws {Error} naming the flag, the expectation and the value received
+ * @throws {UsageError} naming the flag, the expectation and the value received
  */
 export function parseDemoArgs(argv: readonly string[]): ParsedDemoArgs {
+  try {
+    return parse(argv);
+  } catch (error) {
+    if (error instanceof UsageError) throw error;
+    throw new UsageError(error instanceof Error ? error.message : String(error), { cause: error });
+  }
+}
+
+function parse(argv: readonly string[]): ParsedDemoArgs {
   const { values } = parseArgs({
     args: [...argv],
     strict: true,
@@ -106,11 +120,11 @@ export function parseDemoArgs(argv: readonly string[]): ParsedDemoArgs {
   if (values.help) return { help: true };
   const d = DEMO_DEFAULTS;
   const backend = values.backend ?? d.backend;
-  if (backend !== 'cpu' && backend !== 'wasm') throw new Error(`--backend: expected cpu or wasm, got '${backend}'`);
+  if (backend !== 'cpu' && backend !== 'wasm') throw new UsageError(`--backend: expected cpu or wasm, got '${backend}'`);
   const imageSize = integer('--image-size', values['image-size'], d.imageSize, 32, 512);
   const bases = values.bases === undefined ? d.bases : parseBases(values.bases);
   if (bases.includes('inception_v3') && imageSize < 75) {
-    throw new Error(`--image-size: InceptionV3 needs at least 75 pixels, got ${imageSize}`);
+    throw new UsageError(`--image-size: InceptionV3 needs at least 75 pixels, got ${imageSize}`);
   }
   return {
     help: false,
@@ -133,10 +147,10 @@ function parseBases(spec: string): DemoBaseName[] {
   const names = spec.split(',').map((s) => s.trim()).filter((s) => s !== '');
   for (const name of names) {
     if (!(DEMO_BASES as readonly string[]).includes(name)) {
-      throw new Error(`--bases: unknown base '${name}'; choose from ${DEMO_BASES.join(', ')}`);
+      throw new UsageError(`--bases: unknown base '${name}'; choose from ${DEMO_BASES.join(', ')}`);
     }
   }
-  if (names.length === 0) throw new Error(`--bases: expected at least one base, got '${spec}'`);
+  if (names.length === 0) throw new UsageError(`--bases: expected at least one base, got '${spec}'`);
   return [...new Set(names)] as DemoBaseName[];
 }
 
@@ -144,7 +158,7 @@ function integer(flag: string, text: string | undefined, fallback: number, min: 
   if (text === undefined) return fallback;
   const value = Number(text);
   if (!/^\d+$/.test(text.trim()) || !Number.isInteger(value) || value < min || value > max) {
-    throw new Error(`${flag}: expected an integer ${min}..${max}, got '${text}'`);
+    throw new UsageError(`${flag}: expected an integer ${min}..${max}, got '${text}'`);
   }
   return value;
 }

@@ -26,7 +26,7 @@ import {
   type BaseSpec,
 } from '../src/index';
 import { loadNsfwBase } from '../src/nsfwjs/index';
-import { demoHelp, parseDemoArgs, type DemoBaseName, type DemoOptions } from './args';
+import { UsageError, demoHelp, parseDemoArgs, type DemoBaseName, type DemoOptions } from './args';
 import { FASHION_MNIST_LABELS, exportFashionMnist } from './fashion-mnist';
 
 /** Display names of the bases, as the comparison table and the report show them. */
@@ -213,6 +213,11 @@ async function main(): Promise<void> {
 }
 
 main().catch((error: unknown) => {
+  if (error instanceof UsageError) {
+    process.stderr.write(`demo: ${error.message}\nRun \`npm run demo -- --help\` for the options.\n`);
+    process.exitCode = 1;
+    return;
+  }
   process.stderr.write(`demo failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
   process.exitCode = 1;
 });

@@ -43,19 +43,19 @@ describe('demo command line', () => {
 
   it('refuses bad values naming the flag, the expectation and the value', () => {
     expect(() => parseDemoArgs(['--backend', 'webgl'])).toThrowErrorMatchingInlineSnapshot(
-      `[Error: --backend: expected cpu or wasm, got 'webgl']`,
+      `[UsageError: --backend: expected cpu or wasm, got 'webgl']`,
     );
     expect(() => parseDemoArgs(['--epochs', '0'])).toThrowErrorMatchingInlineSnapshot(
-      `[Error: --epochs: expected an integer 1..1000, got '0']`,
+      `[UsageError: --epochs: expected an integer 1..1000, got '0']`,
     );
     expect(() => parseDemoArgs(['--samples', '2.5'])).toThrowErrorMatchingInlineSnapshot(
-      `[Error: --samples: expected an integer 10..6900, got '2.5']`,
+      `[UsageError: --samples: expected an integer 10..6900, got '2.5']`,
     );
     expect(() => parseDemoArgs(['--bases', 'resnet'])).toThrowErrorMatchingInlineSnapshot(
-      `[Error: --bases: unknown base 'resnet'; choose from mobilenet_v2, inception_v3, mobilenet_v2_graph, random_mobilenet_v2]`,
+      `[UsageError: --bases: unknown base 'resnet'; choose from mobilenet_v2, inception_v3, mobilenet_v2_graph, random_mobilenet_v2]`,
     );
     expect(() => parseDemoArgs(['--image-size', '64'])).toThrowErrorMatchingInlineSnapshot(
-      `[Error: --image-size: InceptionV3 needs at least 75 pixels, got 64]`,
+      `[UsageError: --image-size: InceptionV3 needs at least 75 pixels, got 64]`,
     );
     expect(parseDemoArgs(['--image-size', '64', '--bases', 'mobilenet_v2'])).toMatchObject({ options: { imageSize: 64 } });
     expect(() => parseDemoArgs(['--frobnicate'])).toThrow(/Unknown option '--frobnicate'/);
