@@ -40,7 +40,12 @@ export interface ForwardResult extends ForwardConfig {
   /** Load average per core while this config ran (before, after). */
   readonly load: readonly [number, number];
   /** Top kernels (ms per batch) of the plain and fused runs, when profiled. */
-  readonly profile?: { readonly plain: string; readonly fused: string };
+  readonly profile?: {
+    readonly plain: string;
+    readonly fused: string;
+    readonly plainKernelMs?: number;
+    readonly fusedKernelMs?: number;
+  };
 }
 
 const CONFIGS: Record<BenchBackend, readonly ForwardConfig[]> = {
@@ -71,7 +76,7 @@ async function timeOnce(extractor: FeatureExtractor, x: tf.Tensor4D): Promise<nu
   return x.shape[0] / seconds;
 }
 
-async function kernelProfile(run: () => tf.Tensor): Promise<string> {
+async function kernelProfile(run: () => tf.Tensor): Promise<{ text: string; total: number }> {
   const info = await tf.profile(() => run());
   const byKernel = new Map<string, number>();
   for (const k of info.kernels) {
@@ -80,12 +85,13 @@ async function kernelProfile(run: () => tf.Tensor): Promise<string> {
     byKernel.set(k.name, (byKernel.get(k.name) ?? 0) + Number(k.kernelTimeMs));
   }
   const total = [...byKernel.values()].reduce((a, b) => a + b, 0);
-  return [...byKernel]
+  const text = [...byKernel]
     .sort((a, b) => b[1] - a[1])
     .slice(0, 5)
     .map(([name, ms]) => `${name} ${((100 * ms) / total).toFixed(0)}%`)
     .join(', ')
     .concat(` (kernel total ${total.toFixed(0)} ms)`);
+  return { text, total };
 }
 
 async function runConfig(backend: BenchBackend, config: ForwardConfig, runs: number, profile: boolean): Promise<ForwardResult> {
@@ -123,10 +129,9 @@ async function runConfig(backend: BenchBackend, config: ForwardConfig, runs: num
   let profiled: ForwardResult['profile'];
   if (profile) {
     const one = tf.slice(x, [0, 0, 0, 0], [Math.min(8, config.batch), -1, -1, -1]) as tf.Tensor4D;
-    profiled = {
-      plain: await kernelProfile(() => parts.runBase(one)),
-      fused: await kernelProfile(() => executor.predict(one) as tf.Tensor),
-    };
+    const p = await kernelProfile(() => parts.runBase(one));
+    const f = await kernelProfile(() => executor.predict(one) as tf.Tensor);
+    profiled = { plain: p.text, fused: f.text, plainKernelMs: p.total, fusedKernelMs: f.total };
     one.dispose();
   }
   executor.dispose();
@@ -158,7 +163,7 @@ async function main(): Promise<void> {
   const results: ForwardResult[] = [];
   for (const config of CONFIGS[backend]) {
     const c = quick ? { ...config, batch: Math.max(2, Math.floor(config.batch / 4)) } : config;
-    const result = await runConfig(backend, c, runs, backend === 'wasm' && c.model === 'MobileNetV2');
+    const result = await runConfig(backend, c, runs, c.model === 'MobileNetV2');
     process.stderr.write(
       `${backend} ${c.model}@${c.size}: plain ${result.plain.median.toFixed(1)}, fused ${result.fused.median.toFixed(1)}, ${result.workers} threads ${result.allCores.median.toFixed(1)} img/s\n`,
     );
