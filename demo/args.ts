@@ -38,7 +38,7 @@ export const DEMO_DEFAULTS: DemoOptions = {
   backend: 'wasm',
   epochs: 10,
   classes: [0, 6],
-  samples: 200,
+  samples: 300,
   imageSize: 96,
   bases: DEMO_BASES,
   out: 'demo-output',

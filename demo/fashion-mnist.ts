@@ -121,8 +121,8 @@ export interface ExportResult {
  * Writes the first `samplesPerClass` distinct images of each selected class as PNG files into
  * `<cacheDir>/fashion-mnist-<ids>-n<samples>/<class>/<index>.png`. Idempotent: a folder that exists is complete
  * (it is built in a temporary folder and renamed into place), so it is reused without reading anything.
- * Exact duplicate images (the same 784 pixels, which the pool contains a few dozen times, once even across two
- * classes) are skipped so that no test image is a copy of a training image.
+ * Exact duplicate images (the same 784 pixels: the pool holds 55, one of them under both T-shirt/top and Shirt)
+ * are skipped, within and across the selected classes, so that no test image is a copy of a training image.
  */
 export async function exportFashionMnist(options: ExportOptions): Promise<ExportResult> {
   const { classes, samplesPerClass, cacheDir, onProgress } = options;

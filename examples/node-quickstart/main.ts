@@ -6,28 +6,24 @@
  *   npm start                        a small generated set, so the example runs offline with no files
  */
 import * as tf from '@tensorflow/tfjs-core';
-// Pick the backend explicitly: wasm is the fastest pure-JS-install backend in Node (no tfjs-node needed).
+// Pick the backend explicitly: wasm is the fastest backend that installs without native code (no tfjs-node).
 import '@tensorflow/tfjs-backend-wasm';
-import { DataLoader, Wrapper, evaluate, evaluateBaseline, fit, progressBar, type Sample } from 'tl-kit';
+import { DataLoader, Wrapper, evaluateBaseline, fit, evaluate, type Sample } from 'tl-kit';
 import { loadNsfwBase } from 'tl-kit/nsfwjs';
 
 await tf.setBackend('wasm');
-
-const folder = process.argv[2];
-const options = { imageSize: 96, batchSize: 16, seed: 42, preprocessing: 'unit' } as const;
+const base = await loadNsfwBase('mobilenet_v2'); // pretrained MobileNetV2, shipped by npm, no network
+const folder = process.argv[2]; // one sub-folder per class, e.g. PetImages/Cat, PetImages/Dog
+const options = { imageSize: 160, splitWeights: [8, 1, 1], seed: 42, preprocessing: base.preprocessing } as const;
 const data = folder
   ? await DataLoader.fromDirectory(folder, options)
   : await DataLoader.fromSamples(generatedSamples(), options);
 console.log(`classes ${data.labelNames.join(', ')}; examples ${JSON.stringify(data.numExamples)}`);
-
-const base = await loadNsfwBase('mobilenet_v2'); // offline MobileNetV2 from the nsfwjs package, inputs in [0, 1]
-const model = Wrapper(base, { numClasses: data.labelNames.length, inputShape: [96, 96, 3] });
-
-const before = await evaluateBaseline(model, data);
-console.log(`before training: accuracy ${before.accuracy.toFixed(3)}`);
-await fit(model, data, { epochs: 5, callbacks: [progressBar()] });
-const after = await evaluate(model, data);
-console.log(`after training:  accuracy ${after.accuracy.toFixed(3)} on ${after.numExamples} test images`);
+const model = Wrapper(base, { numClasses: data.labelNames.length, inputShape: [160, 160, 3] });
+console.log('before', await evaluateBaseline(model, data)); // { loss, accuracy } near chance
+await fit(model, data, { epochs: 10, verbose: 1 }); // progress bar on stderr
+const after = await evaluate(model, data); // accuracy, precision, recall, F1, ROC AUC
+console.log('after', { loss: after.loss, accuracy: after.accuracy, f1: after.f1, rocAuc: after.rocAuc });
 
 model.dispose();
 if ('dispose' in base.model) base.model.dispose();
