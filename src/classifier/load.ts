@@ -48,11 +48,40 @@ export interface LoadClassifierOptions {
   readonly fetch?: typeof fetch;
 }
 
+/**
+ * tfjs's own http saver (used by `saveClassifier` for http(s) destinations) writes weight paths as
+ * `./model.weights.bin`; the safe loader wants plain relative names. This fetch strips a leading `./` from the
+ * manifest paths of the model.json it returns, and passes every other response through.
+ */
+function withPlainWeightPaths(modelJsonUrl: string, base: typeof fetch): typeof fetch {
+  return (async (input: Parameters<typeof fetch>[0], init?: Parameters<typeof fetch>[1]) => {
+    const response = await base(input, init);
+    const url = typeof input === 'string' ? input : input instanceof URL ? input.href : input.url;
+    if (url !== modelJsonUrl || !response.ok) return response;
+    const text = await response.text();
+    let json: { weightsManifest?: { paths?: unknown }[] };
+    try {
+      json = JSON.parse(text) as typeof json;
+    } catch {
+      return new Response(text, { status: response.status, headers: response.headers });
+    }
+    for (const group of json.weightsManifest ?? []) {
+      if (Array.isArray(group.paths)) {
+        group.paths = group.paths.map((p) => (typeof p === 'string' && p.startsWith('./') ? p.slice(2) : p));
+      }
+    }
+    const headers = new Headers(response.headers);
+    headers.delete('content-length');
+    return new Response(JSON.stringify(json), { status: response.status, headers });
+  }) as typeof fetch;
+}
+
 /** Turns `src` into an IOHandler or a tfjs URL. */
 async function resolveSource(call: string, src: string, options: LoadClassifierOptions): Promise<string | tf.io.IOHandler> {
   if (/^https?:\/\//i.test(src)) {
     const url = /\.json(\?|$)/.test(src) ? src : `${src.replace(/\/+$/, '')}/model.json`;
-    return httpLoadHandler(url, { cacheDir: false, ...(options.fetch ? { fetch: options.fetch } : {}) });
+    const base = options.fetch ?? globalThis.fetch.bind(globalThis);
+    return httpLoadHandler(url, { cacheDir: false, fetch: withPlainWeightPaths(url, base) });
   }
   if (/^(indexeddb|localstorage):\/\//i.test(src)) return src;
   if (/^[a-z][a-z0-9+.-]+:\/\//i.test(src) && !/^file:/i.test(src)) {
