@@ -71,20 +71,27 @@ export async function buildExample(outDir: string): Promise<string> {
   return run(process.execPath, [vite, 'build', '--outDir', outDir, '--emptyOutDir', '--logLevel', 'warn'], EXAMPLE);
 }
 
-/** Module specifiers and markers of Node-only code that must never reach a browser bundle. */
-export const NODE_ONLY_MARKERS = ['sharp', 'node:fs', 'fs/promises', 'worker_threads', 'node:worker_threads', 'node:path'];
+/** Modules that only exist in Node: a browser bundle must neither import them nor contain their code. */
+export const NODE_ONLY_MODULES = ['sharp', 'fs', 'fs/promises', 'worker_threads', 'child_process', 'module', 'path', 'os'];
 
-/** Lists each JS file of a built app that imports or requires a Node-only module. */
+/** Text found only in sharp's own code (its libvips loader and its platform detection), never in tl-kit's. */
+const SHARP_CODE = ['libvips', 'detect-libc', 'sharp-libvips'];
+
+/**
+ * Lists, for each JS file of a built app, every import or require of a Node-only module (also as `node:...`) and
+ * every trace of sharp's code. Mentions of sharp in tl-kit's error messages are not code and are not reported.
+ */
 export async function findNodeOnlyCode(dir: string): Promise<string[]> {
   const hits: string[] = [];
   const files = (await readdir(dir, { recursive: true })).filter((f) => f.endsWith('.js'));
   for (const file of files) {
     const code = await readFile(join(dir, file), 'utf8');
-    for (const marker of NODE_ONLY_MARKERS) {
-      const escaped = marker.replace(/[/]/g, '\\/');
-      const pattern = new RegExp(`(?:import\\(|from|require\\()\\s*['"\`]${escaped}['"\`]`);
-      if (pattern.test(code)) hits.push(`${file}: imports '${marker}'`);
+    for (const name of NODE_ONLY_MODULES) {
+      const escaped = name.replace('/', '\\/');
+      const pattern = new RegExp(`(?:import\\s*\\(|from|require\\()\\s*['"\`](?:node:)?${escaped}['"\`]`);
+      if (pattern.test(code)) hits.push(`${file}: imports '${name}'`);
     }
+    for (const marker of SHARP_CODE) if (code.includes(marker)) hits.push(`${file}: contains sharp's code ('${marker}')`);
   }
   return hits;
 }
