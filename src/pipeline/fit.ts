@@ -5,7 +5,7 @@
 import type * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import type { ImageBatchSource } from '../data/types';
-import { InvalidArgumentError, TrainingError } from '../errors';
+import { DatasetError, InvalidArgumentError, TrainingError } from '../errors';
 import {
   checkNonNegativeInteger,
   checkOptionsObject,
@@ -143,6 +143,7 @@ export interface ResolvedFit {
 export function resolveCommon(call: string, data: ImageBatchSource, options: FitOptions): Omit<ResolvedFit, 'cacheFeatures'> {
   const epochs = options.epochs ?? 10;
   checkPositiveInteger(call, 'epochs', epochs);
+  if (data.numExamples.train === 0) throw new DatasetError(`${call}: the training split is empty; nothing to train on`);
   const verbose = options.verbose ?? 0;
   if (verbose !== 0 && verbose !== 1) throw new InvalidArgumentError(call, 'verbose', '0 or 1', verbose);
   const raw = options.callbacks ?? [];
@@ -221,6 +222,7 @@ export async function trainWith(
  * @throws {@link IncompatibleModelError} when the model's output does not match the data's classes.
  * @throws {@link TrainingError} when the model is already training or the loss becomes NaN.
  * @throws {@link UnsupportedError} when cached features exceed the budget in a browser.
+ * @throws {@link DatasetError} when the training split is empty.
  * @example
  * ```ts
  * const model = Wrapper(base, { numClasses: data.labelNames.length });

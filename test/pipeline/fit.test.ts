@@ -187,6 +187,9 @@ describe('fit', () => {
     await expect(fit(model, bin, { epochs: 0 })).rejects.toThrowErrorMatchingInlineSnapshot(
       `[InvalidArgumentError: fit: epochs must be a positive integer, got 0]`,
     );
+    await expect(
+      fit(model, { ...bin, numExamples: { ...bin.numExamples, train: 0 } }),
+    ).rejects.toThrowErrorMatchingInlineSnapshot(`[DatasetError: fit: the training split is empty; nothing to train on]`);
     await expect(fit(model, { ...bin, augmented: true }, { cacheFeatures: true })).rejects.toThrowErrorMatchingInlineSnapshot(`[InvalidArgumentError: fit: cacheFeatures must be false or omitted because data.augmented is true (augmented images differ every epoch), got true]`);
     model.dispose();
   });
