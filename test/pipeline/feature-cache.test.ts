@@ -7,6 +7,7 @@ import { makeTestSource } from './helpers';
 /** Features = per-image channel means, so rows are easy to check. */
 const meanExtractor: FeatureExtractor = {
   workers: 0,
+  fused: false,
   extract: async (images) => tf.tidy(() => tf.mean(images, [1, 2]) as tf.Tensor2D),
   dispose: async () => {},
 };
