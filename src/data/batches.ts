@@ -66,7 +66,7 @@ export function makeBatch(ctx: BatchContext, items: readonly { pixels: RgbPixels
     const ys =
       ctx.labelMode === 'binary'
         ? tf.tensor2d(labels, [labels.length, 1], 'float32')
-        : (tf.oneHot(tf.tensor1d(labels, 'int32'), ctx.numClasses, 1, 0, 'float32') as tf.Tensor2D);
+        : oneHotRows(labels, ctx.numClasses);
     return { xs, ys };
   });
 }
@@ -113,4 +113,16 @@ export async function* streamBatches(ctx: BatchContext, order: readonly number[]
 /** A tf.data dataset whose every iteration asks `order()` for a fresh index order (per-epoch reshuffling). */
 export function batchDataset(ctx: BatchContext, order: () => readonly number[]): tfd.Dataset<Batch> {
   return tfd.generator(() => streamBatches(ctx, order()) as AsyncIterator<Batch>);
+}
+
+/**
+ * One-hot targets built in JS. tf.oneHot with a float32 dtype returns int32 bit patterns on the wasm backend in tfjs
+ * 4.22 ([1.4e-45, 0, ...] instead of [1, 0, ...]), which silently trains a categorical head on all-zero targets.
+ */
+function oneHotRows(labels: readonly number[], numClasses: number): tf.Tensor2D {
+  const values = new Float32Array(labels.length * numClasses);
+  labels.forEach((label, row) => {
+    values[row * numClasses + label] = 1;
+  });
+  return tf.tensor2d(values, [labels.length, numClasses], 'float32');
 }
