@@ -70,7 +70,8 @@ export function checkRelativeWeightPath(path: string, where: string): string {
   } catch {
     refuse('is not a valid URL path');
   }
-  if (decoded.split('/').some((segment) => segment === '..' || segment === '.')) refuse('escapes the model folder');
+  // '.' segments stay inside the folder (tfjs's own http saver writes './model.weights.bin'); only '..' can escape.
+  if (decoded.split('/').some((segment) => segment === '..')) refuse('escapes the model folder');
   return path;
 }
 
