@@ -31,6 +31,11 @@ export interface ForwardResult extends ForwardConfig {
   readonly plain: Stat;
   readonly fused: Stat;
   readonly allCores: Stat;
+  /**
+   * Images per second of CPU time the process used (all its threads): what each variant costs, independent of how
+   * much of the machine other processes took. Absent in results from before this measure existed.
+   */
+  readonly perCpuSecond?: { readonly plain: Stat; readonly fused: Stat; readonly allCores: Stat };
   /** Max |fused - plain| / max |plain| over the pooled features of one batch. */
   readonly fusedRelError: number;
   /** True when the threaded features equal the one-thread fused features bit for bit. */
@@ -67,13 +72,16 @@ const arg = (name: string): string | undefined => {
   return i >= 0 ? args[i + 1] : undefined;
 };
 
-async function timeOnce(extractor: FeatureExtractor, x: tf.Tensor4D): Promise<number> {
+/** images/s of wall-clock time, and images per second of CPU time used by the whole process (threads included). */
+async function timeOnce(extractor: FeatureExtractor, x: tf.Tensor4D): Promise<[number, number]> {
+  const cpu0 = process.cpuUsage();
   const t0 = performance.now();
   const f = await extractor.extract(x);
   await f.data();
   const seconds = (performance.now() - t0) / 1000;
+  const cpu = process.cpuUsage(cpu0);
   f.dispose();
-  return x.shape[0] / seconds;
+  return [x.shape[0] / seconds, x.shape[0] / ((cpu.user + cpu.system) / 1e6)];
 }
 
 async function kernelProfile(run: () => tf.Tensor): Promise<{ text: string; total: number }> {
@@ -117,11 +125,15 @@ async function runConfig(backend: BenchBackend, config: ForwardConfig, runs: num
   const threadsIdentical = c.dataSync().every((v, i) => v === bData[i]);
   tf.dispose([a, b, c]);
 
-  const samples = { plain: [] as number[], fused: [] as number[], allCores: [] as number[] };
+  const variants = { plain, fused, allCores };
+  const wall = { plain: [] as number[], fused: [] as number[], allCores: [] as number[] };
+  const cpu = { plain: [] as number[], fused: [] as number[], allCores: [] as number[] };
   for (let r = 0; r < runs; r++) {
-    samples.plain.push(await timeOnce(plain, x));
-    samples.fused.push(await timeOnce(fused, x));
-    samples.allCores.push(await timeOnce(allCores, x));
+    for (const name of ['plain', 'fused', 'allCores'] as const) {
+      const [w, c] = await timeOnce(variants[name], x);
+      wall[name].push(w);
+      cpu[name].push(c);
+    }
   }
   const executor = createFrozenExecutor(parts.base as NonNullable<typeof parts.base>);
   const s = executor.stats;
@@ -143,9 +155,10 @@ async function runConfig(backend: BenchBackend, config: ForwardConfig, runs: num
     ...config,
     backend,
     workers,
-    plain: stat(samples.plain),
-    fused: stat(samples.fused),
-    allCores: stat(samples.allCores),
+    plain: stat(wall.plain),
+    fused: stat(wall.fused),
+    allCores: stat(wall.allCores),
+    perCpuSecond: { plain: stat(cpu.plain), fused: stat(cpu.fused), allCores: stat(cpu.allCores) },
     fusedRelError,
     threadsIdentical,
     executorStats,

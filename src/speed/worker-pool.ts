@@ -120,7 +120,10 @@ export async function startWorkerPool(
   let nextId = 0;
   let closed = false;
   const workers: MinimalWorker[] = [];
+  // Set once a thread fails: later batches are refused instead of waiting for a thread that will never answer.
+  let broken: Error | undefined;
   const failAll = (err: Error): void => {
+    broken ??= err;
     for (const p of pending.values()) p.reject(err);
     pending.clear();
   };
@@ -195,6 +198,7 @@ export async function startWorkerPool(
 
   const run = async (images: tf.Tensor4D): Promise<tf.Tensor> => {
     if (closed) throw new UnsupportedError('FeatureExtractor.extract: the extractor was disposed');
+    if (broken) throw broken;
     const [n, h, w, c] = images.shape;
     const pixels = await images.data<'float32'>();
     const per = Math.ceil(n / workers.length);
