@@ -20,6 +20,13 @@ export interface BaseEntry {
   readonly base: tfl.LayersModel | GraphModelLike | BaseSpec;
   /** Head options for this base; `numClasses` and `inputShape` default to the data's. */
   readonly wrapperOptions?: WrapperOptions;
+  /**
+   * This base's own view of the dataset, for a base that needs other preprocessing or another input size (VGG16's
+   * `'caffe'` next to InceptionV3's `'tf'`): load the same folder with the same seed and weights so the splits are
+   * the same. Its label names must equal the shared data's.
+   * @defaultValue the `data` passed to {@link compareBases}
+   */
+  readonly data?: ImageBatchSource;
 }
 
 /** Options of {@link compareBases}: every {@link FitOptions} field applies to each base's training. */
@@ -78,7 +85,7 @@ function now(): number {
  * evaluation unless `keepModels` is set, in which case the caller owns them.
  *
  * @param entries - the bases, each with a name and optional head options.
- * @param data - the dataset (its image size must suit every base).
+ * @param data - the dataset (its image size must suit every base without its own `data`).
  * @param options - fit options for every base plus {@link CompareBasesOptions}.
  * @returns one {@link BaseComparison} per entry, in order.
  * @throws {@link InvalidArgumentError} for an empty or malformed list, duplicate names or a bad option.
@@ -109,6 +116,12 @@ export async function compareBases(
     }
     if (names.has(e.name)) throw new InvalidArgumentError(call, `entries[${i}].name`, 'unique among the entries', e.name);
     names.add(e.name);
+    if (e.data !== undefined) {
+      checkSource(call, e.data);
+      if (e.data.labelNames.join('\u0000') !== data.labelNames.join('\u0000')) {
+        throw new InvalidArgumentError(call, `entries[${i}].data`, `a dataset with the labels ${JSON.stringify(data.labelNames)}`, e.data.labelNames);
+      }
+    }
   });
   checkSource(call, data);
   checkOptionsObject(call, options);
@@ -116,23 +129,24 @@ export async function compareBases(
   if (options.evaluateSteps !== undefined) checkSteps(call, options.evaluateSteps);
   const keepModels = options.keepModels ?? false;
   const { baselineSteps, evaluateSteps, keepModels: _k, onBaseBegin, ...fitOptions } = options;
-  const [h, w] = data.imageSize;
   const results: BaseComparison[] = [];
   for (const [index, entry] of entries.entries()) {
     onBaseBegin?.(index, entry.name);
     const start = now();
+    const entryData = entry.data ?? data;
+    const [h, w] = entryData.imageSize;
     const model = Wrapper(entry.base, {
-      numClasses: data.labelNames.length,
+      numClasses: entryData.labelNames.length,
       inputShape: [h, w, 3],
       ...entry.wrapperOptions,
     });
     let kept = false;
     try {
-      const baseline = await evaluateBaseline(model, data, baselineSteps === undefined ? {} : { steps: baselineSteps });
+      const baseline = await evaluateBaseline(model, entryData, baselineSteps === undefined ? {} : { steps: baselineSteps });
       const fitStart = now();
-      const history = await fit(model, data, fitOptions);
+      const history = await fit(model, entryData, fitOptions);
       const trainSeconds = (now() - fitStart) / 1000;
-      const evaluation = await evaluate(model, data, evaluateSteps === undefined ? {} : { steps: evaluateSteps });
+      const evaluation = await evaluate(model, entryData, evaluateSteps === undefined ? {} : { steps: evaluateSteps });
       const row: BaseComparison = {
         name: entry.name,
         baseline,

@@ -48,6 +48,23 @@ describe('compareBases', () => {
     data.dispose();
   });
 
+  it("uses an entry's own data (another image size) and refuses one whose labels differ", async () => {
+    const data = makeTestSource({ perSplit: { train: 8, validation: 4, test: 4 } });
+    const larger = makeTestSource({ perSplit: { train: 8, validation: 4, test: 4 }, imageSize: [12, 12] });
+    const threeClasses = makeTestSource({ perSplit: { train: 9, validation: 3, test: 3 }, numClasses: 3 });
+    const base = tinyConvBnBase();
+    const before = tf.memory().numTensors;
+    const [row] = await compareBases([{ name: 'big', base, data: larger }], data, { epochs: 1, keepModels: true });
+    expect(row!.model!.inputs[0]!.shape).toEqual([null, 12, 12, 3]);
+    row!.model!.dispose();
+    expect(tf.memory().numTensors).toBe(before);
+    await expect(compareBases([{ name: 'x', base, data: threeClasses }], data, { epochs: 1 })).rejects.toThrow(
+      /compareBases: entries\[0\]\.data must be a dataset with the labels/,
+    );
+    base.dispose();
+    for (const d of [data, larger, threeClasses]) d.dispose();
+  });
+
   it('keepModels hands the trained models to the caller', async () => {
     const data = makeTestSource({ perSplit: { train: 8, validation: 4, test: 4 } });
     const base = tinyConvBnBase();
