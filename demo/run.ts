@@ -103,7 +103,8 @@ async function main(): Promise<void> {
   const o = parsed.options;
   const wallStart = performance.now();
   await selectBackend(o.backend);
-  const classNames = o.classes.map((id) => FASHION_MNIST_LABELS[id]).join(' vs ');
+  const classNames =
+    o.classes.length > 3 ? `${o.classes.length} classes` : o.classes.map((id) => FASHION_MNIST_LABELS[id]).join(' vs ');
   log(`tl-kit demo: ${classNames}, ${o.samples} images per class, ${o.imageSize} px, ${o.epochs} epochs, ` +
     `backend ${tf.getBackend()}, ${cpus().length} CPU cores`);
 
