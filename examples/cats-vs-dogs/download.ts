@@ -4,10 +4,9 @@
  * a half-downloaded archive is never mistaken for a complete one.
  */
 import { createHash } from 'node:crypto';
-import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdir, rename, rm, stat } from 'node:fs/promises';
+import { createReadStream } from 'node:fs';
+import { mkdir, open, rename, rm, stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 
 /** Options of {@link downloadFile}. */
@@ -111,24 +110,24 @@ export async function downloadFile(url: string, dest: string, options: DownloadO
     }
     if (!response.body) throw new DownloadError(`${url}: empty response body`);
 
+    // Each chunk is on disk before the next is read, so a dropped connection loses nothing that arrived.
     let received = have;
-    const counter = new Transform({
-      transform(chunk: Buffer, _encoding, callback) {
-        received += chunk.length;
-        options.onProgress?.(received, total);
-        callback(null, chunk);
-      },
-    });
+    const file = await open(part, append ? 'a' : 'w');
+    const reader = response.body.getReader();
     try {
-      await pipeline(
-        Readable.fromWeb(response.body as import('node:stream/web').ReadableStream<Uint8Array>),
-        counter,
-        createWriteStream(part, { flags: append ? 'a' : 'w' }),
-      );
+      for (;;) {
+        const { done, value } = await reader.read();
+        if (done) break;
+        await file.write(value);
+        received += value.byteLength;
+        options.onProgress?.(received, total);
+      }
     } catch (error) {
       // The connection dropped: what arrived is on disk, the next attempt asks for the rest.
       lastError = error;
       continue;
+    } finally {
+      await file.close();
     }
     if (total === undefined || received >= total) break;
     lastError = new DownloadError(`${url}: connection closed after ${received} of ${total} bytes`);
