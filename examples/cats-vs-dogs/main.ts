@@ -22,6 +22,7 @@ import {
   progressBar,
   writeReport,
   type BaseComparison,
+  type BaseEntry,
   type BaseSpec,
   type Sample,
 } from 'tl-kit';
@@ -199,9 +200,11 @@ async function main(): Promise<void> {
     groups.set(key, group);
   }
 
-  const comparison: BaseComparison[] = [];
   let shown: Awaited<ReturnType<DataLoader['getRandomRawImages']>> = [];
+  const loaders: DataLoader[] = [];
   try {
+    // One loader per (size, preprocessing); every entry of compareBases brings the loader that suits its base.
+    const entries: BaseEntry[] = [];
     for (const { size, spec, members } of groups.values()) {
       const data = await DataLoader.fromSamples(samples, {
         imageSize: size,
@@ -211,29 +214,22 @@ async function main(): Promise<void> {
         preprocessing: spec.preprocessing,
         onProgress: (p) => p.done === p.total && console.log(`checked ${p.total} images (${p.phase})`),
       });
-      try {
-        if (data.skipped.length > 0) console.log(`skipped ${data.skipped.length} unusable files, e.g. ${data.skipped[0]?.path}`);
-        if (shown.length === 0) shown = await data.getRandomRawImages(20);
-        const rows = await compareBases(
-          members.map((m) => ({ name: `${m.name} (${size}px)`, base: m.spec })),
-          data,
-          {
-            epochs: o.epochs,
-            callbacks: [progressBar()],
-            onBaseBegin: (_, name) => console.log(`\n${name}`),
-          },
-        );
-        for (const row of rows) {
-          console.log(`  accuracy before ${row.baseline.accuracy.toFixed(3)}, after ${row.evaluation.accuracy.toFixed(3)}`);
-        }
-        comparison.push(...rows);
-      } finally {
-        data.dispose();
-      }
+      loaders.push(data);
+      if (data.skipped.length > 0) console.log(`skipped ${data.skipped.length} unusable files, e.g. ${data.skipped[0]?.path}`);
+      if (shown.length === 0) shown = await data.getRandomRawImages(20);
+      entries.push(...members.map((m) => ({ name: `${m.name} (${size}px)`, base: m.spec, data })));
     }
-    console.log('\nbase | accuracy before | accuracy after | fit seconds');
-    for (const c of comparison) {
-      console.log(`${c.name} | ${c.baseline.accuracy.toFixed(3)} | ${c.evaluation.accuracy.toFixed(3)} | ${c.trainSeconds.toFixed(1)}`);
+    const comparison: BaseComparison[] = await compareBases(entries, loaders[0] as DataLoader, {
+      epochs: o.epochs,
+      callbacks: [progressBar()],
+      onBaseBegin: (_, name) => console.log(`\n${name}`),
+    });
+    console.log('');
+    for (const row of comparison) {
+      console.log(
+        `${row.name}: accuracy before ${row.baseline.accuracy.toFixed(3)}, after ${row.evaluation.accuracy.toFixed(3)}, ` +
+          `fit ${row.trainSeconds.toFixed(1)} s`,
+      );
     }
     const best = comparison.reduce((a, b) => (b.evaluation.accuracy > a.evaluation.accuracy ? b : a));
     const files = await writeReport(resolve(o.out), {
@@ -245,6 +241,7 @@ async function main(): Promise<void> {
     console.log(`\nreport: ${files.html}`);
   } finally {
     shown.forEach((s) => s.image.dispose());
+    loaders.forEach((data) => data.dispose());
     for (const { spec } of bases) if ('dispose' in spec.model) spec.model.dispose();
   }
 }
