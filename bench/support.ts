@@ -40,8 +40,8 @@ export function stat(values: readonly number[]): Stat {
   return { median, min: sorted[0] as number, max: sorted[n - 1] as number, runs: n };
 }
 
-/** `12.3 (11.9-12.8)` with a fixed number of decimals. */
-export function fmt(s: Stat, digits = 1): string {
+/** `12.3 (11.9-12.8)`; figures below 5 get two decimals unless `digits` is given. */
+export function fmt(s: Stat, digits = s.median < 5 ? 2 : 1): string {
   return `${s.median.toFixed(digits)} (${s.min.toFixed(digits)}-${s.max.toFixed(digits)})`;
 }
 
