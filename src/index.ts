@@ -63,25 +63,15 @@ export type { ClassMetrics } from './pipeline/metrics';
 export { OPTIMIZER_PRESETS } from './pipeline/compile';
 export type { OptimizerName } from './pipeline/compile';
 export { earlyStopping, terminateOnNaN } from './pipeline/callbacks';
+export type {
+  EarlyStoppingOptions,
+  ExtractionProgress,
+  TrainingCallback,
+  TrainingLogs,
+  TrainingParams,
+} from './pipeline/callbacks';
 export { progressBar } from './pipeline/progress-bar';
 export type { ProgressBarOptions, ProgressStream } from './pipeline/progress-bar';
-export { httpLoadHandler } from './io/http';
-export type { HttpLoadOptions } from './io/http';
-export { compareBases } from './pipeline/compare';
-export type { BaseComparison, BaseEntry, CompareBasesOptions } from './pipeline/compare';
-export { fineTune } from './pipeline/fine-tune';
-export type { FineTuneOptions } from './pipeline/fine-tune';
-export { saveClassifier } from './classifier/save';
-export type { ClassifierDataInfo, SaveClassifierOptions } from './classifier/save';
-export { loadClassifier } from './classifier/load';
-export type { Classifier, LoadClassifierOptions, Prediction } from './classifier/load';
-export type { ClassifierMetadata, NamedPreprocessing, SavedMetrics } from './classifier/metadata';
-export { loadBase } from './models/load-base';
-export type { LoadBaseOptions } from './models/load-base';
-export { KNOWN_BASES } from './models/registry';
-export type { KnownBase } from './models/registry';
-export { createFrozenExecutor } from './speed/executor';
-export type { FrozenExecutor, FrozenExecutorStats } from './speed/executor';
 export { applications, preprocessingFor } from './applications/index';
 export type { ApplicationBuilder, ApplicationName } from './applications/index';
 export type { ApplicationOptions, ApplicationWeights } from './applications/common';
@@ -94,12 +84,22 @@ export type { LoadKerasModelOptions } from './keras/load-model';
 export { loadKerasWeights } from './keras/load-weights';
 export type { LoadKerasWeightsOptions, KerasWeightMatch } from './keras/load-weights';
 export type { KerasFileSource } from './keras/source';
+export { compareBases } from './pipeline/compare';
+export type { BaseComparison, BaseEntry, CompareBasesOptions } from './pipeline/compare';
+export { fineTune } from './pipeline/fine-tune';
+export type { FineTuneOptions } from './pipeline/fine-tune';
+export { httpLoadHandler } from './io/http';
+export type { HttpLoadOptions } from './io/http';
+export { saveClassifier } from './classifier/save';
+export type { ClassifierDataInfo, SaveClassifierOptions } from './classifier/save';
+export { loadClassifier } from './classifier/load';
+export type { Classifier, LoadClassifierOptions, Prediction } from './classifier/load';
+export type { ClassifierMetadata, NamedPreprocessing, SavedMetrics } from './classifier/metadata';
+export { loadBase } from './models/load-base';
+export type { GraphModelLoader, LoadBaseOptions } from './models/load-base';
+export { KNOWN_BASES } from './models/registry';
+export type { KnownBase } from './models/registry';
+export { createFrozenExecutor } from './speed/executor';
+export type { FrozenExecutor, FrozenExecutorStats } from './speed/executor';
 export { writeReport } from './report/write-report';
 export type { HistoryLike, ReportContent, ReportFiles, ReportSample, WriteReportOptions } from './report/write-report';
-export type {
-  EarlyStoppingOptions,
-  ExtractionProgress,
-  TrainingCallback,
-  TrainingLogs,
-  TrainingParams,
-} from './pipeline/callbacks';

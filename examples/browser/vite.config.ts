@@ -1,4 +1,3 @@
-import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vite';
 
 export default defineConfig({
@@ -7,9 +6,6 @@ export default defineConfig({
   resolve: {
     // One tfjs engine for the app and tl-kit, even when tl-kit is linked from a checkout instead of installed.
     dedupe: ['@tensorflow/tfjs-core', '@tensorflow/tfjs-layers', '@tensorflow/tfjs-data', '@tensorflow/tfjs-backend-webgl'],
-    // tl-kit decodes files with sharp on its Node-only code path (a lazy import that never runs in a browser). Bundlers
-    // follow lazy imports too, so point sharp at an empty module, as apps do for other isomorphic libraries.
-    alias: { sharp: fileURLToPath(new URL('./src/node-only-stub.ts', import.meta.url)) },
   },
   build: {
     // The app ships tfjs and tfjs-vis: large, but one file per library is fine for an example.

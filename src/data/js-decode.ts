@@ -5,6 +5,7 @@
  * @module
  */
 import { UnsupportedError } from '../errors';
+import { importOptional, interopDefault } from '../internal/optional-import';
 import { DecodeFailure, errorMessage } from './decode-error';
 import { sniffFormat, toRgb, type RgbPixels } from './pixels';
 
@@ -12,8 +13,7 @@ import { sniffFormat, toRgb, type RgbPixels } from './pixels';
 export async function jsDecode(bytes: Uint8Array): Promise<RgbPixels> {
   const format = sniffFormat(bytes);
   if (format === 'png') {
-    const mod = await importDecoder('pngjs', () => import('pngjs'));
-    const { PNG } = (mod as unknown as { default?: typeof mod }).default ?? mod;
+    const { PNG } = await importDecoder<typeof import('pngjs')>('pngjs');
     try {
       // skipRescale keeps 16-bit samples; keeping the high byte matches sharp/libvips (pngjs's own rescale differs).
       const png = PNG.sync.read(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength), { skipRescale: true });
@@ -25,8 +25,7 @@ export async function jsDecode(bytes: Uint8Array): Promise<RgbPixels> {
     }
   }
   if (format === 'jpeg') {
-    const mod = await importDecoder('jpeg-js', () => import('jpeg-js'));
-    const jpeg = (mod as unknown as { default?: typeof mod }).default ?? mod;
+    const jpeg = await importDecoder<typeof import('jpeg-js')>('jpeg-js');
     try {
       const img = jpeg.decode(bytes, { useTArray: true, formatAsRGBA: false, tolerantDecoding: false, maxMemoryUsageInMB: 1024 });
       return toRgb(img.data, img.width, img.height, 3);
@@ -42,9 +41,9 @@ export async function jsDecode(bytes: Uint8Array): Promise<RgbPixels> {
 }
 
 /** Imports a pure-JS decoder package, turning "not installed" into an {@link UnsupportedError} that says what to add. */
-async function importDecoder<T>(name: string, load: () => Promise<T>): Promise<T> {
+async function importDecoder<T>(name: string): Promise<T> {
   try {
-    return await load();
+    return interopDefault<T>(await importOptional(name));
   } catch (err) {
     throw new UnsupportedError(
       `no image decoder for this file: install sharp (recommended) or the pure-JS fallback ${name} (npm i ${name})`,

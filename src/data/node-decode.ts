@@ -10,6 +10,7 @@ import { DecodeFailure, errorMessage } from './decode-error';
 import { toRgb, type RgbPixels } from './pixels';
 import { resizePlan } from './resize-plan';
 import type { ResizeMode } from './types';
+import { importOptional, interopDefault, isModuleNotFound } from '../internal/optional-import';
 
 type SharpFactory = typeof sharpFn;
 
@@ -30,11 +31,10 @@ let sharpPromise: Promise<SharpFactory | undefined> | undefined;
  * failure (a broken native binary) rejects, so it is never silently replaced by the pure-JS decoder.
  */
 export function loadSharp(): Promise<SharpFactory | undefined> {
-  sharpPromise ??= import('sharp').then(
-    (mod) => ((mod as unknown as { default?: SharpFactory }).default ?? (mod as unknown as SharpFactory)),
+  sharpPromise ??= importOptional('sharp').then(
+    (mod) => interopDefault<SharpFactory>(mod),
     (err: unknown) => {
-      const code = (err as { code?: string }).code;
-      if (code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND') return undefined;
+      if (isModuleNotFound(err)) return undefined;
       throw err;
     },
   );

@@ -3,6 +3,7 @@
  * peer dependency imported lazily. Internal.
  */
 import { LoadError, UnsupportedError } from '../errors';
+import { importOptional } from '../internal/optional-import';
 
 /** True when `bytes` start like a zip file. */
 export function isZip(bytes: Uint8Array): boolean {
@@ -20,7 +21,7 @@ export interface KerasArchive {
 async function unzip(call: string, bytes: Uint8Array, names: readonly string[]): Promise<Record<string, Uint8Array>> {
   let fflate: typeof import('fflate');
   try {
-    fflate = await import('fflate');
+    fflate = await importOptional<typeof import('fflate')>('fflate');
   } catch (cause) {
     throw new UnsupportedError(
       `${call}: reading .keras archives needs the optional peer dependency 'fflate' (npm install fflate@^0.8)`,

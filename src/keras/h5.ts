@@ -3,6 +3,7 @@
  * h5wasm is an optional peer dependency, imported lazily the first time an `.h5` file is read. Internal.
  */
 import { LoadError, TlKitError, UnsupportedError } from '../errors';
+import { importOptional } from '../internal/optional-import';
 
 const SIGNATURE = [0x89, 0x48, 0x44, 0x46, 0x0d, 0x0a, 0x1a, 0x0a];
 
@@ -34,19 +35,9 @@ type H5wasmModule = typeof import('h5wasm');
 let h5wasmPromise: Promise<H5wasmModule> | undefined;
 let fileCounter = 0;
 
-/**
- * h5wasm ships ES modules only. The literal import lets bundlers and the ESM build find it; the CommonJS build turns
- * that literal into `require()`, which Node 20 cannot use on an ES module, so in Node a real `import()` that the
- * transform cannot see loads the same module there.
- */
+/** h5wasm ships ES modules only; it is imported out of bundlers' sight (see importOptional). */
 async function importH5wasm(): Promise<H5wasmModule> {
-  try {
-    return await import('h5wasm');
-  } catch (err) {
-    if (typeof process === 'undefined' || process.versions?.node === undefined) throw err;
-    const dynamicImport = new Function('specifier', 'return import(specifier)') as (s: string) => Promise<H5wasmModule>;
-    return await dynamicImport('h5wasm');
-  }
+  return importOptional<H5wasmModule>('h5wasm');
 }
 
 async function loadH5wasm(call: string): Promise<H5wasmModule> {

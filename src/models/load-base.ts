@@ -15,6 +15,7 @@ import type { BaseSpec, GraphModelLike } from './base-spec';
 import { registerTlKitLayers } from './inference-base';
 import { findKnownBase, KNOWN_BASES, type KnownBase } from './registry';
 import { closestNames } from './suggest';
+import { importOptional } from '../internal/optional-import';
 
 /** Options of {@link loadBase}. Options override what the registry (for a known name) says. */
 export interface LoadBaseOptions {
@@ -63,7 +64,17 @@ export interface LoadBaseOptions {
    * @defaultValue none
    */
   readonly onProgress?: (fraction: number) => void;
+  /**
+   * Builds a graph model from an IOHandler: pass `loadGraphModel` from `@tensorflow/tfjs-converter`. Needed in a
+   * browser bundle (tl-kit keeps the optional converter out of bundlers' sight, so an app that loads no graph model
+   * need not install it); in Node the converter is imported by itself when installed.
+   * @defaultValue tfjs-converter's `loadGraphModel`, imported at run time in Node
+   */
+  readonly loadGraphModel?: GraphModelLoader;
 }
+
+/** A function that builds a graph model from an IOHandler, such as tfjs-converter's `loadGraphModel`. */
+export type GraphModelLoader = (handler: tf.io.IOHandler) => Promise<GraphModelLike>;
 
 const CALL = 'loadBase';
 
@@ -111,7 +122,7 @@ export async function loadBase(source: string | tf.io.IOHandler, options: LoadBa
     throw new LoadError(`${CALL}: cannot load ${where}`, { cause: err });
   }
   const isGraph = format === 'graph' || (format === 'auto' && looksLikeGraph(artifacts));
-  const model = await modelFromArtifacts(artifacts, where, isGraph);
+  const model = await modelFromArtifacts(artifacts, where, isGraph, options.loadGraphModel);
   try {
     return toBaseSpec(model, known, options, typeof source === 'string' ? source : 'IOHandler');
   } catch (err) {
@@ -196,8 +207,9 @@ export async function modelFromArtifacts(
   artifacts: tf.io.ModelArtifacts,
   where: string,
   isGraph: boolean,
+  loadGraphModel?: GraphModelLoader,
 ): Promise<tfl.LayersModel | GraphModelLike> {
-  return isGraph ? loadGraph(artifacts, where) : loadLayers(artifacts, where);
+  return isGraph ? loadGraph(artifacts, where, loadGraphModel) : loadLayers(artifacts, where);
 }
 
 async function loadLayers(artifacts: tf.io.ModelArtifacts, where: string): Promise<tfl.LayersModel> {
@@ -209,19 +221,25 @@ async function loadLayers(artifacts: tf.io.ModelArtifacts, where: string): Promi
   }
 }
 
-/** Loads a graph model with the optional peer @tensorflow/tfjs-converter. */
-async function loadGraph(artifacts: tf.io.ModelArtifacts, where: string): Promise<GraphModelLike> {
-  let converter: { loadGraphModel: (h: tf.io.IOHandler) => Promise<GraphModelLike> };
-  try {
-    converter = (await import('@tensorflow/tfjs-converter')) as unknown as typeof converter;
-  } catch (err) {
-    throw new UnsupportedError(
-      `${CALL}: ${where} is a graph model, which needs the optional peer dependency @tensorflow/tfjs-converter (npm install @tensorflow/tfjs-converter@4)`,
-      { cause: err },
-    );
+/** Loads a graph model with the caller's loader or, in Node, the optional peer @tensorflow/tfjs-converter. */
+async function loadGraph(artifacts: tf.io.ModelArtifacts, where: string, loader?: GraphModelLoader): Promise<GraphModelLike> {
+  let load = loader;
+  if (load === undefined) {
+    try {
+      const converter = await importOptional<{ loadGraphModel?: GraphModelLoader; default?: { loadGraphModel?: GraphModelLoader } }>(
+        '@tensorflow/tfjs-converter',
+      );
+      load = converter.loadGraphModel ?? converter.default?.loadGraphModel;
+      if (load === undefined) throw new Error('@tensorflow/tfjs-converter has no loadGraphModel export');
+    } catch (err) {
+      throw new UnsupportedError(
+        `${CALL}: ${where} is a graph model, which needs @tensorflow/tfjs-converter: in Node install it (npm install @tensorflow/tfjs-converter@4); in a browser bundle also pass its loadGraphModel as the loadGraphModel option`,
+        { cause: err },
+      );
+    }
   }
   try {
-    return await converter.loadGraphModel(tf.io.fromMemory(artifacts));
+    return await load(tf.io.fromMemory(artifacts));
   } catch (err) {
     throw new LoadError(`${CALL}: ${where} is not a loadable graph model`, { cause: err });
   }

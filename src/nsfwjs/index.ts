@@ -17,7 +17,7 @@ import { InvalidArgumentError, LoadError, TlKitError, UnsupportedError } from '.
 import { checkOptionsObject } from '../internal/validate';
 import { checkGroupSize, concatBytes, parseModelJson, toArtifacts } from '../io/manifest';
 import type { BaseSpec } from '../models/base-spec';
-import { modelFromArtifacts, toBaseSpec } from '../models/load-base';
+import { modelFromArtifacts, toBaseSpec, type GraphModelLoader } from '../models/load-base';
 
 /** The nsfwjs networks tl-kit can load. */
 export type NsfwBaseName = 'mobilenet_v2' | 'mobilenet_v2_mid' | 'inception_v3';
@@ -35,6 +35,12 @@ export interface NsfwBaseOptions {
    * @defaultValue [224, 224, 3] for the MobileNetV2s, [299, 299, 3] for InceptionV3
    */
   readonly inputShape?: readonly [number, number, number];
+  /**
+   * Builds the graph model (`'mobilenet_v2_mid'`) from an IOHandler: pass `loadGraphModel` from
+   * `@tensorflow/tfjs-converter` in a browser bundle.
+   * @defaultValue tfjs-converter's `loadGraphModel`, imported at run time in Node
+   */
+  readonly loadGraphModel?: GraphModelLoader;
 }
 
 interface NsfwEntry {
@@ -136,7 +142,7 @@ export async function loadNsfwBase(name: NsfwBaseName, options: NsfwBaseOptions 
     if (err instanceof TlKitError) throw err;
     throw new LoadError(`${CALL}: cannot read the bundled files of ${where}`, { cause: err });
   }
-  const model = await modelFromArtifacts(artifacts, where, entry.format === 'graph');
+  const model = await modelFromArtifacts(artifacts, where, entry.format === 'graph', options.loadGraphModel);
   try {
     return toBaseSpec(
       model,

@@ -11,6 +11,7 @@ import { fileSaveHandler } from '../../src/io/file-handler';
 import { loadBase } from '../../src/models/load-base';
 import { KNOWN_BASES } from '../../src/models/registry';
 import { Wrapper } from '../../src/models/wrapper';
+import type { GraphModelLike } from '../../src/models/base-spec';
 import { getWrapperParts } from '../../src/models/parts';
 import { randomImages, tinyDagBase } from '../fixtures/bases';
 import { graphKernel, writeTinyGraphModel } from './graph-fixture';
@@ -105,6 +106,21 @@ describe('loadBase', () => {
     await model.fit(images, ys, { epochs: 1, verbose: 0 });
     tf.dispose([images, features, direct, ys]);
     model.dispose();
+    (spec.model as unknown as { dispose(): void }).dispose();
+  });
+
+  it("builds a graph model with the caller's loadGraphModel (how a browser bundle passes tfjs-converter)", async () => {
+    const converter = await import('@tensorflow/tfjs-converter');
+    const handlers: tf.io.IOHandler[] = [];
+    const spec = await loadBase(graphJson, {
+      preprocessing: 'unit',
+      loadGraphModel: async (handler) => {
+        handlers.push(handler);
+        return converter.loadGraphModel(handler) as unknown as GraphModelLike;
+      },
+    });
+    expect(handlers).toHaveLength(1);
+    expect(spec.inputShape).toEqual([8, 8, 3]);
     (spec.model as unknown as { dispose(): void }).dispose();
   });
 
