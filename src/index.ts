@@ -5,6 +5,7 @@
  * @packageDocumentation
  */
 
+// Version and errors
 export { VERSION } from './version';
 export {
   TlKitError,
@@ -18,12 +19,8 @@ export {
   UnsupportedError,
 } from './errors';
 export type { TlKitErrorCode } from './errors';
-export { Wrapper } from './models/wrapper';
-export type { WrapperOptions, PoolingMode } from './models/wrapper';
-export { unfreeze } from './models/unfreeze';
-export type { UnfreezeOptions } from './models/unfreeze';
-export { registerTlKitLayers } from './models/inference-base';
-export type { BaseSpec, GraphModelLike, GraphTensorInfo } from './models/base-spec';
+
+// Data: datasets, splits, decoding and preprocessing
 export { DataLoader } from './data/data-loader';
 export type {
   DataLoaderOptions,
@@ -48,30 +45,25 @@ export type {
   SplitCounts,
   SplitName,
 } from './data/types';
+
+// Bases and the Wrapper
+export { Wrapper } from './models/wrapper';
+export type { WrapperOptions, PoolingMode } from './models/wrapper';
+export { unfreeze } from './models/unfreeze';
+export type { UnfreezeOptions } from './models/unfreeze';
+export { registerTlKitLayers } from './models/inference-base';
+export type { BaseSpec, GraphModelLike, GraphTensorInfo } from './models/base-spec';
+export { loadBase } from './models/load-base';
+export type { GraphModelLoader, LoadBaseOptions } from './models/load-base';
+export { KNOWN_BASES } from './models/registry';
+export type { KnownBase } from './models/registry';
+
+// Model files: Node file handlers and HTTP loading with a download cache
 export { fileLoadHandler, fileSaveHandler } from './io/file-handler';
-export { fit } from './pipeline/fit';
-export type { FitOptions } from './pipeline/fit';
-export { evaluate, evaluateBaseline } from './pipeline/evaluate';
-export type {
-  BaselineResult,
-  EvaluateBaselineOptions,
-  EvaluateOptions,
-  EvaluationResult,
-  MacroAverages,
-} from './pipeline/evaluate';
-export type { ClassMetrics } from './pipeline/metrics';
-export { OPTIMIZER_PRESETS } from './pipeline/compile';
-export type { OptimizerName } from './pipeline/compile';
-export { earlyStopping, terminateOnNaN } from './pipeline/callbacks';
-export type {
-  EarlyStoppingOptions,
-  ExtractionProgress,
-  TrainingCallback,
-  TrainingLogs,
-  TrainingParams,
-} from './pipeline/callbacks';
-export { progressBar } from './pipeline/progress-bar';
-export type { ProgressBarOptions, ProgressStream } from './pipeline/progress-bar';
+export { httpLoadHandler } from './io/http';
+export type { HttpLoadOptions } from './io/http';
+
+// Keras: applications with Keras's weights, .keras / .h5 files
 export { applications, preprocessingFor } from './applications/index';
 export type { ApplicationBuilder, ApplicationName } from './applications/index';
 export type { ApplicationOptions, ApplicationWeights } from './applications/common';
@@ -84,22 +76,45 @@ export type { LoadKerasModelOptions } from './keras/load-model';
 export { loadKerasWeights } from './keras/load-weights';
 export type { LoadKerasWeightsOptions, KerasWeightMatch } from './keras/load-weights';
 export type { KerasFileSource } from './keras/source';
+
+// Pipeline: baseline, fit, evaluate, compare, fine-tune
+export { evaluate, evaluateBaseline } from './pipeline/evaluate';
+export type {
+  BaselineResult,
+  EvaluateBaselineOptions,
+  EvaluateOptions,
+  EvaluationResult,
+  MacroAverages,
+} from './pipeline/evaluate';
+export type { ClassMetrics } from './pipeline/metrics';
+export { fit } from './pipeline/fit';
+export type { FitOptions } from './pipeline/fit';
 export { compareBases } from './pipeline/compare';
 export type { BaseComparison, BaseEntry, CompareBasesOptions } from './pipeline/compare';
 export { fineTune } from './pipeline/fine-tune';
 export type { FineTuneOptions } from './pipeline/fine-tune';
-export { httpLoadHandler } from './io/http';
-export type { HttpLoadOptions } from './io/http';
+export { OPTIMIZER_PRESETS } from './pipeline/compile';
+export type { OptimizerName, OptimizerPreset } from './pipeline/compile';
+export { earlyStopping, terminateOnNaN } from './pipeline/callbacks';
+export type {
+  EarlyStoppingOptions,
+  ExtractionProgress,
+  TrainingCallback,
+  TrainingLogs,
+  TrainingParams,
+} from './pipeline/callbacks';
+export { progressBar } from './pipeline/progress-bar';
+export type { ProgressBarOptions, ProgressStream } from './pipeline/progress-bar';
+
+// Reports and saved classifiers
+export { writeReport } from './report/write-report';
+export type { HistoryLike, ReportContent, ReportFiles, ReportSample, WriteReportOptions } from './report/write-report';
 export { saveClassifier } from './classifier/save';
 export type { ClassifierDataInfo, SaveClassifierOptions } from './classifier/save';
 export { loadClassifier } from './classifier/load';
 export type { Classifier, LoadClassifierOptions, Prediction } from './classifier/load';
 export type { ClassifierMetadata, NamedPreprocessing, SavedMetrics } from './classifier/metadata';
-export { loadBase } from './models/load-base';
-export type { GraphModelLoader, LoadBaseOptions } from './models/load-base';
-export { KNOWN_BASES } from './models/registry';
-export type { KnownBase } from './models/registry';
+
+// Speed: the fused executor for frozen bases
 export { createFrozenExecutor } from './speed/executor';
 export type { FrozenExecutor, FrozenExecutorStats } from './speed/executor';
-export { writeReport } from './report/write-report';
-export type { HistoryLike, ReportContent, ReportFiles, ReportSample, WriteReportOptions } from './report/write-report';

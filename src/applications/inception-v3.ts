@@ -7,7 +7,7 @@ import * as tfl from '@tensorflow/tfjs-layers';
 import { addHead, apply, AutoNamer, resolveOptions, type ApplicationOptions } from './common';
 import { finishModel } from './weights';
 
-/** Options of {@link InceptionV3}. */
+/** Options of `applications.InceptionV3`. */
 export type InceptionV3Options = ApplicationOptions;
 
 type T = tfl.SymbolicTensor;

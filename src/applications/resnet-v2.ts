@@ -3,7 +3,7 @@ import * as tfl from '@tensorflow/tfjs-layers';
 import { addHead, apply, AutoNamer, resolveOptions, type ApplicationOptions } from './common';
 import { finishModel } from './weights';
 
-/** Options of {@link ResNet50V2} and {@link ResNet101V2}. */
+/** Options of `applications.ResNet50V2` and `applications.ResNet101V2`. */
 export type ResNetV2Options = ApplicationOptions;
 
 const EPS = 1.001e-5;

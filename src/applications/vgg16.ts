@@ -3,7 +3,7 @@ import * as tfl from '@tensorflow/tfjs-layers';
 import { addHead, apply, resolveOptions, type ApplicationOptions } from './common';
 import { finishModel } from './weights';
 
-/** Options of {@link VGG16}. */
+/** Options of `applications.VGG16`. */
 export type VGG16Options = ApplicationOptions;
 
 /** Builds the VGG16 graph (no weights loaded). */

@@ -24,7 +24,14 @@ export interface SavedMetrics {
   /** Binary only: ROC AUC. */
   readonly rocAuc?: number | null;
   /** Macro averages over classes. */
-  readonly macro?: { readonly precision: number | null; readonly recall: number | null; readonly f1: number | null };
+  readonly macro?: {
+    /** Mean of the per-class precisions (null when undefined for a class). */
+    readonly precision: number | null;
+    /** Mean of the per-class recalls. */
+    readonly recall: number | null;
+    /** Mean of the per-class F1 scores. */
+    readonly f1: number | null;
+  };
   /** `confusionMatrix[actual][predicted]`. */
   readonly confusionMatrix?: readonly (readonly number[])[];
 }

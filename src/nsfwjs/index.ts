@@ -93,8 +93,8 @@ const CALL = 'loadNsfwBase';
  * @param name - which network.
  * @param options - cut layer and recorded input shape.
  * @returns a spec whose `model` belongs to the caller (dispose it when done).
- * @throws {@link InvalidArgumentError} for an unknown name or bad option; {@link UnsupportedError} when `nsfwjs` (or,
- *   for the graph model, `@tensorflow/tfjs-converter`) is not installed; {@link LoadError} / {@link UnsafeModelError}
+ * @throws `InvalidArgumentError` for an unknown name or bad option; `UnsupportedError` when `nsfwjs` (or,
+ *   for the graph model, `@tensorflow/tfjs-converter`) is not installed; `LoadError` / `UnsafeModelError`
  *   when the bundled files are damaged.
  * @example
  * ```ts

@@ -19,11 +19,19 @@ export type OptimizerName = 'adam' | 'tutorial';
  * - `tutorial`: RMSprop, 1e-4: the TensorFlow "Transfer learning with a pretrained ConvNet" tutorial's settings, to
  *   reproduce it.
  */
-export const OPTIMIZER_PRESETS: Readonly<Record<OptimizerName, { readonly optimizer: string; readonly learningRate: number }>> =
+export const OPTIMIZER_PRESETS: Readonly<Record<OptimizerName, OptimizerPreset>> =
   Object.freeze({
     adam: Object.freeze({ optimizer: 'adam', learningRate: 1e-3 }),
     tutorial: Object.freeze({ optimizer: 'rmsprop', learningRate: 1e-4 }),
   });
+
+/** An optimizer preset: which tfjs optimizer and at what learning rate. */
+export interface OptimizerPreset {
+  /** The tfjs optimizer: `'adam'` or `'rmsprop'`. */
+  readonly optimizer: string;
+  /** Its default learning rate. */
+  readonly learningRate: number;
+}
 
 /** Number of output units of a single-output model. */
 export function outputUnits(call: string, model: tfl.LayersModel): number {
