@@ -121,6 +121,7 @@ export function progressBar(options: ProgressBarOptions = {}): TrainingCallback 
   };
 
   let extractStart = -1;
+  let extractStartDone = 0;
   const resolveStream = (): void => {
     stream = options.stream ?? defaultStream();
     tty = stream?.isTTY === true;
@@ -132,8 +133,10 @@ export function progressBar(options: ProgressBarOptions = {}): TrainingCallback 
     },
     onExtractionProgress(p: ExtractionProgress) {
       if (extractStart < 0) {
+        // The first event arrives after the first batch: rates count from there, or they would divide a batch by ~0 s.
         resolveStream();
         extractStart = now();
+        extractStartDone = p.done;
         lastDraw = -Infinity;
       }
       const finished = p.done >= p.total;
@@ -142,9 +145,11 @@ export function progressBar(options: ProgressBarOptions = {}): TrainingCallback 
       if (t - lastDraw < 50 && p.done < p.total) return;
       lastDraw = t;
       const elapsed = (t - extractStart) / 1000;
-      const rate = elapsed > 0 ? p.done / elapsed : 0;
+      const counted = p.done - extractStartDone;
+      const rate = elapsed > 0 && counted > 0 ? counted / elapsed : 0;
       const eta = rate > 0 ? (p.total - p.done) / rate : Number.NaN;
-      const text = `extracting ${p.split} features ${p.done}/${p.total}  ${rate.toFixed(0)} img/s  ETA ${formatDuration(eta)}`;
+      const shownRate = rate > 0 ? `${rate.toFixed(0)} img/s` : '-- img/s';
+      const text = `extracting ${p.split} features ${p.done}/${p.total}  ${shownRate}  ETA ${formatDuration(eta)}`;
       stream.write(`\r${text}\x1b[K${finished ? '\n' : ''}`);
       if (p.done >= p.total) extractStart = -1;
     },

@@ -33,6 +33,17 @@ describe('progressBar', () => {
     );
   });
 
+  it('measures extraction speed from its first report, not from zero elapsed time', () => {
+    let clock = 0;
+    const stream = fakeStream(true);
+    const bar = progressBar({ stream, now: () => clock });
+    bar.onExtractionProgress?.({ split: 'train', done: 32, total: 96 });
+    expect(stream.chunks[0]).toBe('\rextracting train features 32/96  -- img/s  ETA ?\x1b[K');
+    clock = 1000;
+    bar.onExtractionProgress?.({ split: 'train', done: 64, total: 96 });
+    expect(stream.chunks[1]).toBe('\rextracting train features 64/96  32 img/s  ETA 1s\x1b[K');
+  });
+
   it('is silent on a non-TTY stream unless forced, and fit(verbose: 1) uses progressStream', async () => {
     const quiet = fakeStream(false);
     const data = makeTestSource({ perSplit: { train: 8, validation: 4, test: 4 } });
