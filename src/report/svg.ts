@@ -214,7 +214,10 @@ export interface BarGroup {
 export function groupedBarChart(groups: readonly BarGroup[], legend: readonly string[], title: string, yLabel: string): string {
   const perGroup = Math.max(1, legend.length);
   const bar = 26;
-  const groupWidth = perGroup * bar + 36;
+  // Wide enough for the bars and for the longest group label (about 7 px per character at 12 px, 20 at most), so
+  // labels of neighbouring groups never overlap.
+  const longestLabel = Math.min(20, Math.max(0, ...groups.map((g) => g.label.length)));
+  const groupWidth = Math.max(perGroup * bar + 36, longestLabel * 7 + 16);
   const m = { top: 64, right: 24, bottom: 56, left: 60 };
   const width = Math.max(420, m.left + groups.length * groupWidth + m.right);
   const height = 340;
@@ -236,7 +239,7 @@ export function groupedBarChart(groups: readonly BarGroup[], legend: readonly st
     `<text transform="translate(16 ${m.top + ph / 2}) rotate(-90)" font-size="12" text-anchor="middle" fill="#374151">${escapeXml(yLabel)}</text>`,
   );
   groups.forEach((g, gi) => {
-    const gx = m.left + 18 + gi * groupWidth;
+    const gx = m.left + 18 + gi * groupWidth + (groupWidth - (perGroup * bar + 36)) / 2;
     g.values.forEach((v, i) => {
       const x = gx + i * bar;
       const y = yOf(Number.isFinite(v) ? v : 0);
