@@ -4,6 +4,7 @@
  *   npm start                                   download PetImages (786 MB, resumable), compare the default base
  *   npm start -- --data ~/PetImages             use a folder you already have (one sub-folder per class)
  *   npm start -- --base mobilenet_v2 --base nsfwjs:inception_v3 --base ./my-base/model.json
+ *   npm start -- --base keras:VGG16 --base keras:InceptionV3 --base keras:ResNet101V2   the tutorial's own three
  *   npm start -- --help
  */
 import { readdir } from 'node:fs/promises';
@@ -17,12 +18,14 @@ import '@tensorflow/tfjs-backend-wasm';
 import {
   DataLoader,
   KNOWN_BASES,
+  applications,
   compareBases,
   loadBase,
   progressBar,
   writeReport,
   type BaseComparison,
   type BaseEntry,
+  type ApplicationName,
   type BaseSpec,
   type Sample,
 } from 'tl-kit';
@@ -44,7 +47,9 @@ Options:
     .map((b) => b.name)
     .join(', ')}, ...),
                       an http(s) URL or a path / file:// URL of a model.json, or nsfwjs:mobilenet_v2 |
-                      nsfwjs:inception_v3 | nsfwjs:mobilenet_v2_mid (offline). Default: mobilenet_v2
+                      nsfwjs:inception_v3 | nsfwjs:mobilenet_v2_mid (offline), or keras:VGG16 | keras:InceptionV3 |
+                      keras:ResNet50V2 | keras:ResNet101V2 | keras:MobileNetV2 (Keras's ImageNet weights, downloaded
+                      once and cached; the tutorial compares VGG16, InceptionV3 and ResNet101V2). Default: mobilenet_v2
   --base-size N       input size for a base loaded from a URL or path that does not declare one
   --preprocessing P   pixel scaling of such a base: tf | unit | caffe | torch | none (default tf)
   --image-size N      images are resized to N x N for layers bases (default 160, the tutorial's)
@@ -159,9 +164,21 @@ function byNumber(a: string, b: string): number {
   return a.localeCompare(b, 'en', { numeric: true });
 }
 
-/** A base from the registry, a URL or path, or nsfwjs's bundled networks (`nsfwjs:NAME`). */
+const KERAS_NAMES: readonly ApplicationName[] = ['VGG16', 'InceptionV3', 'ResNet50V2', 'ResNet101V2', 'MobileNetV2'];
+
+/**
+ * A base from the registry, a URL or path, nsfwjs's bundled networks (`nsfwjs:NAME`), or a Keras application with
+ * Keras's ImageNet weights (`keras:NAME`), built without its classifier at the run's image size.
+ */
 async function loadAnyBase(source: string, o: Options): Promise<BaseSpec> {
   if (source.startsWith('nsfwjs:')) return loadNsfwBase(source.slice('nsfwjs:'.length) as NsfwBaseName);
+  if (source.startsWith('keras:')) {
+    const name = source.slice('keras:'.length) as ApplicationName;
+    if (!KERAS_NAMES.includes(name)) throw new Error(`--base ${source}: expected keras:${KERAS_NAMES.join(' | keras:')}`);
+    const inputShape = [o.imageSize, o.imageSize, 3] as const;
+    const model = await applications[name]({ weights: 'imagenet', includeTop: false, inputShape });
+    return { kind: 'tl-kit-base', name: source, model, inputShape, preprocessing: applications[name].preprocessing };
+  }
   const known = KNOWN_BASES.some((b) => b.name === source);
   if (known) return loadBase(source, { onProgress: (f) => f === 1 && console.log(`  ${source}: downloaded`) });
   return loadBase(source, {
