@@ -109,6 +109,7 @@ export async function compareBases(
   if (!Array.isArray(entries) || entries.length === 0) {
     throw new InvalidArgumentError(call, 'entries', 'a non-empty array of { name, base }', entries);
   }
+  checkSource(call, data);
   const names = new Set<string>();
   entries.forEach((e, i) => {
     if (typeof e !== 'object' || e === null || typeof e.name !== 'string' || e.name.length === 0 || !e.base) {
@@ -123,14 +124,26 @@ export async function compareBases(
       }
     }
   });
-  checkSource(call, data);
   checkOptionsObject(call, options);
   checkSteps(call, options.baselineSteps);
   if (options.evaluateSteps !== undefined) checkSteps(call, options.evaluateSteps);
   const keepModels = options.keepModels ?? false;
+  if (typeof keepModels !== 'boolean') throw new InvalidArgumentError(call, 'keepModels', 'a boolean', keepModels);
+  if (options.onBaseBegin !== undefined && typeof options.onBaseBegin !== 'function') {
+    throw new InvalidArgumentError(call, 'onBaseBegin', 'a function', options.onBaseBegin);
+  }
   const { baselineSteps, evaluateSteps, keepModels: _k, onBaseBegin, ...fitOptions } = options;
   const results: BaseComparison[] = [];
-  for (const [index, entry] of entries.entries()) {
+  try {
+    for (const [index, entry] of entries.entries()) results.push(await compareOne(index, entry));
+  } catch (err) {
+    // The caller never receives the models kept for earlier entries: free them with the failure.
+    for (const row of results) row.model?.dispose();
+    throw err;
+  }
+  return results;
+
+  async function compareOne(index: number, entry: BaseEntry): Promise<BaseComparison> {
     onBaseBegin?.(index, entry.name);
     const start = now();
     const entryData = entry.data ?? data;
@@ -155,12 +168,11 @@ export async function compareBases(
         trainSeconds,
         totalSeconds: (now() - start) / 1000,
       };
-      results.push(keepModels ? { ...row, model } : row);
       kept = keepModels;
+      return keepModels ? { ...row, model } : row;
     } finally {
       // Wrapper's dispose frees the head, a rebuilt base and the optimizer fit created; the base stays the caller's.
       if (!kept) model.dispose();
     }
   }
-  return results;
 }

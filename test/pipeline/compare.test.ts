@@ -76,6 +76,19 @@ describe('compareBases', () => {
     data.dispose();
   });
 
+  it('frees the models it kept for earlier entries when a later entry fails', async () => {
+    const data = makeTestSource({ perSplit: { train: 8, validation: 4, test: 4 } });
+    const base = tinyConvBnBase();
+    const before = tf.memory().numTensors;
+    // The second entry's head does not match the data: its baseline throws after the first model was kept.
+    await expect(
+      compareBases([{ name: 'a', base }, { name: 'b', base, wrapperOptions: { numClasses: 3 } }], data, { epochs: 1, keepModels: true }),
+    ).rejects.toThrow(/evaluateBaseline: the model outputs 3 values/);
+    expect(tf.memory().numTensors).toBe(before);
+    base.dispose();
+    data.dispose();
+  });
+
   it('rejects bad entries', async () => {
     const data = makeTestSource();
     await expect(compareBases([], data)).rejects.toThrowErrorMatchingInlineSnapshot(`[InvalidArgumentError: compareBases: entries must be a non-empty array of { name, base }, got []]`);
@@ -83,6 +96,9 @@ describe('compareBases', () => {
     await expect(
       compareBases([{ name: 'a', base }, { name: 'a', base }], data),
     ).rejects.toThrowErrorMatchingInlineSnapshot(`[InvalidArgumentError: compareBases: entries[1].name must be unique among the entries, got "a"]`);
+    await expect(compareBases([{ name: 'a', base, data }], null as never)).rejects.toThrowErrorMatchingInlineSnapshot(`[InvalidArgumentError: compareBases: data must be an ImageBatchSource (e.g. a DataLoader) with at least 2 classes, got null]`);
+    await expect(compareBases([{ name: 'a', base }], data, { keepModels: 'yes' as never })).rejects.toThrowErrorMatchingInlineSnapshot(`[InvalidArgumentError: compareBases: keepModels must be a boolean, got "yes"]`);
+    await expect(compareBases([{ name: 'a', base }], data, { onBaseBegin: 1 as never })).rejects.toThrowErrorMatchingInlineSnapshot(`[InvalidArgumentError: compareBases: onBaseBegin must be a function, got 1]`);
     base.dispose();
     data.dispose();
   });
