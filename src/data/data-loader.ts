@@ -169,7 +169,7 @@ export class DataLoader implements ImageBatchSource {
    * @param samples - `{ source, label, id? }` items.
    * @param options - {@link DataLoaderOptions}; `labelNames` orders or names the labels.
    * @returns the loader. Tensor sources stay owned by the caller and must stay alive until `dispose()`.
-   * @throws {@link InvalidArgumentError} for bad options or labels; {@link DatasetError} for fewer than two usable
+   * @throws {@link InvalidArgumentError} for bad options, labels or sample entries; {@link DatasetError} for fewer than two usable
    *   classes or an empty split.
    * @example
    * ```ts
@@ -182,6 +182,12 @@ export class DataLoader implements ImageBatchSource {
   static async fromSamples(samples: readonly Sample[], options?: DataLoaderOptions): Promise<DataLoader> {
     const call = 'DataLoader.fromSamples';
     if (!Array.isArray(samples)) throw new InvalidArgumentError(call, 'samples', 'an array of { source, label }', samples);
+    samples.forEach((sample: unknown, i) => {
+      const s = sample as Partial<Sample> | null;
+      if (typeof s !== 'object' || s === null || s.source === undefined || s.source === null) {
+        throw new InvalidArgumentError(call, `samples[${i}]`, 'an object { source, label }', sample);
+      }
+    });
     const o = resolveOptions(call, options);
     const { labels, labelNames } = resolveSampleLabels(call, samples, o.labelNames);
     const store = sampleStore(samples, labels, o.decoder);

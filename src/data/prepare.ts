@@ -6,7 +6,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { InvalidArgumentError } from '../errors';
-import { checkOneOf } from '../internal/validate';
+import { checkOneOf, checkOptionsObject } from '../internal/validate';
 import { resizePlan } from './resize-plan';
 import type { PreprocessingMode, ResizeMode } from './types';
 
@@ -191,6 +191,7 @@ function checkImageTensor(call: string, option: string, t: unknown): asserts t i
  */
 export function prepareImages(images: tf.Tensor3D[] | tf.Tensor3D, options: PrepareImagesOptions = {}): tf.Tensor4D {
   const call = 'prepareImages';
+  checkOptionsObject(call, options);
   const list = Array.isArray(images) ? images : [images];
   if (list.length === 0) throw new InvalidArgumentError(call, 'images', 'a non-empty list of Tensor3D', list);
   list.forEach((t, i) => checkImageTensor(call, Array.isArray(images) ? `images[${i}]` : 'images', t));

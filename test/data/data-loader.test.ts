@@ -56,6 +56,15 @@ describe('DataLoader.fromDirectory', () => {
   });
 });
 
+describe('DataLoader.fromSamples', () => {
+  it('refuses entries that are not { source, label } objects with a typed error', async () => {
+    await expect(DataLoader.fromSamples([null, null] as never)).rejects.toThrowErrorMatchingInlineSnapshot(`[InvalidArgumentError: DataLoader.fromSamples: samples[0] must be an object { source, label }, got null]`);
+    await expect(
+      DataLoader.fromSamples([{ source: new Uint8Array(4), label: 'a' }, { label: 'b' }] as never),
+    ).rejects.toThrowErrorMatchingInlineSnapshot(`[InvalidArgumentError: DataLoader.fromSamples: samples[1] must be an object { source, label }, got {"label":"b"}]`);
+  });
+});
+
 describe('DataLoader.fromTensors', () => {
   it('one-hot encodes three classes and leaves no tensors behind', async () => {
     const before = tf.memory().numTensors;

@@ -115,6 +115,7 @@ describe('preprocessing modes against hand-computed values', () => {
     expect(() => prepareImages(img, { preprocessing: 'keras' as never })).toThrowErrorMatchingInlineSnapshot(
       `[InvalidArgumentError: prepareImages: preprocessing must be one of 'tf', 'caffe', 'torch', 'unit', 'none' or a function, got "keras"]`,
     );
+    expect(() => prepareImages(img, null as never)).toThrowErrorMatchingInlineSnapshot(`[InvalidArgumentError: prepareImages: options must be an object or undefined, got null]`);
     const gray = tf.zeros([2, 2, 1]) as tf.Tensor3D;
     expect(() => prepareImages(gray)).toThrowErrorMatchingInlineSnapshot(
       `[InvalidArgumentError: prepareImages: images must be a live tf.Tensor3D [height, width, 3], got [2, 2, 1]]`,
