@@ -43,7 +43,8 @@ export interface FrozenExecutor {
    *
    * @param inputs - one tensor per model input, shaped like `model.inputs` (batch axis first).
    * @returns the model's outputs.
-   * @throws InvalidArgumentError when the number or rank of the inputs does not match the model.
+   * @throws InvalidArgumentError when the number or shape of the inputs does not match the model, or an input was
+   *   disposed.
    */
   predict(inputs: tf.Tensor | readonly tf.Tensor[]): tf.Tensor | tf.Tensor[];
   /** What the executor fused, folded and merged. */
@@ -123,7 +124,7 @@ export function createFrozenExecutor(model: tfl.LayersModel): FrozenExecutor {
     throw new IncompatibleModelError(`${CALL}: cannot plan model '${model.name}': ${String(err)}`, { cause: err });
   }
   const releaseAfter = planReleases(ops, graph.inputs, graph.outputs);
-  const inputRanks = (model.inputs as unknown as { shape: readonly unknown[] }[]).map((t) => t.shape.length);
+  const inputShapes = (model.inputs as unknown as { shape: readonly (number | null)[] }[]).map((t) => t.shape);
   let disposed = false;
 
   const predict = (inputs: tf.Tensor | readonly tf.Tensor[]): tf.Tensor | tf.Tensor[] => {
@@ -135,8 +136,16 @@ export function createFrozenExecutor(model: tfl.LayersModel): FrozenExecutor {
       throw new InvalidArgumentError('FrozenExecutor.predict', 'inputs', `${graph.inputs.length} tensor(s)`, inputs);
     }
     list.forEach((t, i) => {
-      if (t.rank !== inputRanks[i]) {
-        throw new InvalidArgumentError('FrozenExecutor.predict', `inputs[${i}]`, `a tensor of rank ${inputRanks[i]}`, t.shape);
+      const declared = inputShapes[i] ?? [];
+      if (t.isDisposed) {
+        throw new InvalidArgumentError('FrozenExecutor.predict', `inputs[${i}]`, 'a live tensor (not disposed)', t.shape);
+      }
+      if (t.rank !== declared.length) {
+        throw new InvalidArgumentError('FrozenExecutor.predict', `inputs[${i}]`, `a tensor of rank ${declared.length}`, t.shape);
+      }
+      if (declared.some((d, axis) => d !== null && d !== t.shape[axis])) {
+        const expected = `[${declared.map((d) => d ?? 'batch').join(', ')}]`;
+        throw new InvalidArgumentError('FrozenExecutor.predict', `inputs[${i}]`, `a tensor of shape ${expected}`, t.shape);
       }
     });
     return tf.tidy(() => {

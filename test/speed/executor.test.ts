@@ -189,6 +189,12 @@ describe('createFrozenExecutor', () => {
     expect(() => executor.predict(flat)).toThrowErrorMatchingInlineSnapshot(
       `[InvalidArgumentError: FrozenExecutor.predict: inputs[0] must be a tensor of rank 4, got [4, 3]]`,
     );
+    const wrongChannels = tf.zeros([1, 4, 4, 5]);
+    expect(() => executor.predict(wrongChannels)).toThrowErrorMatchingInlineSnapshot(`[InvalidArgumentError: FrozenExecutor.predict: inputs[0] must be a tensor of shape [batch, 4, 4, 3], got [1, 4, 4, 5]]`);
+    const gone = tf.zeros([1, 4, 4, 3]);
+    gone.dispose();
+    expect(() => executor.predict(gone)).toThrowErrorMatchingInlineSnapshot(`[InvalidArgumentError: FrozenExecutor.predict: inputs[0] must be a live tensor (not disposed), got [1, 4, 4, 3]]`);
+    wrongChannels.dispose();
     executor.dispose();
     expect(() => executor.predict(flat)).toThrowErrorMatchingInlineSnapshot(
       `[TlKitError: FrozenExecutor.predict: the executor was disposed; build a new one]`,
