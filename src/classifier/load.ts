@@ -26,7 +26,8 @@ export interface Prediction {
 export interface Classifier {
   /**
    * Classifies one image (a path, URL, bytes, pixels, a 0..255 Tensor3D or a browser image): decoded, resized and
-   * preprocessed like the training data. Every class comes back, most probable first.
+   * preprocessed like the training data. Every class comes back, most probable first. Throws a `TlKitError`
+   * (`INVALID_ARGUMENT`) after `dispose()`, and a `DecodeError` for an image that cannot be decoded.
    */
   predict(image: ImageSource): Promise<Prediction[]>;
   /** Class names, index = class id. */
@@ -133,12 +134,20 @@ export async function loadClassifier(src: string, options: LoadClassifierOptions
   const { imageSize, resize, preprocessing, labelNames } = metadata;
   const size: [number, number] = [imageSize[0], imageSize[1]];
   const binary = metadata.labelMode === 'binary';
+  let disposed = false;
   return {
     labelNames,
     metadata,
     model,
-    dispose: () => model.dispose(),
+    dispose: () => {
+      if (disposed) return;
+      disposed = true;
+      model.dispose();
+    },
     predict: async (image: ImageSource): Promise<Prediction[]> => {
+      if (disposed) {
+        throw new TlKitError('INVALID_ARGUMENT', 'Classifier.predict: the classifier was disposed; load it again');
+      }
       const decoded = await decodeImage(image, { imageSize: size, resize });
       let probs: Float32Array | Int32Array | Uint8Array;
       try {

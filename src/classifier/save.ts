@@ -6,9 +6,11 @@ import type * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import type { ImageBatchSource } from '../data/types';
 import { InvalidArgumentError, LoadError, TlKitError, UnsupportedError } from '../errors';
-import { checkOptionsObject } from '../internal/validate';
+import { checkOneOf, checkOptionsObject } from '../internal/validate';
+import { checkResize } from '../data/prepare';
 import { fileSaveHandler } from '../io/file-handler';
 import { getWrapperParts } from '../models/parts';
+import { checkModelFitsData } from '../pipeline/compile';
 import type { EvaluationResult } from '../pipeline/evaluate';
 import { VERSION } from '../version';
 import { METADATA_KEY, type ClassifierMetadata, type NamedPreprocessing, type SavedMetrics } from './metadata';
@@ -71,6 +73,8 @@ function isTfjsUrl(dest: string): boolean {
  * @returns the metadata written.
  * @throws {@link InvalidArgumentError} for a bad argument, or when `data.preprocessing` is a function (which cannot
  *   be saved: use a named mode).
+ * @throws {@link IncompatibleModelError} when the model's output or input size does not match `data`'s classes,
+ *   label mode or image size.
  * @throws {@link LoadError} when writing fails (the cause is kept).
  * @throws {@link UnsupportedError} for a model that cannot be serialised as a whole (a Wrapper over a GraphModel base).
  * @example
@@ -102,6 +106,14 @@ export async function saveClassifier(
       data.preprocessing,
     );
   }
+  checkOneOf(call, 'data.labelMode', data.labelMode, ['binary', 'categorical']);
+  const size: unknown = data.imageSize;
+  if (!Array.isArray(size) || size.length !== 2 || !size.every((d) => Number.isInteger(d) && d > 0)) {
+    throw new InvalidArgumentError(call, 'data.imageSize', '[height, width] of positive integers', size);
+  }
+  checkResize(call, data.resize);
+  // A head that does not match the labels would load fine and predict nonsense: refuse it now.
+  checkModelFitsData(call, model, data as ImageBatchSource);
   if (options.baseName !== undefined && typeof options.baseName !== 'string') {
     throw new InvalidArgumentError(call, 'baseName', 'a string', options.baseName);
   }

@@ -87,6 +87,28 @@ describe('saveClassifier / loadClassifier', () => {
     data.dispose();
   });
 
+  it('refuses to save a model whose output does not fit the data, and a predict after dispose', async () => {
+    const data = makeTestSource();
+    const three = Wrapper(tinyConvBnBase(), { numClasses: 3 });
+    const dir = await tempDir();
+    // Saved, it would read the first of three softmax values as the probability of 'bright'.
+    await expect(saveClassifier(three, data, join(dir, 'mismatch'))).rejects.toThrowErrorMatchingInlineSnapshot(`[IncompatibleModelError: saveClassifier: the model outputs 3 values per image but the data has 2 classes with labelMode 'binary' (expected 1 sigmoid unit)]`);
+    await expect(saveClassifier(three, { ...data, labelMode: 'multi' as never }, join(dir, 'm2'))).rejects.toThrowErrorMatchingInlineSnapshot(`[InvalidArgumentError: saveClassifier: data.labelMode must be one of 'binary', 'categorical', got "multi"]`);
+    await expect(readdir(dir)).resolves.toEqual([]);
+    const model = Wrapper(tinyConvBnBase());
+    await saveClassifier(model, data, join(dir, 'ok'));
+    const classifier = await loadClassifier(join(dir, 'ok'));
+    classifier.dispose();
+    const img = flatImage(10);
+    const before = tf.memory().numTensors;
+    await expect(classifier.predict(img)).rejects.toThrowErrorMatchingInlineSnapshot(`[TlKitError: Classifier.predict: the classifier was disposed; load it again]`);
+    expect(tf.memory().numTensors).toBe(before);
+    img.dispose();
+    three.dispose();
+    model.dispose();
+    data.dispose();
+  });
+
   it('refuses a preprocessing function and a model without tl-kit metadata', async () => {
     const data = makeTestSource();
     const model = Wrapper(tinyConvBnBase());
