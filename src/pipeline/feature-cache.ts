@@ -82,13 +82,36 @@ function memorySink(): RowSink {
   };
 }
 
-async function fileSink(): Promise<RowSink> {
+/** A file-system failure of the spill file as a TrainingError that keeps the original as its cause. */
+function spillError(split: string, where: string, err: unknown): TrainingError {
+  const code = (err as { code?: unknown }).code;
+  const reason = typeof code === 'string' ? code : err instanceof Error ? err.message : String(err);
+  return new TrainingError(
+    `fit: cannot spill the cached ${split} features to a temporary file in ${where} (${reason}); ` +
+      'free disk space, point TMPDIR at a writable folder, or raise cacheBudgetBytes',
+    { cause: err },
+  );
+}
+
+async function fileSink(split: string): Promise<RowSink> {
   const fs = await import('node:fs/promises');
   const os = await import('node:os');
   const path = await import('node:path');
-  const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'tl-kit-features-'));
+  const tmp = os.tmpdir();
+  let dir: string;
+  try {
+    dir = await fs.mkdtemp(path.join(tmp, 'tl-kit-features-'));
+  } catch (err) {
+    throw spillError(split, tmp, err);
+  }
   const file = path.join(dir, 'features.f32');
-  const handle = await fs.open(file, 'w+');
+  let handle: import('node:fs/promises').FileHandle;
+  try {
+    handle = await fs.open(file, 'w+');
+  } catch (err) {
+    await fs.rm(dir, { recursive: true, force: true }).catch(() => {});
+    throw spillError(split, tmp, err);
+  }
   let offset = 0;
   const remove = async (): Promise<void> => {
     await handle.close().catch(() => {});
@@ -97,7 +120,11 @@ async function fileSink(): Promise<RowSink> {
   return {
     append: async (features) => {
       const bytes = new Uint8Array(features.buffer, features.byteOffset, features.byteLength);
-      await handle.write(bytes, 0, bytes.length, offset);
+      try {
+        await handle.write(bytes, 0, bytes.length, offset);
+      } catch (err) {
+        throw spillError(split, tmp, err);
+      }
       offset += bytes.length;
     },
     abort: remove,
@@ -110,9 +137,13 @@ async function fileSink(): Promise<RowSink> {
         const rowBytes = featureSize * 4;
         const xs = new Float32Array(indices.length * featureSize);
         const view = new Uint8Array(xs.buffer);
-        await Promise.all(
-          indices.map((row, i) => handle.read(view, i * rowBytes, rowBytes, row * rowBytes)),
-        );
+        try {
+          await Promise.all(
+            indices.map((row, i) => handle.read(view, i * rowBytes, rowBytes, row * rowBytes)),
+          );
+        } catch (err) {
+          throw spillError(split, tmp, err);
+        }
         const ys = new Float32Array(indices.length * targetSize);
         indices.forEach((row, i) => ys.set(targets.subarray(row * targetSize, (row + 1) * targetSize), i * targetSize));
         return {
@@ -155,7 +186,7 @@ export async function extractFeatures(
   if (bytes <= options.budgetBytes) {
     sink = memorySink();
   } else if (isNode()) {
-    sink = await fileSink();
+    sink = await fileSink(options.split);
   } else {
     throw new UnsupportedError(
       `fit: the cached ${options.split} features need ${(bytes / 2 ** 20).toFixed(1)} MiB, more than ` +

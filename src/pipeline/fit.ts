@@ -220,7 +220,8 @@ export async function trainWith(
  * @returns the training history.
  * @throws {@link InvalidArgumentError} for a bad option.
  * @throws {@link IncompatibleModelError} when the model's output does not match the data's classes.
- * @throws {@link TrainingError} when the model is already training or the loss becomes NaN.
+ * @throws {@link TrainingError} when the model is already training, the loss becomes NaN, or cached features cannot be
+ *   spilled to a temporary file (the file-system error is the cause).
  * @throws {@link UnsupportedError} when cached features exceed the budget in a browser.
  * @throws {@link DatasetError} when the training split is empty.
  * @example

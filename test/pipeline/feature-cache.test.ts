@@ -35,6 +35,23 @@ describe('extractFeatures', () => {
     data.dispose();
   });
 
+  it('wraps a file-system failure of the spill file in a TrainingError that keeps the cause, and frees every tensor', async () => {
+    const data = makeTestSource({ perSplit: { train: 4, validation: 2, test: 2 } });
+    const before = tf.memory().numTensors;
+    const tmp = process.env.TMPDIR;
+    process.env.TMPDIR = '/nonexistent/tl-kit-test';
+    try {
+      const failure = extractFeatures(meanExtractor, data.trainBatches, { expectedRows: 4, featureSize: 3, split: 'train', budgetBytes: 0 });
+      await expect(failure).rejects.toThrowErrorMatchingInlineSnapshot(`[TrainingError: fit: cannot spill the cached train features to a temporary file in /nonexistent/tl-kit-test (ENOENT); free disk space, point TMPDIR at a writable folder, or raise cacheBudgetBytes]`);
+      await expect(failure).rejects.toHaveProperty('cause.code', 'ENOENT');
+    } finally {
+      if (tmp === undefined) delete process.env.TMPDIR;
+      else process.env.TMPDIR = tmp;
+    }
+    expect(tf.memory().numTensors).toBe(before);
+    data.dispose();
+  });
+
   it('throws a clear error instead of spilling where there is no file system', async () => {
     const data = makeTestSource({ perSplit: { train: 4, validation: 2, test: 2 } });
     const versions = process.versions;
