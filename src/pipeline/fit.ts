@@ -166,6 +166,7 @@ export function resolveCommon(call: string, data: ImageBatchSource, options: Fit
     throw new InvalidArgumentError(call, 'validation', 'false or omitted when the data has no validation examples', true);
   }
   const stopOnNaN = options.stopOnNaN ?? true;
+  if (typeof stopOnNaN !== 'boolean') throw new InvalidArgumentError(call, 'stopOnNaN', 'a boolean', stopOnNaN);
   const callbacks: TrainingCallback[] = [
     ...(stopOnNaN ? [nanGuard(call)] : []),
     ...list,

@@ -191,6 +191,8 @@ describe('fit', () => {
       fit(model, { ...bin, numExamples: { ...bin.numExamples, train: 0 } }),
     ).rejects.toThrowErrorMatchingInlineSnapshot(`[DatasetError: fit: the training split is empty; nothing to train on]`);
     await expect(fit(model, { ...bin, augmented: true }, { cacheFeatures: true })).rejects.toThrowErrorMatchingInlineSnapshot(`[InvalidArgumentError: fit: cacheFeatures must be false or omitted because data.augmented is true (augmented images differ every epoch), got true]`);
+    // 'no' is truthy: it must not silently keep the NaN guard on.
+    await expect(fit(model, bin, { stopOnNaN: 'no' as never })).rejects.toThrowErrorMatchingInlineSnapshot(`[InvalidArgumentError: fit: stopOnNaN must be a boolean, got "no"]`);
     model.dispose();
   });
 
