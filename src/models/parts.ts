@@ -18,7 +18,7 @@ export interface WrapperParts {
   readonly head: tfl.LayersModel;
   /** Length of the pooled feature vector. */
   readonly featureSize: number;
-  /** Number of classes the head predicts (2 means one sigmoid unit). */
+  /** Number of classes the head predicts (2: one sigmoid unit, or two softmax units with labelMode 'categorical'). */
   readonly numClasses: number;
   /** `[height, width, channels]` the wrapper expects. */
   readonly inputShape: readonly [number, number, number];

@@ -19,6 +19,7 @@ import { isBaseSpec, isGraphModelLike, type BaseSpec, type GraphModelLike } from
 import { GraphBaseLayer, runGraph } from './graph-base';
 import { registerTlKitLayers, runInference, type InferenceBase } from './inference-base';
 import { registerWrapperParts } from './parts';
+import type { LabelMode } from '../data/types';
 import { assembleParts } from './assemble';
 
 /** Global pooling applied to a base's 4-D feature map. */
@@ -31,6 +32,12 @@ export interface WrapperOptions {
    * @defaultValue 2
    */
   readonly numClasses?: number;
+  /**
+   * Output encoding, matching the data's `labelMode`: `'binary'` (two classes only) gives one sigmoid unit,
+   * `'categorical'` gives one softmax unit per class, also for two classes.
+   * @defaultValue `'binary'` for two classes, `'categorical'` otherwise
+   */
+  readonly labelMode?: LabelMode;
   /**
    * Global pooling of the base's feature map `[batch, h, w, c]` to `[batch, c]`. Ignored when the base already
    * outputs `[batch, features]`.
@@ -85,7 +92,8 @@ const CALL = 'Wrapper';
  * @param base - a `tf.LayersModel`, a tfjs-converter `GraphModel` (any {@link GraphModelLike}), or a
  *   {@link BaseSpec} from `loadBase`.
  * @param options - head and cut options, see {@link WrapperOptions}.
- * @returns a LayersModel `[batch, h, w, c]` -> `[batch, 1]` (sigmoid) for 2 classes or `[batch, k]` (softmax).
+ * @returns a LayersModel `[batch, h, w, c]` -> `[batch, 1]` (sigmoid) for 2 classes or `[batch, k]` (softmax; also
+ *   for 2 classes with `labelMode: 'categorical'`).
  * @throws {@link InvalidArgumentError} for a bad option (numClasses < 2, unknown cutAt with the closest layer names,
  *   an inputShape the base cannot take).
  * @throws {@link IncompatibleModelError} when the base is not an image model with one input.
@@ -115,6 +123,11 @@ export function Wrapper(base: tfl.LayersModel | GraphModelLike | BaseSpec, optio
   const seed = options.seed ?? 0;
   if (typeof numClasses !== 'number' || !Number.isInteger(numClasses) || numClasses < 2) {
     throw new InvalidArgumentError(CALL, 'numClasses', 'an integer >= 2', numClasses);
+  }
+  const labelMode = options.labelMode ?? (numClasses === 2 ? 'binary' : 'categorical');
+  checkOneOf(CALL, 'labelMode', labelMode, ['binary', 'categorical'] as const);
+  if (labelMode === 'binary' && numClasses !== 2) {
+    throw new InvalidArgumentError(CALL, 'labelMode', `'categorical' for ${numClasses} classes ('binary' needs exactly 2)`, labelMode);
   }
   checkOneOf(CALL, 'pooling', pooling, ['avg', 'max'] as const);
   checkNumberInRange(CALL, 'dropout', dropout, 0, 1, true);
@@ -158,7 +171,7 @@ export function Wrapper(base: tfl.LayersModel | GraphModelLike | BaseSpec, optio
     throw new IncompatibleModelError(`${CALL}: the base's feature size is unknown (shape [${pooled.shape.join(', ')}])`);
   }
 
-  const headLayers = makeHeadLayers(numClasses, dropout, hiddenUnits, seed);
+  const headLayers = makeHeadLayers(numClasses, labelMode === 'binary', dropout, hiddenUnits, seed);
   const output = headLayers.reduce((t, layer) => layer.apply(t) as tfl.SymbolicTensor, pooled);
   const wrapper = tfl.model({ inputs: input, outputs: output, name: 'tlkit_wrapper' });
   const parts = assembleParts({
@@ -274,6 +287,7 @@ function probeOutputShape(
 
 function makeHeadLayers(
   numClasses: number,
+  binary: boolean,
   dropout: number,
   hiddenUnits: readonly number[],
   seed: number,
@@ -289,8 +303,8 @@ function makeHeadLayers(
   if (dropout > 0) layers.push(tfl.layers.dropout({ rate: dropout, seed: seed + hiddenUnits.length, name: 'tlkit_dropout' }));
   layers.push(
     tfl.layers.dense({
-      units: numClasses === 2 ? 1 : numClasses,
-      activation: numClasses === 2 ? 'sigmoid' : 'softmax',
+      units: binary ? 1 : numClasses,
+      activation: binary ? 'sigmoid' : 'softmax',
       kernelInitializer: tfl.initializers.glorotUniform({ seed: seed + hiddenUnits.length + 1 }),
       name: 'tlkit_output',
     }),

@@ -18,7 +18,7 @@ export interface BaseEntry {
   readonly name: string;
   /** The base: a LayersModel, a GraphModel or a spec from `loadBase`. It stays the caller's. */
   readonly base: tfl.LayersModel | GraphModelLike | BaseSpec;
-  /** Head options for this base; `numClasses` and `inputShape` default to the data's. */
+  /** Head options for this base; `numClasses`, `labelMode` and `inputShape` default to the data's. */
   readonly wrapperOptions?: WrapperOptions;
   /**
    * This base's own view of the dataset, for a base that needs other preprocessing or another input size (VGG16's
@@ -150,6 +150,7 @@ export async function compareBases(
     const [h, w] = entryData.imageSize;
     const model = Wrapper(entry.base, {
       numClasses: entryData.labelNames.length,
+      labelMode: entryData.labelMode,
       inputShape: [h, w, 3],
       ...entry.wrapperOptions,
     });

@@ -44,6 +44,16 @@ describe('Wrapper shapes', () => {
     model.dispose();
   });
 
+  it("labelMode 'categorical' gives two classes two softmax units (the head a categorical 2-class dataset needs)", () => {
+    const base = tinyConvBnBase();
+    const model = Wrapper(base, { numClasses: 2, labelMode: 'categorical' });
+    expect(predictShape(model, 3, [8, 8, 3])).toEqual([3, 2]);
+    expect(model.getLayer('tlkit_output').getConfig()['activation']).toBe('softmax');
+    expect(getWrapperParts(model)!.numClasses).toBe(2);
+    model.dispose();
+    base.dispose();
+  });
+
   it('a base that already outputs [batch, features] gets no pooling', () => {
     const model = Wrapper(tinyDenseBase(), { numClasses: 3 });
     expect(model.layers.map((l) => l.name)).not.toContain('tlkit_pool');
@@ -119,6 +129,11 @@ describe('Wrapper option errors', () => {
     expect(() => Wrapper(base, { numClasses: 1 })).toThrowErrorMatchingInlineSnapshot(
       `[InvalidArgumentError: Wrapper: numClasses must be an integer >= 2, got 1]`,
     );
+  });
+
+  it("refuses labelMode 'binary' for more than two classes, and an unknown labelMode", () => {
+    expect(() => Wrapper(base, { numClasses: 3, labelMode: 'binary' })).toThrowErrorMatchingInlineSnapshot(`[InvalidArgumentError: Wrapper: labelMode must be 'categorical' for 3 classes ('binary' needs exactly 2), got "binary"]`);
+    expect(() => Wrapper(base, { labelMode: 'onehot' as never })).toThrowErrorMatchingInlineSnapshot(`[InvalidArgumentError: Wrapper: labelMode must be one of 'binary', 'categorical', got "onehot"]`);
   });
 
   it('lists the layer names nearest an unknown cutAt', () => {

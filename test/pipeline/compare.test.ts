@@ -82,9 +82,20 @@ describe('compareBases', () => {
     const before = tf.memory().numTensors;
     // The second entry's head does not match the data: its baseline throws after the first model was kept.
     await expect(
-      compareBases([{ name: 'a', base }, { name: 'b', base, wrapperOptions: { numClasses: 3 } }], data, { epochs: 1, keepModels: true }),
+      compareBases([{ name: 'a', base }, { name: 'b', base, wrapperOptions: { numClasses: 3, labelMode: 'categorical' } }], data, { epochs: 1, keepModels: true }),
     ).rejects.toThrow(/evaluateBaseline: the model outputs 3 values/);
     expect(tf.memory().numTensors).toBe(before);
+    base.dispose();
+    data.dispose();
+  });
+
+  it("gives a two-class dataset with labelMode 'categorical' a softmax head it can train", async () => {
+    const data = makeTestSource({ perSplit: { train: 8, validation: 4, test: 4 }, labelMode: 'categorical' });
+    const base = tinyConvBnBase();
+    const [row] = await compareBases([{ name: 'a', base }], data, { epochs: 1, keepModels: true });
+    expect((row!.model!.outputs[0]!.shape)).toEqual([null, 2]);
+    expect(row!.evaluation.labelMode).toBe('categorical');
+    row!.model!.dispose();
     base.dispose();
     data.dispose();
   });

@@ -18,6 +18,8 @@ export interface TestSourceOptions {
   readonly seed?: number;
   /** Make labels independent of the pixels (nothing to learn). */
   readonly randomLabels?: boolean;
+  /** Target encoding; default binary for two classes (categorical gives two classes one-hot targets). */
+  readonly labelMode?: LabelMode;
 }
 
 export interface TestSource extends ImageBatchSource {
@@ -56,14 +58,14 @@ export function makeTestSource(options: TestSourceOptions = {}): TestSource {
     validation: makeSplit(per.validation, k, imageSize, seed + 1, random),
     test: makeSplit(per.test, k, imageSize, seed + 2, random),
   };
-  return sourceFrom(stored, k, options.batchSize ?? 8, options.augmented ?? false);
+  return sourceFrom(stored, k, options.batchSize ?? 8, options.augmented ?? false, options.labelMode);
 }
 
 type Stored = Record<'train' | 'validation' | 'test', { xs: tf.Tensor4D; labels: number[] }>;
 
 /** A source over given images and class ids (the source owns the tensors: dispose() frees them). */
-export function sourceFrom(stored: Stored, k: number, batchSize: number, augmented = false): TestSource {
-  const labelMode: LabelMode = k === 2 ? 'binary' : 'categorical';
+export function sourceFrom(stored: Stored, k: number, batchSize: number, augmented = false, mode?: LabelMode): TestSource {
+  const labelMode: LabelMode = mode ?? (k === 2 ? 'binary' : 'categorical');
   const per = {
     train: stored.train.labels.length,
     validation: stored.validation.labels.length,
