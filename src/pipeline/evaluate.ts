@@ -59,7 +59,10 @@ export interface EvaluateOptions {
   readonly workers?: number;
 }
 
-/** Unweighted means over classes. */
+/**
+ * Unweighted means over classes. A class with no example in the evaluated split that was never predicted is left out
+ * of the means (its per-class entry is still listed, with zeros).
+ */
 export interface MacroAverages {
   /** Mean per-class precision. */
   readonly precision: number;
@@ -251,7 +254,7 @@ export async function evaluate(
     labelMode: data.labelMode,
     confusionMatrix,
     perClass,
-    macro: macroAverages(perClass),
+    macro: macroAverages(perClass, confusionMatrix),
   };
   if (data.labelMode !== 'binary') return base;
   const positive = perClass[1] as ClassMetrics;

@@ -68,11 +68,20 @@ export function perClassMetrics(matrix: readonly (readonly number[])[], labelNam
   return out;
 }
 
-/** Unweighted means of per-class precision, recall and F1. */
-export function macroAverages(perClass: readonly ClassMetrics[]): { precision: number; recall: number; f1: number } {
-  const n = perClass.length;
+/**
+ * Unweighted means of per-class precision, recall and F1. With the confusion matrix, a class that has no example in
+ * the split and was never predicted is left out (as scikit-learn's macro average does): it says nothing about the
+ * classifier, and counting its zeros would pull a perfect result on the classes present below 1.
+ */
+export function macroAverages(
+  perClass: readonly ClassMetrics[],
+  matrix?: readonly (readonly number[])[],
+): { precision: number; recall: number; f1: number } {
+  const predicted = (c: number): number => (matrix ?? []).reduce((a, row) => a + (row[c] ?? 0), 0);
+  const used = matrix ? perClass.filter((m, c) => m.support > 0 || predicted(c) > 0) : perClass;
+  const n = used.length;
   if (n === 0) return { precision: Number.NaN, recall: Number.NaN, f1: Number.NaN };
-  const sum = (f: (m: ClassMetrics) => number): number => perClass.reduce((a, m) => a + f(m), 0) / n;
+  const sum = (f: (m: ClassMetrics) => number): number => used.reduce((a, m) => a + f(m), 0) / n;
   return { precision: sum((m) => m.precision), recall: sum((m) => m.recall), f1: sum((m) => m.f1) };
 }
 

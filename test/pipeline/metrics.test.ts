@@ -62,6 +62,17 @@ describe('metrics (hand-computed values)', () => {
     expect(f1Of(0, 0)).toBe(0);
   });
 
+  it('macro averages skip a class absent from the split and never predicted (a perfect result stays 1)', () => {
+    // Three classes; the split has only classes 0 and 2, all classified correctly.
+    const m = confusionMatrixOf([0, 0, 2], [0, 0, 2], 3);
+    const per = perClassMetrics(m, ['a', 'b', 'c']);
+    expect(per[1]).toEqual({ label: 'b', precision: 0, recall: 0, f1: 0, support: 0 });
+    expect(macroAverages(per, m)).toEqual({ precision: 1, recall: 1, f1: 1 });
+    // A class absent from the split but predicted still counts (its precision is 0), as in scikit-learn.
+    const wrong = confusionMatrixOf([0, 0, 2], [0, 1, 2], 3);
+    expect(macroAverages(perClassMetrics(wrong, ['a', 'b', 'c']), wrong).recall).toBeCloseTo((0.5 + 0 + 1) / 3, 12);
+  });
+
   it('ROC AUC: perfect, inverted, ties and a hand-counted case', () => {
     expect(rocAucOf([0, 0, 1, 1], [0.1, 0.2, 0.8, 0.9])).toBe(1);
     expect(rocAucOf([0, 0, 1, 1], [0.9, 0.8, 0.2, 0.1])).toBe(0);
