@@ -5,7 +5,7 @@
  * @module
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { InvalidArgumentError, LoadError, UnsafeModelError, UnsupportedError } from '../errors';
+import { InvalidArgumentError, LoadError, TlKitError, UnsafeModelError, UnsupportedError } from '../errors';
 import { writeFolderAtomic } from './atomic';
 import { checkGroupSize, checkRelativeWeightPath, concatBytes, parseModelJson, toArtifacts } from './manifest';
 
@@ -129,7 +129,8 @@ export async function readModelFolder(jsonPath: string): Promise<tf.io.ModelArti
  * @param dir - folder path or `file://` URL to save into (created with its parents).
  * @returns an IOHandler with a `save` method, for `model.save(...)`.
  * @throws {@link InvalidArgumentError} when `dir` is not a string (at call time) or, from `save()`, names a non-empty
- *   folder that is not a saved model; {@link UnsupportedError} outside Node or for a binary topology.
+ *   folder that is not a saved model; {@link UnsupportedError} outside Node or for a binary topology;
+ *   {@link LoadError} from `save()` when the folder cannot be inspected or written (the fs error is the cause).
  * @example
  * ```ts
  * import { fileSaveHandler, fileLoadHandler } from 'tl-kit';
@@ -189,7 +190,8 @@ async function checkReplaceable(call: string, target: string): Promise<void> {
     entries = await fs.readdir(target);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
-    throw err;
+    if (err instanceof TlKitError) throw err;
+    throw new LoadError(`${call}: cannot write the model to ${target}`, { cause: err });
   }
   if (entries.length > 0 && !entries.includes('model.json')) {
     throw new InvalidArgumentError(
