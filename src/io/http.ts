@@ -6,7 +6,8 @@
  * @module
  */
 import type * as tf from '@tensorflow/tfjs-core';
-import { LoadError, UnsafeModelError, TlKitError } from '../errors';
+import { InvalidArgumentError, LoadError, UnsafeModelError, TlKitError } from '../errors';
+import { checkOptionsObject } from '../internal/validate';
 import { writeFolderAtomic, type FolderFile } from './atomic';
 import { cacheEntryDir, resolveCacheDir } from './cache';
 import { checkRelativeWeightPath, concatBytes, expectedGroupBytes, parseModelJson, toArtifacts } from './manifest';
@@ -46,6 +47,7 @@ function isNode(): boolean {
  *   and appended to every shard URL, as tfjs does).
  * @param options - cache folder, fetch function, progress callback.
  * @returns an IOHandler with a `load` method.
+ * @throws {@link InvalidArgumentError} at call time for a `url` that is not an absolute http(s) URL or a bad option.
  * @throws {@link LoadError} from `load()` for an HTTP error, a failed or cut-off transfer, or a missing shard (naming
  *   its URL); {@link UnsafeModelError} for an unsafe manifest.
  * @example
@@ -56,7 +58,31 @@ function isNode(): boolean {
  * ```
  */
 export function httpLoadHandler(url: string, options: HttpLoadOptions = {}): tf.io.IOHandler {
+  const call = 'httpLoadHandler';
+  let parsed: URL | undefined;
+  try {
+    parsed = typeof url === 'string' ? new URL(url) : undefined;
+  } catch {
+    parsed = undefined;
+  }
+  if (parsed === undefined || (parsed.protocol !== 'http:' && parsed.protocol !== 'https:')) {
+    throw new InvalidArgumentError(call, 'url', 'an absolute http(s):// URL of a model.json', url);
+  }
+  checkOptionsObject(call, options);
+  checkHttpLoadOptions(call, options);
   return { load: () => loadHttpModel(url, options) };
+}
+
+/** Validates the download options shared by {@link httpLoadHandler} and `loadBase`, naming `call`. */
+export function checkHttpLoadOptions(call: string, options: HttpLoadOptions): void {
+  const { cacheDir, fetch: fetchFn, onProgress } = options;
+  if (cacheDir !== undefined && cacheDir !== false && (typeof cacheDir !== 'string' || cacheDir.length === 0)) {
+    throw new InvalidArgumentError(call, 'cacheDir', 'a folder path or false', cacheDir);
+  }
+  if (fetchFn !== undefined && typeof fetchFn !== 'function') throw new InvalidArgumentError(call, 'fetch', 'a function', fetchFn);
+  if (onProgress !== undefined && typeof onProgress !== 'function') {
+    throw new InvalidArgumentError(call, 'onProgress', 'a function', onProgress);
+  }
 }
 
 async function loadHttpModel(url: string, options: HttpLoadOptions): Promise<tf.io.ModelArtifacts> {

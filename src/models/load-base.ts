@@ -10,7 +10,7 @@ import type { PreprocessingMode } from '../data/types';
 import { InvalidArgumentError, LoadError, TlKitError, UnsupportedError } from '../errors';
 import { checkOptionsObject } from '../internal/validate';
 import { fileLoadHandler } from '../io/file-handler';
-import { httpLoadHandler } from '../io/http';
+import { checkHttpLoadOptions, httpLoadHandler } from '../io/http';
 import type { BaseSpec, GraphModelLike } from './base-spec';
 import { registerTlKitLayers } from './inference-base';
 import { findKnownBase, KNOWN_BASES, type KnownBase } from './registry';
@@ -102,6 +102,7 @@ const CALL = 'loadBase';
  */
 export async function loadBase(source: string | tf.io.IOHandler, options: LoadBaseOptions = {}): Promise<BaseSpec> {
   checkOptionsObject(CALL, options);
+  checkHttpLoadOptions(CALL, options);
   const known = typeof source === 'string' ? findKnownBase(source) : undefined;
   const handler = known ? httpLoadHandler(known.url, httpOptions(options)) : toHandler(source, options);
   const format = options.format ?? known?.format ?? 'auto';

@@ -160,4 +160,12 @@ describe('httpLoadHandler', () => {
     expect(await failure(load)).toMatchInlineSnapshot(`"UnsafeModelError: <origin>/evil/model.json: weight path "../good/group1-shard2of2.bin" escapes the model folder; refused"`);
     expect(requests.some((r) => r.startsWith('/evil/group1'))).toBe(false); // refused before any shard request
   });
+
+  it('validates its arguments when called, not with a TypeError from load()', async () => {
+    expect(() => httpLoadHandler('not a url')).toThrowErrorMatchingInlineSnapshot(`[InvalidArgumentError: httpLoadHandler: url must be an absolute http(s):// URL of a model.json, got "not a url"]`);
+    expect(() => httpLoadHandler('ftp://example.com/model.json')).toThrowErrorMatchingInlineSnapshot(`[InvalidArgumentError: httpLoadHandler: url must be an absolute http(s):// URL of a model.json, got "ftp://example.com/model.json"]`);
+    expect(() => httpLoadHandler(`${origin}/good/model.json`, { cacheDir: 5 as never })).toThrowErrorMatchingInlineSnapshot(`[InvalidArgumentError: httpLoadHandler: cacheDir must be a folder path or false, got 5]`);
+    expect(() => httpLoadHandler(`${origin}/good/model.json`, { fetch: 'curl' as never })).toThrowErrorMatchingInlineSnapshot(`[InvalidArgumentError: httpLoadHandler: fetch must be a function, got "curl"]`);
+    expect(() => httpLoadHandler(`${origin}/good/model.json`, null as never)).toThrowErrorMatchingInlineSnapshot(`[InvalidArgumentError: httpLoadHandler: options must be an object or undefined, got null]`);
+  });
 });
