@@ -4,7 +4,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
-import { IncompatibleModelError, InvalidArgumentError } from '../errors';
+import { IncompatibleModelError, InvalidArgumentError, TrainingError } from '../errors';
 import type { ImageBatchSource } from '../data/types';
 
 /** Named optimizer choices of `fit` and `fineTune`. */
@@ -145,6 +145,41 @@ export function ensureCompiled(
   (model as unknown as { isOptimizerOwned: boolean }).isOptimizerOwned = optimizer === null || ownsOptimizer;
   // Recompiling replaces an optimizer the model owned: free its state (moments) so nothing is left behind.
   if (previous && previousOwned && previous !== model.optimizer) previous.dispose();
+}
+
+/** The trainable-variable names each optimizer last trained through tl-kit, in order. */
+const lastVariables = new WeakMap<tf.Optimizer, string>();
+
+/**
+ * Makes sure the model's optimizer can train `variables`. tfjs optimizers keep their per-variable state (Adam's
+ * moments, RMSprop's mean squares) by position in the variable list, so after the trainable weights changed (unfreeze,
+ * or a head-only `fit` after `fineTune`) a kept optimizer would apply one weight's state to another and fail on the
+ * shapes, or silently mix them. An optimizer the model owns is replaced by a fresh one with the same settings (as the
+ * Keras recipe recompiles after unfreezing); one the caller passed in is refused.
+ */
+export function ensureOptimizerFits(
+  call: string,
+  model: tfl.LayersModel,
+  data: ImageBatchSource,
+  variables: readonly tf.Variable[],
+): void {
+  const key = variables.map((v) => v.name).join('\n');
+  const optimizer = model.optimizer;
+  const previous = lastVariables.get(optimizer);
+  if (previous !== undefined && previous !== key) {
+    const owned = (model as unknown as { isOptimizerOwned?: boolean }).isOptimizerOwned === true;
+    const cls = optimizer.constructor as unknown as {
+      fromConfig?: (cls: unknown, config: tf.serialization.ConfigDict) => tf.Optimizer;
+    };
+    if (!owned || typeof cls.fromConfig !== 'function') {
+      throw new TrainingError(
+        `${call}: the model's optimizer was last used on other trainable weights (unfreeze or fineTune changed them), ` +
+          "and a tfjs optimizer keeps its state by position; pass a new optimizer or a preset name ('adam', 'tutorial')",
+      );
+    }
+    ensureCompiled(call, model, data, cls.fromConfig(cls, optimizer.getConfig()), true);
+  }
+  lastVariables.set(model.optimizer, key);
 }
 
 /** Per-example loss of the compiled model: `[batch]`. */

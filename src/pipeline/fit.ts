@@ -213,7 +213,10 @@ export async function trainWith(
  * softmax output. For a `Wrapper` model with a frozen base and unaugmented data, features are extracted once per image
  * (train and validation) and the head trains on them every epoch (`cacheFeatures`); the trained weights end up in
  * `model`. The optimizer `fit` creates belongs to the model (`model.dispose()` frees it); every other tensor `fit`
- * creates is freed before it returns. Layers' `trainable` flags are as before afterwards.
+ * creates is freed before it returns. Layers' `trainable` flags are as before afterwards. When the trainable weights
+ * changed since the model's optimizer last trained (after `unfreeze`, or a head-only `fit` after `fineTune`), an
+ * optimizer the model owns is replaced by a fresh one with the same settings, since tfjs optimizers keep their state
+ * by position in the weight list.
  *
  * @param model - the classifier, e.g. from `Wrapper(base, { numClasses })`.
  * @param data - the dataset, e.g. a `DataLoader`.
@@ -221,8 +224,9 @@ export async function trainWith(
  * @returns the training history.
  * @throws {@link InvalidArgumentError} for a bad option.
  * @throws {@link IncompatibleModelError} when the model's output does not match the data's classes.
- * @throws {@link TrainingError} when the model is already training, the loss becomes NaN, or cached features cannot be
- *   spilled to a temporary file (the file-system error is the cause).
+ * @throws {@link TrainingError} when the model is already training, the loss becomes NaN, cached features cannot be
+ *   spilled to a temporary file (the file-system error is the cause), or an optimizer the caller passed in earlier
+ *   would now train other weights.
  * @throws {@link UnsupportedError} when cached features exceed the budget in a browser.
  * @throws {@link DatasetError} when the training split is empty.
  * @example

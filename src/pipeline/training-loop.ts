@@ -16,7 +16,7 @@ import {
   type TrainingLogs,
   type TrainingParams,
 } from './callbacks';
-import { accuracyFunction, lossFunction } from './compile';
+import { accuracyFunction, ensureOptimizerFits, lossFunction } from './compile';
 import { extractFeatures, type FeatureStore } from './feature-cache';
 
 /** One training batch: the input of `forward` and the targets. Both are disposed by the loop. */
@@ -288,6 +288,7 @@ export async function runTraining(
   if (variables.length === 0) {
     throw new TrainingError(`${settings.call}: the model has no trainable weights; nothing would be trained`);
   }
+  ensureOptimizerFits(settings.call, model, data, variables);
   const history = new tfl.History();
   const runner = new CallbackRunner([history as unknown as TrainingCallback, ...settings.callbacks]);
   runner.setup(model, params);

@@ -6,6 +6,8 @@ import { getWrapperParts } from '../../src/models/parts';
 import { fit } from '../../src/pipeline/fit';
 import { evaluate, evaluateBaseline } from '../../src/pipeline/evaluate';
 import { earlyStopping, type TrainingCallback } from '../../src/pipeline/callbacks';
+import { fineTune } from '../../src/pipeline/fine-tune';
+import { unfreeze } from '../../src/models/unfreeze';
 import { tinyConvBnBase } from '../fixtures/bases';
 import { makeTestSource, type TestSource } from './helpers';
 
@@ -150,6 +152,42 @@ describe('fit', () => {
     const now = Array.from(getWrapperParts(model)!.head.getWeights()[0]!.dataSync());
     expect(now).toEqual(bestWeights);
     model.dispose();
+  });
+
+  // wasm has no conv backprop kernels; the unfrozen top includes conv2.
+  it.skipIf(tf.getBackend() === 'wasm' || process.env.TLKIT_BACKEND === 'wasm')(
+    'trains again after unfreeze and after fineTune (the trainable weights changed under the kept optimizer)',
+    async () => {
+      const data = source({ perSplit: { train: 8, validation: 4, test: 4 } });
+      const base = tinyConvBnBase();
+      const model = Wrapper(base, { seed: 0, hiddenUnits: [4] });
+      await fit(model, data, { epochs: 1 });
+      const withOptimizer = tf.memory().numTensors;
+      unfreeze(model, { topLayers: 3 });
+      // tfjs optimizers keep their moments by position: the base's conv2 kernel met the head's first moment.
+      const after = await fit(model, data, { epochs: 1 });
+      expect(after.history['loss']![0]).toBeGreaterThan(0);
+      unfreeze(model, { topLayers: 0 });
+      await fineTune(model, data, { topLayers: 3, epochs: 1 });
+      await fit(model, data, { epochs: 1 }); // head only again, after fineTune's optimizer saw base weights
+      expect(tf.memory().numTensors).toBe(withOptimizer);
+      model.dispose();
+      base.dispose();
+    },
+  );
+
+  it('refuses to reuse a caller-owned optimizer on other trainable weights', async () => {
+    const data = source({ perSplit: { train: 8, validation: 4, test: 4 } });
+    const base = tinyConvBnBase();
+    const model = Wrapper(base, { seed: 0 });
+    const mine = tf.train.adam(0.01);
+    await fit(model, data, { epochs: 1, optimizer: mine });
+    unfreeze(model, { topLayers: 2 });
+    await expect(fit(model, data, { epochs: 1 })).rejects.toThrowErrorMatchingInlineSnapshot(`[TrainingError: fit: the model's optimizer was last used on other trainable weights (unfreeze or fineTune changed them), and a tfjs optimizer keeps its state by position; pass a new optimizer or a preset name ('adam', 'tutorial')]`);
+    await fit(model, data, { epochs: 1, optimizer: 'adam' }); // a new optimizer trains fine
+    model.dispose();
+    mine.dispose();
+    base.dispose();
   });
 
   it('throws a TrainingError naming epoch and batch when the loss becomes NaN', async () => {
