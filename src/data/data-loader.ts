@@ -335,17 +335,25 @@ export class DataLoader implements ImageBatchSource {
     const all = [...this.#splits.train, ...this.#splits.validation, ...this.#splits.test];
     const drawn = shuffled(all, hashSeed(this.#seed) ^ hashSeed(++this.#rawDraws)).slice(0, n);
     const out: RawImage[] = [];
-    for (const i of drawn) {
-      let pixels: RgbPixels;
-      try {
-        pixels = await this.#store.load(i, undefined);
-      } catch (err) {
-        if (err instanceof DecodeFailure) continue;
-        throw err;
+    try {
+      for (const i of drawn) {
+        // dispose() may run while an image decodes: stop with the loader's error, not the store's.
+        this.#checkAlive('getRandomRawImages');
+        let pixels: RgbPixels;
+        try {
+          pixels = await this.#store.load(i, undefined);
+        } catch (err) {
+          if (err instanceof DecodeFailure) continue;
+          throw err;
+        }
+        const label = this.#store.labels[i] as number;
+        const image = tf.tensor3d(pixels.data, [pixels.height, pixels.width, 3], 'int32');
+        out.push({ image, label, labelName: this.labelNames[label] as string, id: this.#store.ids[i] as string });
       }
-      const label = this.#store.labels[i] as number;
-      const image = tf.tensor3d(pixels.data, [pixels.height, pixels.width, 3], 'int32');
-      out.push({ image, label, labelName: this.labelNames[label] as string, id: this.#store.ids[i] as string });
+    } catch (err) {
+      // The caller never receives these images.
+      tf.dispose(out.map((r) => r.image));
+      throw err;
     }
     return out;
   }

@@ -83,3 +83,16 @@ describe('DataLoader.fromTensors', () => {
     expect(tf.memory().numTensors).toBe(before);
   });
 });
+
+describe('DataLoader.getRandomRawImages', () => {
+  it('throws a DatasetError and frees the images it made when the loader is disposed meanwhile', async () => {
+    const xs = tf.fill([8, 2, 2, 3], 100) as tf.Tensor4D;
+    const data = await DataLoader.fromTensors(xs, [0, 1, 0, 1, 0, 1, 0, 1], { imageSize: 2, splitWeights: [2, 1, 1] });
+    xs.dispose();
+    const before = tf.memory().numTensors;
+    const drawing = data.getRandomRawImages(4);
+    data.dispose();
+    await expect(drawing).rejects.toThrowErrorMatchingInlineSnapshot(`[DatasetError: DataLoader: getRandomRawImages used after dispose()]`);
+    expect(tf.memory().numTensors).toBe(before - 1); // only the loader's own clone is gone
+  });
+});
