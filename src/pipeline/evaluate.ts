@@ -115,6 +115,7 @@ interface Collected {
 
 /** Runs the model over `steps` batches of a split and downloads labels, predictions and the loss sum. */
 async function collect(
+  call: string,
   model: tfl.LayersModel,
   data: ImageBatchSource,
   split: SplitName,
@@ -173,7 +174,7 @@ async function collect(
     await extractor?.dispose();
   }
   if (out.actual.length === 0) {
-    throw new DatasetError(`evaluate: the ${split} split has no examples to evaluate`);
+    throw new DatasetError(`${call}: the ${split} split has no examples to evaluate`);
   }
   return out;
 }
@@ -205,7 +206,7 @@ export async function evaluateBaseline(
   checkOptionsObject(call, options);
   checkSteps(call, options.steps);
   checkModelFitsData(call, model, data);
-  const c = await collect(model, data, 'validation', options.steps, 0);
+  const c = await collect(call, model, data, 'validation', options.steps, 0);
   return { loss: c.lossSum / c.actual.length, accuracy: accuracyOf(c.actual, c.predicted), numExamples: c.actual.length };
 }
 
@@ -241,7 +242,7 @@ export async function evaluate(
   const workers = options.workers ?? 0;
   checkNonNegativeInteger(call, 'workers', workers);
   checkModelFitsData(call, model, data);
-  const c = await collect(model, data, split, options.steps, workers);
+  const c = await collect(call, model, data, split, options.steps, workers);
   const k = data.labelNames.length;
   const confusionMatrix = confusionMatrixOf(c.actual, c.predicted, k);
   const perClass = perClassMetrics(confusionMatrix, data.labelNames);

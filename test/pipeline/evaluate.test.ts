@@ -123,6 +123,10 @@ describe('evaluate', () => {
     await expect(evaluate(model, data, { split: 'training' as 'train' })).rejects.toThrowErrorMatchingInlineSnapshot(`[InvalidArgumentError: evaluate: split must be one of 'train', 'validation', 'test', got "training"]`);
     await expect(evaluateBaseline(model, data, { steps: 1.5 })).rejects.toThrowErrorMatchingInlineSnapshot(`[InvalidArgumentError: evaluateBaseline: steps must be a positive integer, got 1.5]`);
     await expect(evaluate({} as tfl.LayersModel, data)).rejects.toThrowErrorMatchingInlineSnapshot(`[InvalidArgumentError: evaluate: model must be a tf.LayersModel (e.g. from Wrapper), got {}]`);
+    const noValidation = { ...data, numExamples: { ...data.numExamples, validation: 0 }, validationBatches: data.testBatches.take(0) };
+    const wrapped = Wrapper(tinyConvBnBase());
+    await expect(evaluateBaseline(wrapped, noValidation)).rejects.toThrowErrorMatchingInlineSnapshot(`[DatasetError: evaluateBaseline: the validation split has no examples to evaluate]`);
+    wrapped.dispose();
     model.dispose();
     data.dispose();
   });
