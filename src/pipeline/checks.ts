@@ -11,17 +11,30 @@ export function checkModel(call: string, model: unknown): asserts model is tfl.L
   }
 }
 
+const isCount = (v: unknown): boolean => typeof v === 'number' && Number.isInteger(v) && v >= 0;
+
 /** Throws unless `data` looks like an ImageBatchSource. */
 export function checkSource(call: string, data: unknown): asserts data is ImageBatchSource {
   const d = data as Partial<ImageBatchSource> | null;
+  const counts = (d?.numExamples ?? null) as Partial<ImageBatchSource['numExamples']> | null;
+  const size: unknown = d?.imageSize;
   const ok =
     typeof d === 'object' &&
     d !== null &&
     Array.isArray(d.labelNames) &&
     d.labelNames.length >= 2 &&
-    typeof d.numExamples === 'object' &&
+    typeof counts === 'object' &&
+    counts !== null &&
+    isCount(counts.train) &&
+    isCount(counts.validation) &&
+    isCount(counts.test) &&
+    Array.isArray(size) &&
+    size.length === 2 &&
+    size.every((v) => Number.isInteger(v) && v > 0) &&
     (d.labelMode === 'binary' || d.labelMode === 'categorical') &&
     typeof d.batchSize === 'number' &&
+    Number.isInteger(d.batchSize) &&
+    d.batchSize > 0 &&
     typeof d.trainBatches === 'object' &&
     typeof d.validationBatches === 'object' &&
     typeof d.testBatches === 'object';
