@@ -162,9 +162,9 @@ export function assignWeights(call: string, model: tfl.LayersModel, file: Weight
   }
   let assigned = 0;
   for (const [m, f] of pairs) {
-    const tensors = m.layer.weights.map((w, i) =>
-      tf.tensor((f.weights[i] as FileLayer['weights'][number]).dataset.read(), w.shape as number[], 'float32'),
-    );
+    // Read every value of the layer before making tensors: a read that fails then leaves no tensor behind.
+    const values = m.layer.weights.map((_, i) => (f.weights[i] as FileLayer['weights'][number]).dataset.read());
+    const tensors = m.layer.weights.map((w, i) => tf.tensor(values[i] as Float32Array, w.shape as number[], 'float32'));
     try {
       m.layer.setWeights(tensors);
       assigned += tensors.length;

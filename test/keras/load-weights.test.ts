@@ -94,3 +94,24 @@ describe('loadKerasWeights', () => {
     }
   });
 });
+
+describe('assignWeights', () => {
+  test('a dataset that fails to read leaves no tensor behind and the layer unchanged', async () => {
+    const tfl = await import('@tensorflow/tfjs-layers');
+    const { assignWeights } = await import('../../src/keras/load-weights');
+    const model = tfl.sequential({ layers: [tfl.layers.dense({ units: 2, inputShape: [3], name: 'fc' })] });
+    const kernel = Array.from(model.getWeights()[0]!.dataSync());
+    const ok = { kind: 'dataset' as const, shape: [3, 2], read: () => new Float32Array(6).fill(1) };
+    const broken = { kind: 'dataset' as const, shape: [2], read: (): Float32Array => { throw new Error('corrupt chunk'); } };
+    const file = {
+      layout: 'legacy' as const,
+      kerasVersion: undefined,
+      layers: [{ name: 'fc', path: 'layers/dense', weights: [{ name: 'kernel', dataset: ok }, { name: 'bias', dataset: broken }] }],
+    };
+    const before = tf.memory().numTensors;
+    expect(() => assignWeights('loadKerasWeights', model, file, 'name')).toThrow('corrupt chunk');
+    expect(tf.memory().numTensors).toBe(before);
+    expect(Array.from(model.getWeights()[0]!.dataSync())).toEqual(kernel);
+    model.dispose();
+  });
+});
