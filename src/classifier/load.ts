@@ -150,12 +150,13 @@ export async function loadClassifier(src: string, options: LoadClassifierOptions
       }
       const decoded = await decodeImage(image, { imageSize: size, resize });
       let probs: Float32Array | Int32Array | Uint8Array;
+      let out: tf.Tensor | undefined;
       try {
-        const out = tf.tidy(() => model.predict(prepareImages(decoded, { imageSize: size, resize, preprocessing })) as tf.Tensor);
+        out = tf.tidy(() => model.predict(prepareImages(decoded, { imageSize: size, resize, preprocessing })) as tf.Tensor);
         probs = await out.data();
-        out.dispose();
       } finally {
         decoded.dispose();
+        out?.dispose();
       }
       const scored: Prediction[] = binary
         ? [

@@ -176,18 +176,19 @@ export async function meanLossAndAccuracy(
   let acc = 0;
   let count = 0;
   for await (const { x, ys } of batches) {
+    let sums: tf.Tensor | undefined;
     try {
-      const sums = tf.tidy(() => {
+      sums = tf.tidy(() => {
         const pred = forward(x);
         return tf.stack([tf.sum(lossFn(ys, pred)), tf.sum(accFn(ys, pred))]);
       });
       const [l, a] = await sums.data();
-      sums.dispose();
       loss += l as number;
       acc += a as number;
       count += ys.shape[0];
     } finally {
       tf.dispose([x, ys]);
+      sums?.dispose();
     }
   }
   return { loss: count > 0 ? loss / count : Number.NaN, acc: count > 0 ? acc / count : Number.NaN, count };

@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it, vi } from 'vitest';
 import { Wrapper } from '../../src/models/wrapper';
 import { fit } from '../../src/pipeline/fit';
 import { evaluate } from '../../src/pipeline/evaluate';
@@ -102,6 +102,20 @@ describe('saveClassifier / loadClassifier', () => {
     const img = flatImage(10);
     const before = tf.memory().numTensors;
     await expect(classifier.predict(img)).rejects.toThrowErrorMatchingInlineSnapshot(`[TlKitError: Classifier.predict: the classifier was disposed; load it again]`);
+    // A download that fails (a lost GPU context, say) still frees the prediction tensor.
+    const again = await loadClassifier(join(dir, 'ok'));
+    const original = tf.Tensor.prototype.data;
+    const download = vi.spyOn(tf.Tensor.prototype, 'data').mockImplementation(function (this: tf.Tensor) {
+      // The image reads fine; the prediction's download fails.
+      return this.rank === 2 ? Promise.reject(new Error('context lost')) : original.call(this);
+    } as typeof original);
+    try {
+      await expect(again.predict(img)).rejects.toThrow('context lost');
+    } finally {
+      download.mockRestore();
+    }
+    again.dispose();
+    expect(tf.memory().numTensors).toBe(before);
     expect(tf.memory().numTensors).toBe(before);
     img.dispose();
     three.dispose();

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { Wrapper } from '../../src/models/wrapper';
 import { getWrapperParts } from '../../src/models/parts';
 import { fit } from '../../src/pipeline/fit';
@@ -175,6 +175,29 @@ describe('fit', () => {
       base.dispose();
     },
   );
+
+  it('frees every tensor when a download fails during validation', async () => {
+    const data = source({ perSplit: { train: 8, validation: 4, test: 4 } });
+    const base = tinyConvBnBase();
+    const model = Wrapper(base, { seed: 0 });
+    await fit(model, data, { epochs: 1 });
+    const before = tf.memory().numTensors;
+    const original = tf.Tensor.prototype.data;
+    let armed = false;
+    const spy = vi.spyOn(tf.Tensor.prototype, 'data').mockImplementation(function (this: tf.Tensor) {
+      return armed ? Promise.reject(new Error('context lost')) : original.call(this);
+    } as typeof original);
+    // Armed after the last training batch of the epoch: the next download is validation's.
+    const arm: TrainingCallback = { onBatchEnd: (batch) => void (armed = batch === 0) };
+    try {
+      await expect(fit(model, data, { epochs: 1, callbacks: [arm] })).rejects.toThrow('context lost');
+    } finally {
+      spy.mockRestore();
+    }
+    expect(tf.memory().numTensors).toBe(before);
+    model.dispose();
+    base.dispose();
+  });
 
   it('refuses to reuse a caller-owned optimizer on other trainable weights', async () => {
     const data = source({ perSplit: { train: 8, validation: 4, test: 4 } });
