@@ -52,15 +52,20 @@ const CALL = 'unfreeze';
  * ```
  */
 export function unfreeze(model: tfl.LayersModel, options: UnfreezeOptions): string[] {
+  return unfreezeAs(CALL, model, options);
+}
+
+/** {@link unfreeze} whose errors name `call` (fineTune unfreezes on the caller's behalf). Internal. */
+export function unfreezeAs(call: string, model: tfl.LayersModel, options: UnfreezeOptions): string[] {
   const parts = typeof model === 'object' && model !== null ? getWrapperParts(model) : undefined;
-  if (parts === undefined) throw new InvalidArgumentError(CALL, 'model', 'a model returned by Wrapper', model);
-  checkOptionsObject(CALL, options);
+  if (parts === undefined) throw new InvalidArgumentError(call, 'model', 'a model returned by Wrapper', model);
+  checkOptionsObject(call, options);
   if (options === undefined || (options.fromLayer === undefined) === (options.topLayers === undefined)) {
-    throw new InvalidArgumentError(CALL, 'options', 'exactly one of fromLayer and topLayers', options);
+    throw new InvalidArgumentError(call, 'options', 'exactly one of fromLayer and topLayers', options);
   }
   const base = parts.base;
   if (base === null) {
-    throw new UnsupportedError(`${CALL}: the model's base is a GraphModel, which has no trainable weights`);
+    throw new UnsupportedError(`${call}: the model's base is a GraphModel, which has no trainable weights`);
   }
   const layers = parts.baseLayers;
   let start: number;
@@ -69,12 +74,12 @@ export function unfreeze(model: tfl.LayersModel, options: UnfreezeOptions): stri
     start = names.indexOf(options.fromLayer);
     if (start < 0) {
       const closest = closestNames(String(options.fromLayer), names).join(', ');
-      throw new InvalidArgumentError(CALL, 'fromLayer', `the name of a layer of the base (closest: ${closest})`, options.fromLayer);
+      throw new InvalidArgumentError(call, 'fromLayer', `the name of a layer of the base (closest: ${closest})`, options.fromLayer);
     }
   } else {
-    checkNonNegativeInteger(CALL, 'topLayers', options.topLayers);
+    checkNonNegativeInteger(call, 'topLayers', options.topLayers);
     if (options.topLayers > layers.length) {
-      throw new InvalidArgumentError(CALL, 'topLayers', `at most ${layers.length}, the base's number of layers`, options.topLayers);
+      throw new InvalidArgumentError(call, 'topLayers', `at most ${layers.length}, the base's number of layers`, options.topLayers);
     }
     start = layers.length - options.topLayers;
   }

@@ -197,6 +197,7 @@ export function earlyStopping(options: EarlyStoppingOptions = {}): TrainingCallb
     throw new InvalidArgumentError(call, 'minDelta', 'a finite number >= 0', minDelta);
   }
   checkOneOf(call, 'mode', mode, ['auto', 'min', 'max']);
+  if (typeof restore !== 'boolean') throw new InvalidArgumentError(call, 'restoreBestWeights', 'a boolean', restore);
   const higherIsBetter = mode === 'max' || (mode === 'auto' && monitor.includes('acc'));
 
   let model: tfl.LayersModel | undefined;

@@ -8,7 +8,7 @@ import type { ImageBatchSource } from '../data/types';
 import { InvalidArgumentError, UnsupportedError } from '../errors';
 import { checkOptionsObject } from '../internal/validate';
 import { getWrapperParts } from '../models/parts';
-import { unfreeze } from '../models/unfreeze';
+import { unfreezeAs } from '../models/unfreeze';
 import { checkModel, checkSource } from './checks';
 import { checkModelFitsData, ensureCompiled, resolveOptimizer } from './compile';
 import { resolveCommon, trainWith, withTrainingGuard, type FitOptions } from './fit';
@@ -77,7 +77,7 @@ export async function fineTune(
   const ownsOptimizer = options.optimizer === undefined || typeof options.optimizer === 'string';
   const where = options.fromLayer !== undefined ? { fromLayer: options.fromLayer } : { topLayers: options.topLayers as number };
   return withTrainingGuard(call, model, async () => {
-    const unfrozen = unfreeze(model, where);
+    const unfrozen = unfreezeAs(call, model, where);
     const parts = getWrapperParts(model);
     if (tf.getBackend() === 'wasm') {
       const convs = (parts?.baseLayers ?? []).filter((l) => unfrozen.includes(l.name) && CONV_CLASSES.has(l.getClassName()));

@@ -94,6 +94,8 @@ describe('terminateOnNaN and earlyStopping', () => {
     expect(tf.memory().numTensors).toBe(before);
     expect(() => earlyStopping({ patience: -1 })).toThrowErrorMatchingInlineSnapshot(`[InvalidArgumentError: earlyStopping: patience must be a non-negative integer, got -1]`);
     expect(() => earlyStopping({ mode: 'up' as 'max' })).toThrowErrorMatchingInlineSnapshot(`[InvalidArgumentError: earlyStopping: mode must be one of 'auto', 'min', 'max', got "up"]`);
+    // 'no' is truthy: it must not silently restore the best weights.
+    expect(() => earlyStopping({ restoreBestWeights: 'no' as never })).toThrowErrorMatchingInlineSnapshot(`[InvalidArgumentError: earlyStopping: restoreBestWeights must be a boolean, got "no"]`);
     model.dispose();
   });
 });

@@ -165,6 +165,8 @@ describe('fineTune', () => {
     const model = Wrapper(tinyConvBnBase());
     await expect(fineTune(model, data, { epochs: 1 })).rejects.toThrowErrorMatchingInlineSnapshot(`[InvalidArgumentError: fineTune: options must be an object with exactly one of fromLayer and topLayers, got {"epochs":1}]`);
     await expect(fineTune(model, data, { topLayers: 1, epochs: -1 })).rejects.toThrowErrorMatchingInlineSnapshot(`[InvalidArgumentError: fineTune: epochs must be a positive integer, got -1]`);
+    await expect(fineTune(model, data, { topLayers: 99 })).rejects.toThrowErrorMatchingInlineSnapshot(`[InvalidArgumentError: fineTune: topLayers must be at most 6, the base's number of layers, got 99]`);
+    await expect(fineTune(model, data, { fromLayer: 'conv9' })).rejects.toThrowErrorMatchingInlineSnapshot(`[InvalidArgumentError: fineTune: fromLayer must be the name of a layer of the base (closest: conv1, conv2, bn1, bn2, relu1), got "conv9"]`);
     model.dispose();
     data.dispose();
   });
