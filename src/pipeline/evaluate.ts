@@ -101,7 +101,10 @@ export interface EvaluationResult {
   readonly recall?: number;
   /** Binary data only: F1 of the positive class. */
   readonly f1?: number;
-  /** Binary data only: area under the ROC curve of the positive-class probability; NaN when a class is absent. */
+  /**
+   * Binary data only: area under the ROC curve of the positive-class probability; NaN when a class is absent or the
+   * model outputs NaN.
+   */
   readonly rocAuc?: number;
 }
 

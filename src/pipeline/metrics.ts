@@ -88,7 +88,7 @@ export function macroAverages(
 /**
  * Area under the ROC curve for binary labels (1 = positive) and scores: the probability that a random positive scores
  * higher than a random negative, ties counting one half (the Mann-Whitney statistic with mid-ranks).
- * NaN when either class is absent (the curve is undefined).
+ * NaN when either class is absent (the curve is undefined) or a score is NaN.
  */
 export function rocAucOf(actual: readonly number[], scores: readonly number[]): number {
   const n = actual.length;
@@ -96,6 +96,8 @@ export function rocAucOf(actual: readonly number[], scores: readonly number[]): 
   for (const a of actual) if (a === 1) positives++;
   const negatives = n - positives;
   if (positives === 0 || negatives === 0) return Number.NaN;
+  // A NaN score (a diverged model) has no rank; sorting would leave an arbitrary order and a meaningless area.
+  if (scores.some((s) => Number.isNaN(s))) return Number.NaN;
   const order = Array.from({ length: n }, (_, i) => i).sort((a, b) => (scores[a] as number) - (scores[b] as number));
   // Mid-ranks (1-based) over groups of tied scores.
   let rankSumPositives = 0;

@@ -73,6 +73,10 @@ describe('metrics (hand-computed values)', () => {
     expect(macroAverages(perClassMetrics(wrong, ['a', 'b', 'c']), wrong).recall).toBeCloseTo((0.5 + 0 + 1) / 3, 12);
   });
 
+  it('ROC AUC is NaN when a score is NaN (a diverged model), not a number from an unsorted order', () => {
+    expect(rocAucOf([0, 1, 0, 1, 0, 1], [0.5, Number.NaN, 0.2, 0.9, Number.NaN, 0.1])).toBeNaN();
+  });
+
   it('ROC AUC: perfect, inverted, ties and a hand-counted case', () => {
     expect(rocAucOf([0, 0, 1, 1], [0.1, 0.2, 0.8, 0.9])).toBe(1);
     expect(rocAucOf([0, 0, 1, 1], [0.9, 0.8, 0.2, 0.1])).toBe(0);
