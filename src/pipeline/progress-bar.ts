@@ -87,8 +87,12 @@ export function progressBar(options: ProgressBarOptions = {}): TrainingCallback 
   if (options.stream !== undefined && typeof options.stream?.write !== 'function') {
     throw new InvalidArgumentError(call, 'stream', 'a writable stream (an object with write())', options.stream);
   }
+  if (options.now !== undefined && typeof options.now !== 'function') {
+    throw new InvalidArgumentError(call, 'now', 'a function returning milliseconds', options.now);
+  }
   const now = options.now ?? (() => performance.now());
   const force = options.force ?? false;
+  if (typeof force !== 'boolean') throw new InvalidArgumentError(call, 'force', 'a boolean', force);
   let stream: ProgressStream | undefined;
   let tty = false;
   let params: TrainingParams | undefined;

@@ -65,6 +65,11 @@ describe('progressBar', () => {
     data.dispose();
   });
 
+  it('progressBar refuses a non-boolean force and a non-function clock', () => {
+    expect(() => progressBar({ force: 'no' as never })).toThrowErrorMatchingInlineSnapshot(`[InvalidArgumentError: progressBar: force must be a boolean, got "no"]`);
+    expect(() => progressBar({ now: 5 as never })).toThrowErrorMatchingInlineSnapshot(`[InvalidArgumentError: progressBar: now must be a function returning milliseconds, got 5]`);
+  });
+
   it('formats durations', () => {
     expect([formatDuration(5.4), formatDuration(65), formatDuration(3725), formatDuration(Number.NaN)]).toEqual([
       '5s',
