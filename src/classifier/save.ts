@@ -114,6 +114,13 @@ export async function saveClassifier(
   checkResize(call, data.resize);
   // A head that does not match the labels would load fine and predict nonsense: refuse it now.
   checkModelFitsData(call, model, data as ImageBatchSource);
+  const m = options.metrics as Partial<EvaluationResult> | undefined | null;
+  if (
+    m !== undefined &&
+    (typeof m !== 'object' || m === null || typeof m.macro !== 'object' || m.macro === null || !Array.isArray(m.confusionMatrix))
+  ) {
+    throw new InvalidArgumentError(call, 'metrics', 'the result of evaluate()', m);
+  }
   if (options.baseName !== undefined && typeof options.baseName !== 'string') {
     throw new InvalidArgumentError(call, 'baseName', 'a string', options.baseName);
   }

@@ -97,6 +97,7 @@ describe('saveClassifier / loadClassifier', () => {
     await expect(readdir(dir)).resolves.toEqual([]);
     const model = Wrapper(tinyConvBnBase());
     await saveClassifier(model, data, join(dir, 'ok'));
+    await expect(saveClassifier(model, data, join(dir, 'm3'), { metrics: { accuracy: 0.9 } as never })).rejects.toThrowErrorMatchingInlineSnapshot(`[InvalidArgumentError: saveClassifier: metrics must be the result of evaluate(), got {"accuracy":0.9}]`);
     const classifier = await loadClassifier(join(dir, 'ok'));
     classifier.dispose();
     const img = flatImage(10);
