@@ -228,10 +228,11 @@ export async function trainWith(
  *   spilled to a temporary file (the file-system error is the cause), or an optimizer the caller passed in earlier
  *   would now train other weights.
  * @throws {@link UnsupportedError} when cached features exceed the budget in a browser.
- * @throws {@link DatasetError} when the training split is empty.
+ * @throws {@link DatasetError} when the training split is empty or yields no batch (all its images failed to decode).
  * @example
  * ```ts
- * const model = Wrapper(base, { numClasses: data.labelNames.length });
+ * const [h, w] = data.imageSize;
+ * const model = Wrapper(base, { numClasses: data.labelNames.length, inputShape: [h, w, 3] });
  * const history = await fit(model, data, { epochs: 10, verbose: 1 });
  * console.log(history.history.val_acc);
  * ```

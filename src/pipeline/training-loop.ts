@@ -5,7 +5,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import type { Batch, ImageBatchSource } from '../data/types';
-import { TrainingError } from '../errors';
+import { DatasetError, TrainingError } from '../errors';
 import { hashString, shuffled } from '../internal/rng';
 import type { WrapperParts } from '../models/parts';
 import { createFeatureExtractor } from '../speed/extractor';
@@ -196,6 +196,7 @@ export async function meanLossAndAccuracy(
 
 /** Everything one epoch needs. */
 interface EpochContext {
+  readonly call: string;
   readonly model: tfl.LayersModel;
   readonly plan: TrainingPlan;
   readonly runner: CallbackRunner;
@@ -257,7 +258,14 @@ async function runEpoch(ctx: EpochContext, epoch: number): Promise<TrainingLogs>
     batch++;
     if (model.stopTraining) break;
   }
-  const logs: TrainingLogs = { loss: seen > 0 ? sumLoss / seen : Number.NaN, acc: seen > 0 ? sumAcc / seen : Number.NaN };
+  if (seen === 0) {
+    // A source whose every training image failed to decode while iterating: NaN logs would pass for a result.
+    throw new DatasetError(
+      `${ctx.call}: the training split yielded no batch in epoch ${epoch + 1}; its images may all have failed to ` +
+        'decode (a DataLoader lists them in data.skipped)',
+    );
+  }
+  const logs: TrainingLogs = { loss: sumLoss / seen, acc: sumAcc / seen };
   const val = plan.validationBatches();
   if (val) {
     const r = await meanLossAndAccuracy(val, (x) => plan.forward(x, false), ctx.lossFn, ctx.accFn);
@@ -294,6 +302,7 @@ export async function runTraining(
   const runner = new CallbackRunner([history as unknown as TrainingCallback, ...settings.callbacks]);
   runner.setup(model, params);
   const ctx: EpochContext = {
+    call: settings.call,
     model,
     plan,
     runner,

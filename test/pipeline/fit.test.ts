@@ -199,6 +199,16 @@ describe('fit', () => {
     base.dispose();
   });
 
+  it('throws a DatasetError when the training split yields no batch (every image failed to decode)', async () => {
+    const data = source({ perSplit: { train: 8, validation: 4, test: 4 } });
+    const empty = { ...data, trainBatches: data.testBatches.take(0) };
+    const model = wrapped();
+    for (const cacheFeatures of [true, false]) {
+      await expect(fit(model, empty, { epochs: 2, cacheFeatures })).rejects.toThrowErrorMatchingInlineSnapshot(`[DatasetError: fit: the training split yielded no batch in epoch 1; its images may all have failed to decode (a DataLoader lists them in data.skipped)]`);
+    }
+    model.dispose();
+  });
+
   it('refuses to reuse a caller-owned optimizer on other trainable weights', async () => {
     const data = source({ perSplit: { train: 8, validation: 4, test: 4 } });
     const base = tinyConvBnBase();
