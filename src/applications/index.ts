@@ -71,7 +71,8 @@ export const applications: {
  * ```
  */
 export function preprocessingFor(name: ApplicationName): PreprocessingMode {
-  const b = (applications as Record<string, ApplicationBuilder<unknown> | undefined>)[name];
+  const own = Object.prototype.hasOwnProperty.call(applications, name);
+  const b = own ? (applications as Record<string, ApplicationBuilder<unknown> | undefined>)[name] : undefined;
   if (b === undefined) {
     throw new InvalidArgumentError('preprocessingFor', 'name', `one of ${Object.keys(applications).join(', ')}`, name);
   }

@@ -13,6 +13,8 @@ describe('applications options', () => {
     expect(preprocessingFor('VGG16')).toBe('caffe');
     expect(applications.InceptionV3.defaultInputShape).toEqual([299, 299, 3]);
     expect(() => preprocessingFor('VGG19' as never)).toThrowErrorMatchingInlineSnapshot(`[InvalidArgumentError: preprocessingFor: name must be one of VGG16, InceptionV3, ResNet50V2, ResNet101V2, MobileNetV2, got "VGG19"]`);
+    // Inherited object keys are no architecture: they used to return undefined.
+    expect(() => preprocessingFor('toString' as never)).toThrow(/preprocessingFor: name must be one of/);
   });
 
   test('includeTop adds Keras-named pooling and a classifier with `classes` outputs', async () => {
