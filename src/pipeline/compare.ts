@@ -88,7 +88,8 @@ function now(): number {
  * @param data - the dataset (its image size must suit every base without its own `data`).
  * @param options - fit options for every base plus {@link CompareBasesOptions}.
  * @returns one {@link BaseComparison} per entry, in order.
- * @throws {@link InvalidArgumentError} for an empty or malformed list, duplicate names or a bad option.
+ * @throws {@link InvalidArgumentError} for an empty or malformed list, duplicate names or a bad option (an optimizer
+ *   instance with several entries).
  * @throws whatever {@link Wrapper}, {@link fit} or {@link evaluate} throw for a base.
  * @example
  * ```ts
@@ -129,6 +130,14 @@ export async function compareBases(
   if (options.evaluateSteps !== undefined) checkSteps(call, options.evaluateSteps);
   const keepModels = options.keepModels ?? false;
   if (typeof keepModels !== 'boolean') throw new InvalidArgumentError(call, 'keepModels', 'a boolean', keepModels);
+  if (entries.length > 1 && typeof options.optimizer === 'object' && options.optimizer !== null) {
+    throw new InvalidArgumentError(
+      call,
+      'optimizer',
+      "'adam', 'tutorial' or omitted when comparing several bases (one optimizer instance would carry a head's state into the next)",
+      options.optimizer,
+    );
+  }
   if (options.onBaseBegin !== undefined && typeof options.onBaseBegin !== 'function') {
     throw new InvalidArgumentError(call, 'onBaseBegin', 'a function', options.onBaseBegin);
   }

@@ -110,6 +110,12 @@ describe('compareBases', () => {
     await expect(compareBases([{ name: 'a', base, data }], null as never)).rejects.toThrowErrorMatchingInlineSnapshot(`[InvalidArgumentError: compareBases: data must be an ImageBatchSource (e.g. a DataLoader) with at least 2 classes, got null]`);
     await expect(compareBases([{ name: 'a', base }], data, { keepModels: 'yes' as never })).rejects.toThrowErrorMatchingInlineSnapshot(`[InvalidArgumentError: compareBases: keepModels must be a boolean, got "yes"]`);
     await expect(compareBases([{ name: 'a', base }], data, { onBaseBegin: 1 as never })).rejects.toThrowErrorMatchingInlineSnapshot(`[InvalidArgumentError: compareBases: onBaseBegin must be a function, got 1]`);
+    // One optimizer instance would carry one head's moments into the next head's training.
+    const shared = tf.train.adam(1e-3);
+    await expect(
+      compareBases([{ name: 'a', base }, { name: 'b', base }], data, { optimizer: shared }),
+    ).rejects.toThrowErrorMatchingInlineSnapshot(`[InvalidArgumentError: compareBases: optimizer must be 'adam', 'tutorial' or omitted when comparing several bases (one optimizer instance would carry a head's state into the next), got a AdamOptimizer]`);
+    shared.dispose();
     base.dispose();
     data.dispose();
   });
