@@ -20,7 +20,7 @@ const work = mkdtempSync(join(tmpdir(), 'tl-kit-pack-'));
 let failed = false;
 try {
   step('packing');
-  const packed = JSON.parse(run('npm', ['pack', '--json', '--pack-destination', work], root));
+  const packed = JSON.parse(run('npm', ['pack', '--json', '--ignore-scripts', '--pack-destination', work], root));
   const files = packed[0].files.map((f) => f.path).sort();
   const stray = files.filter((f) => !(f.startsWith('dist/') || ['README.md', 'LICENSE', 'package.json'].includes(f)));
   if (stray.length > 0) throw new Error(`tarball contains files outside dist/README/LICENSE/package.json: ${stray.join(', ')}`);
