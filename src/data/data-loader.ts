@@ -151,7 +151,7 @@ export class DataLoader implements ImageBatchSource {
     });
     skipped.sort((a, b) => compareCodePoints(a.path, b.path));
     const ids = usable.map((f) => f.id);
-    const labels = usable.map((f) => f.label);
+    const { labels, labelNames } = orderFolderLabels(call, usable.map((f) => f.label), listed.labelNames, o.labelNames);
     const paths = usable.map((f) => f.path);
     const store: SampleStore = {
       ids,
@@ -159,7 +159,7 @@ export class DataLoader implements ImageBatchSource {
       load: (i, target) => decodeToPixels(paths[i] as string, target, o.decoder),
       dispose: () => undefined,
     };
-    return DataLoader.#build(call, o, store, listed.labelNames, skipped);
+    return DataLoader.#build(call, o, store, labelNames, skipped);
   }
 
   /**
@@ -397,4 +397,23 @@ function checkPreprocessingFunction(call: string, o: ResolvedOptions): void {
       throw new InvalidArgumentError(call, 'preprocessing', 'a function returning a Tensor4D with the same batch size', out instanceof tf.Tensor ? out.shape : out);
     }
   });
+}
+
+/**
+ * Class ids for a folder dataset. Folder names sort as Keras sorts them; a `labelNames` option (Keras's `class_names`)
+ * must name the same folders and sets their order.
+ */
+function orderFolderLabels(
+  call: string,
+  labels: readonly number[],
+  folders: readonly string[],
+  wanted: readonly string[] | undefined,
+): { labels: number[]; labelNames: readonly string[] } {
+  if (wanted === undefined) return { labels: [...labels], labelNames: folders };
+  const sortedKey = (names: readonly string[]): string => [...names].sort(compareCodePoints).join('\u0000');
+  if (wanted.length !== folders.length || sortedKey(wanted) !== sortedKey(folders)) {
+    throw new InvalidArgumentError(call, 'labelNames', `the class folder names in the order you want, ${JSON.stringify(folders)}`, wanted);
+  }
+  const newId = folders.map((name) => wanted.indexOf(name));
+  return { labels: labels.map((l) => newId[l] as number), labelNames: [...wanted] };
 }

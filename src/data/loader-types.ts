@@ -171,9 +171,10 @@ export interface DataLoaderOptions {
    */
   readonly labelMode?: LabelMode;
   /**
-   * Class names, index = class id (`fromSamples` and `fromTensors`). With string labels it fixes the order;
+   * Class names, index = class id. `fromDirectory`: the class folder names in the order you want (like Keras's
+   * `class_names`; every folder, nothing else). `fromSamples` / `fromTensors`: with string labels it fixes the order;
    * with numeric labels it names them.
-   * @defaultValue sorted string labels, or `'0'`, `'1'`, ... for numeric labels
+   * @defaultValue sorted folder names or string labels, or `'0'`, `'1'`, ... for numeric labels
    */
   readonly labelNames?: readonly string[];
   /**

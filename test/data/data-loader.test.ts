@@ -24,6 +24,23 @@ describe('DataLoader.fromDirectory', () => {
   });
   afterAll(() => cleanup());
 
+  it('takes labelNames as the order of the class folders (Keras class_names) and refuses names that are not the folders', async () => {
+    const data = await DataLoader.fromDirectory(root, { imageSize: 4, labelNames: ['dog', 'cat'], preprocessing: 'unit' });
+    expect(data.labelNames).toEqual(['dog', 'cat']);
+    // dog images are blue: class 0 is now dog, so every blue image has target 0
+    const rows: { blue: boolean; y: number }[] = [];
+    await data.testBatches.forEachAsync((b) => {
+      const xs = b.xs.arraySync() as number[][][][];
+      const ys = b.ys.arraySync() as number[][];
+      xs.forEach((img, i) => rows.push({ blue: (img[0]![0]![2] as number) > 0.5, y: ys[i]![0] as number }));
+      tf.dispose([b.xs, b.ys]);
+    });
+    expect(rows.length).toBeGreaterThan(0);
+    for (const r of rows) expect(r.y).toBe(r.blue ? 0 : 1);
+    data.dispose();
+    await expect(DataLoader.fromDirectory(root, { labelNames: ['cat', 'bird'] })).rejects.toThrowErrorMatchingInlineSnapshot(`[InvalidArgumentError: DataLoader.fromDirectory: labelNames must be the class folder names in the order you want, ["cat","dog"], got ["cat", "bird"]]`);
+  });
+
   it('sorts class folders, splits exactly by weights per class and streams batches', async () => {
     const data = await DataLoader.fromDirectory(root, { imageSize: 4, batchSize: 4, splitWeights: [8, 1, 1], seed: 1, preprocessing: 'unit' });
     expect(data.labelNames).toEqual(['cat', 'dog']);
