@@ -8,6 +8,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { InvalidArgumentError, LoadError, TlKitError, UnsafeModelError, UnsupportedError } from '../errors';
 import { writeFolderAtomic } from './atomic';
 import { checkGroupSize, checkRelativeWeightPath, concatBytes, parseModelJson, toArtifacts } from './manifest';
+import { rootReason } from '../internal/cause';
 
 /** Name of the single weight file written by {@link fileSaveHandler}. */
 export const WEIGHTS_FILE = 'weights.bin';
@@ -80,7 +81,7 @@ export async function readModelFolder(jsonPath: string): Promise<tf.io.ModelArti
   try {
     text = await fs.readFile(jsonPath, 'utf8');
   } catch (err) {
-    throw new LoadError(`cannot read model file ${jsonPath}`, { cause: err });
+    throw new LoadError(`cannot read model file ${jsonPath} (${rootReason(err)})`, { cause: err });
   }
   const model = parseModelJson(text, jsonPath);
   const dir = await fs.realpath(path.dirname(path.resolve(jsonPath)));

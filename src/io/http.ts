@@ -11,6 +11,7 @@ import { checkOptionsObject } from '../internal/validate';
 import { writeFolderAtomic, type FolderFile } from './atomic';
 import { cacheEntryDir, resolveCacheDir } from './cache';
 import { checkRelativeWeightPath, concatBytes, expectedGroupBytes, parseModelJson, toArtifacts } from './manifest';
+import { rootReason } from '../internal/cause';
 
 /** Options of {@link httpLoadHandler}. */
 export interface HttpLoadOptions {
@@ -191,7 +192,7 @@ async function fetchBytes(
   try {
     response = await fetchFn(url);
   } catch (err) {
-    throw new LoadError(`cannot download ${url}`, { cause: err });
+    throw new LoadError(`cannot download ${url} (${rootReason(err)})`, { cause: err });
   }
   if (!response.ok) {
     await response.body?.cancel().catch(() => undefined);

@@ -2,6 +2,7 @@
  * Turns a Keras file source (bytes, a URL, or a path in Node) into bytes. Internal.
  */
 import { InvalidArgumentError, LoadError, UnsupportedError } from '../errors';
+import { rootReason } from '../internal/cause';
 
 /**
  * Where a Keras file comes from: its bytes, an `http(s)://` URL, a `file://` URL, or a file path (Node only).
@@ -56,6 +57,7 @@ export async function readSourceBytes(call: string, option: string, source: Kera
   try {
     return new Uint8Array(await readFile(path));
   } catch (cause) {
-    throw new LoadError(`${call}: could not read ${JSON.stringify(path)}`, { cause });
+    const hint = option === 'weights' && !/[\\/.]/.test(path) ? " (weights must be null, 'imagenet', or a path, URL or bytes of a weights file)" : '';
+    throw new LoadError(`${call}: could not read ${JSON.stringify(path)} (${rootReason(cause)})${hint}`, { cause });
   }
 }

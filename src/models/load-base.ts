@@ -16,6 +16,7 @@ import { registerTlKitLayers } from './inference-base';
 import { findKnownBase, KNOWN_BASES, type KnownBase } from './registry';
 import { closestNames } from './suggest';
 import { importOptional } from '../internal/optional-import';
+import { rootReason } from '../internal/cause';
 
 /** Options of {@link loadBase}. Options override what the registry (for a known name) says. */
 export interface LoadBaseOptions {
@@ -119,8 +120,10 @@ export async function loadBase(source: string | tf.io.IOHandler, options: LoadBa
   try {
     artifacts = await (handler.load as () => Promise<tf.io.ModelArtifacts>)();
   } catch (err) {
+    // The handlers' errors say what failed; name the call the user made in front of them.
+    if (err instanceof LoadError) throw new LoadError(`${CALL}: ${err.message}`, { cause: err });
     if (err instanceof TlKitError) throw err;
-    throw new LoadError(`${CALL}: cannot load ${where}`, { cause: err });
+    throw new LoadError(`${CALL}: cannot load ${where} (${rootReason(err)})`, { cause: err });
   }
   const isGraph = format === 'graph' || (format === 'auto' && looksLikeGraph(artifacts));
   const model = await modelFromArtifacts(artifacts, where, isGraph, options.loadGraphModel);

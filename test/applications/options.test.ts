@@ -17,6 +17,12 @@ describe('applications options', () => {
     expect(() => preprocessingFor('toString' as never)).toThrow(/preprocessingFor: name must be one of/);
   });
 
+  test('a misspelt weights value says what weights accepts', async () => {
+    await expect(applications.MobileNetV2({ inputShape: [32, 32, 3], includeTop: false, weights: 'imagenett' })).rejects.toThrow(
+      /could not read "imagenett" \(ENOENT.*\) \(weights must be null, 'imagenet', or a path, URL or bytes of a weights file\)/,
+    );
+  });
+
   test('includeTop adds Keras-named pooling and a classifier with `classes` outputs', async () => {
     const mobile = await applications.MobileNetV2({ inputShape: [32, 32, 3], alpha: 0.35, classes: 7 });
     const resnet = await applications.ResNet50V2({ inputShape: [32, 32, 3], classes: 5, classifierActivation: 'linear' });

@@ -75,7 +75,7 @@ describe('loadKerasWeights', () => {
     const model = tinyTwin();
     try {
       await expect(loadKerasWeights(model, new Uint8Array([1, 2, 3, 4]))).rejects.toThrowError(LoadError);
-      await expect(loadKerasWeights(model, 'no/such/file.h5')).rejects.toThrowErrorMatchingInlineSnapshot(`[LoadError: loadKerasWeights: could not read "no/such/file.h5"]`);
+      await expect(loadKerasWeights(model, 'no/such/file.h5')).rejects.toThrowErrorMatchingInlineSnapshot(`[LoadError: loadKerasWeights: could not read "no/such/file.h5" (ENOENT: no such file or directory, open 'no/such/file.h5')]`);
     } finally {
       model.dispose();
     }

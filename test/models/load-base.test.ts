@@ -124,6 +124,12 @@ describe('loadBase', () => {
     (spec.model as unknown as { dispose(): void }).dispose();
   });
 
+  it('names loadBase and the underlying reason when a model file cannot be read', async () => {
+    await expect(loadBase('./no/such/folder/model.json')).rejects.toThrow(
+      /^loadBase: cannot read model file \.\/no\/such\/folder\/model\.json \(ENOENT: no such file or directory/,
+    );
+  });
+
   it('refuses unknown names, bad options and a cutAt the model lacks', async () => {
     await expect(loadBase('mobilenet_v3')).rejects.toThrowErrorMatchingInlineSnapshot(`[InvalidArgumentError: loadBase: source must be a known base name (closest: mobilenet_v2, mobilenet_v2_0.35, mobilenet_v1_1.0), a URL or a path, got "mobilenet_v3"]`);
     await expect(loadBase(layersJson, { cutAt: 'relu_a2' })).rejects.toThrowErrorMatchingInlineSnapshot(`[InvalidArgumentError: loadBase: cutAt must be the name of a layer of the model (closest: relu_a, relu_stem, conv_a, bn_a, pad), got "relu_a2"]`);
