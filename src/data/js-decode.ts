@@ -46,7 +46,7 @@ async function importDecoder<T>(name: string): Promise<T> {
     return interopDefault<T>(await importOptional(name));
   } catch (err) {
     throw new UnsupportedError(
-      `no image decoder for this file: install sharp (recommended) or the pure-JS fallback ${name} (npm i ${name})`,
+      `no image decoder for this file: the pure-JS decoder needs ${name} (npm i ${name}); sharp (recommended) decodes without it unless decoder is 'pure-js'`,
       { cause: err },
     );
   }

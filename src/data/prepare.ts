@@ -5,7 +5,7 @@
  * @module
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { InvalidArgumentError } from '../errors';
+import { InvalidArgumentError, TlKitError } from '../errors';
 import { checkOneOf, checkOptionsObject } from '../internal/validate';
 import { resizePlan } from './resize-plan';
 import type { PreprocessingMode, ResizeMode } from './types';
@@ -120,7 +120,17 @@ export function checkPreprocessing(call: string, value: unknown): asserts value 
  */
 export function applyPreprocessing(call: string, images: tf.Tensor4D, mode: PreprocessingMode): tf.Tensor4D {
   if (typeof mode === 'function') {
-    const out: unknown = mode(images);
+    let out: unknown;
+    try {
+      out = mode(images);
+    } catch (err) {
+      // With tfjs-core alone, chained methods (x.div(255)) do not exist: the usual cause of a failing function here.
+      throw new TlKitError(
+        'INVALID_ARGUMENT',
+        `${call}: the preprocessing function threw (${err instanceof Error ? err.message : String(err)}); write it with tf functions, e.g. (x) => tf.div(x, 255), since chained tensor methods need the full @tensorflow/tfjs`,
+        { cause: err },
+      );
+    }
     if (!(out instanceof tf.Tensor) || out.rank !== 4 || out.shape[0] !== images.shape[0]) {
       throw new InvalidArgumentError(call, 'preprocessing', 'a function returning a Tensor4D with the same batch size', out);
     }

@@ -116,6 +116,10 @@ describe('preprocessing modes against hand-computed values', () => {
       `[InvalidArgumentError: prepareImages: preprocessing must be one of 'tf', 'caffe', 'torch', 'unit', 'none' or a function, got "keras"]`,
     );
     expect(() => prepareImages(img, null as never)).toThrowErrorMatchingInlineSnapshot(`[InvalidArgumentError: prepareImages: options must be an object or undefined, got null]`);
+    // A user function written with chained methods (not registered with tfjs-core alone) is a typed error with a hint.
+    const before = tf.memory().numTensors;
+    expect(() => prepareImages(img, { preprocessing: (x) => (x as unknown as { div(n: number): tf.Tensor4D }).div(255) })).toThrowErrorMatchingInlineSnapshot(`[TlKitError: prepareImages: the preprocessing function threw (x.div is not a function); write it with tf functions, e.g. (x) => tf.div(x, 255), since chained tensor methods need the full @tensorflow/tfjs]`);
+    expect(tf.memory().numTensors).toBe(before);
     const gray = tf.zeros([2, 2, 1]) as tf.Tensor3D;
     expect(() => prepareImages(gray)).toThrowErrorMatchingInlineSnapshot(
       `[InvalidArgumentError: prepareImages: images must be a live tf.Tensor3D [height, width, 3], got [2, 2, 1]]`,
