@@ -142,7 +142,12 @@ export class DecodeError extends TlKitError {
  *
  * @example
  * ```ts
- * try { Wrapper(base, { cutAt: 'no_such_layer' }); } catch (err) { if (err instanceof IncompatibleModelError) console.log(err.message); }
+ * const model = Wrapper(base, { numClasses: 3 });
+ * try {
+ *   await fit(model, twoClassData); // a 3-way head cannot train on two classes
+ * } catch (err) {
+ *   if (err instanceof IncompatibleModelError) console.log(err.message);
+ * }
  * ```
  */
 export class IncompatibleModelError extends TlKitError {

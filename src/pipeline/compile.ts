@@ -65,7 +65,7 @@ export function checkModelFitsData(call: string, model: tfl.LayersModel, data: I
   const inShape = model.inputs[0]?.shape ?? [];
   if ((inShape[1] != null && inShape[1] !== h) || (inShape[2] != null && inShape[2] !== w)) {
     throw new IncompatibleModelError(
-      `${call}: the model takes ${inShape[1]}x${inShape[2]} images but the data's imageSize is ${h}x${w}`,
+      `${call}: the model takes ${inShape[1]}x${inShape[2]} images but the data's imageSize is ${h}x${w}; build the model for the data with Wrapper(base, { inputShape: [${h}, ${w}, 3] }) or load the data with imageSize: [${inShape[1]}, ${inShape[2]}]`,
     );
   }
 }
