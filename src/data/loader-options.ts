@@ -14,7 +14,7 @@ import {
   weightedSplit,
   type SplitIndices,
 } from '../internal/split';
-import { checkOneOf, checkOptionsObject, checkPositiveInteger, checkSeed } from '../internal/validate';
+import { checkOneOf, checkOptionKeys, checkOptionsObject, checkPositiveInteger, checkSeed } from '../internal/validate';
 import { checkDecoder, type DecoderChoice } from './decode';
 import type { DataLoaderOptions, DataLoaderProgress, SplitMethod, SplitSlices, ValidateMode } from './loader-types';
 import { checkPreprocessing, checkResize, resolveImageSize } from './prepare';
@@ -41,8 +41,12 @@ export interface ResolvedOptions {
 }
 
 /** Validates every option and resolves defaults once. */
+/** Every DataLoaderOptions name, so a misspelt one is refused. */
+const OPTION_KEYS: Readonly<Record<keyof DataLoaderOptions, true>> = { imageSize: true, batchSize: true, splitWeights: true, splits: true, splitMethod: true, stratify: true, seed: true, shuffleBufferSize: true, preprocessing: true, resize: true, labelMode: true, labelNames: true, cache: true, concurrency: true, validate: true, decoder: true, onProgress: true };
+
 export function resolveOptions(call: string, options: DataLoaderOptions | undefined): ResolvedOptions {
   checkOptionsObject(call, options);
+  checkOptionKeys<DataLoaderOptions>(call, options, OPTION_KEYS);
   const o = options ?? {};
   const imageSize = resolveImageSize(call, o.imageSize ?? 160);
   const batchSize = o.batchSize ?? 32;

@@ -1,5 +1,6 @@
 /** Shared argument checks. Each throws {@link InvalidArgumentError} naming the call and the option. */
 import { InvalidArgumentError } from '../errors';
+import { closestNames } from './suggest';
 
 /** Throws unless `value` is an integer >= 1. */
 export function checkPositiveInteger(call: string, option: string, value: unknown): asserts value is number {
@@ -66,5 +67,21 @@ export function checkOptionsObject(call: string, value: unknown): void {
 export function checkSeed(call: string, value: unknown): asserts value is number {
   if (typeof value !== 'number' || !Number.isInteger(value) || !Number.isFinite(value)) {
     throw new InvalidArgumentError(call, 'seed', 'a finite integer', value);
+  }
+}
+
+/**
+ * Throws when `options` has a key that `known` lacks: a misspelt option (`imagesize`, `epoch`) would otherwise be
+ * ignored in silence by JavaScript callers. `known` is typed as a record of every option name, so the compiler keeps
+ * it complete.
+ */
+export function checkOptionKeys<T extends object>(call: string, options: unknown, known: Readonly<Record<keyof T, true>>): void {
+  if (options === undefined || options === null || typeof options !== 'object') return;
+  const names = Object.keys(known);
+  for (const key of Object.keys(options)) {
+    if (!Object.prototype.hasOwnProperty.call(known, key)) {
+      const close = closestNames(key, names, 1)[0];
+      throw new InvalidArgumentError(call, 'options', `known option names${close === undefined ? '' : ` (did you mean '${close}'?)`}`, key);
+    }
   }
 }

@@ -6,7 +6,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { IncompatibleModelError, InvalidArgumentError } from '../errors';
 import { InferenceBase } from './inference-base';
-import { closestNames } from './suggest';
+import { closestNames } from '../internal/suggest';
 
 /** Layer classes whose output size depends on the input's spatial size: a base containing one cannot be rebuilt. */
 const SIZE_BOUND_LAYERS = new Set(['Flatten', 'Reshape']);

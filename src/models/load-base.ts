@@ -8,13 +8,13 @@ import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import type { PreprocessingMode } from '../data/types';
 import { InvalidArgumentError, LoadError, TlKitError, UnsupportedError } from '../errors';
-import { checkOptionsObject } from '../internal/validate';
+import { checkOptionKeys, checkOptionsObject } from '../internal/validate';
 import { fileLoadHandler } from '../io/file-handler';
 import { checkHttpLoadOptions, httpLoadHandler } from '../io/http';
 import type { BaseSpec, GraphModelLike } from './base-spec';
 import { registerTlKitLayers } from './inference-base';
 import { findKnownBase, KNOWN_BASES, type KnownBase } from './registry';
-import { closestNames } from './suggest';
+import { closestNames } from '../internal/suggest';
 import { importOptional } from '../internal/optional-import';
 import { rootReason } from '../internal/cause';
 
@@ -79,6 +79,9 @@ export type GraphModelLoader = (handler: tf.io.IOHandler) => Promise<GraphModelL
 
 const CALL = 'loadBase';
 
+/** Every LoadBaseOptions name, so a misspelt one is refused. */
+const OPTION_KEYS: Readonly<Record<keyof LoadBaseOptions, true>> = { inputShape: true, preprocessing: true, cutAt: true, outputNode: true, name: true, format: true, cacheDir: true, fetch: true, onProgress: true, loadGraphModel: true };
+
 /**
  * Loads a pretrained base: a registry name (see {@link KNOWN_BASES}), an `http(s)://` URL, a `file://` URL or path
  * (Node, no tfjs-node needed), or a tfjs IOHandler, in layers or graph format. Graph models need the optional peer
@@ -103,6 +106,7 @@ const CALL = 'loadBase';
  */
 export async function loadBase(source: string | tf.io.IOHandler, options: LoadBaseOptions = {}): Promise<BaseSpec> {
   checkOptionsObject(CALL, options);
+  checkOptionKeys<LoadBaseOptions>(CALL, options, OPTION_KEYS);
   checkHttpLoadOptions(CALL, options);
   const known = typeof source === 'string' ? findKnownBase(source) : undefined;
   const handler = known ? httpLoadHandler(known.url, httpOptions(options)) : toHandler(source, options);

@@ -8,7 +8,7 @@ import type * as tfl from '@tensorflow/tfjs-layers';
 import { InvalidArgumentError, UnsupportedError } from '../errors';
 import { checkNonNegativeInteger, checkOptionsObject } from '../internal/validate';
 import { getWrapperParts } from './parts';
-import { closestNames } from './suggest';
+import { closestNames } from '../internal/suggest';
 
 /** Options of {@link unfreeze}: give exactly one of `fromLayer` and `topLayers`. */
 export interface UnfreezeOptions {

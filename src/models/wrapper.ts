@@ -10,6 +10,7 @@ import { IncompatibleModelError, InvalidArgumentError } from '../errors';
 import {
   checkNumberInRange,
   checkOneOf,
+  checkOptionKeys,
   checkOptionsObject,
   checkPositiveInteger,
   checkSeed,
@@ -79,6 +80,9 @@ export interface WrapperOptions {
 
 const CALL = 'Wrapper';
 
+/** Every WrapperOptions name, so a misspelt one is refused. */
+const OPTION_KEYS: Readonly<Record<keyof WrapperOptions, true>> = { numClasses: true, labelMode: true, pooling: true, dropout: true, hiddenUnits: true, cutAt: true, inputShape: true, outputNode: true, seed: true };
+
 /**
  * Puts a new classification head on a pretrained base and returns one `tf.LayersModel`, ready to compile and fit.
  *
@@ -108,6 +112,7 @@ const CALL = 'Wrapper';
  */
 export function Wrapper(base: tfl.LayersModel | GraphModelLike | BaseSpec, options: WrapperOptions = {}): tfl.LayersModel {
   checkOptionsObject(CALL, options);
+  checkOptionKeys<WrapperOptions>(CALL, options, OPTION_KEYS);
   const spec = isBaseSpec(base) ? base : undefined;
   const model = spec ? spec.model : base;
   const isLayers = model instanceof tfl.LayersModel;

@@ -41,6 +41,10 @@ describe('DataLoader.fromDirectory', () => {
     await expect(DataLoader.fromDirectory(root, { labelNames: ['cat', 'bird'] })).rejects.toThrowErrorMatchingInlineSnapshot(`[InvalidArgumentError: DataLoader.fromDirectory: labelNames must be the class folder names in the order you want, ["cat","dog"], got ["cat", "bird"]]`);
   });
 
+  it('refuses a misspelt option instead of ignoring it', async () => {
+    await expect(DataLoader.fromDirectory(root, { imagesize: 64 } as never)).rejects.toThrowErrorMatchingInlineSnapshot(`[InvalidArgumentError: DataLoader.fromDirectory: options must be known option names (did you mean 'imageSize'?), got "imagesize"]`);
+  });
+
   it('sorts class folders, splits exactly by weights per class and streams batches', async () => {
     const data = await DataLoader.fromDirectory(root, { imageSize: 4, batchSize: 4, splitWeights: [8, 1, 1], seed: 1, preprocessing: 'unit' });
     expect(data.labelNames).toEqual(['cat', 'dog']);

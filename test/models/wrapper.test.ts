@@ -11,6 +11,12 @@ function predictShape(model: tfl.LayersModel, n: number, shape: [number, number,
 }
 
 describe('Wrapper shapes', () => {
+  it('refuses a misspelt option with the closest name', () => {
+    const base = tinyConvBnBase();
+    expect(() => Wrapper(base, { numclasses: 3 } as never)).toThrowErrorMatchingInlineSnapshot(`[InvalidArgumentError: Wrapper: options must be known option names (did you mean 'numClasses'?), got "numclasses"]`);
+    base.dispose();
+  });
+
   it('binary head: one sigmoid unit on avg-pooled features', () => {
     const base = tinyConvBnBase();
     const model = Wrapper(base);

@@ -1,4 +1,4 @@
-/** "Did you mean" help for layer names: the names closest to a misspelt one. */
+/** "Did you mean" help for misspelt names (layers, options): the names closest to a wanted one. */
 
 /** Levenshtein edit distance between two strings. */
 export function editDistance(a: string, b: string): number {
