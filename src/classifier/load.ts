@@ -8,7 +8,7 @@ import { decodeImage } from '../data/decode';
 import { prepareImages } from '../data/prepare';
 import type { ImageSource } from '../data/sources';
 import { InvalidArgumentError, LoadError, TlKitError } from '../errors';
-import { checkOptionsObject } from '../internal/validate';
+import { checkOptionKeys, checkOptionsObject } from '../internal/validate';
 import { fileLoadHandler } from '../io/file-handler';
 import { httpLoadHandler } from '../io/http';
 import { registerTlKitLayers } from '../models/inference-base';
@@ -48,6 +48,8 @@ export interface LoadClassifierOptions {
    */
   readonly fetch?: typeof fetch;
 }
+
+const LOAD_KEYS: Readonly<Record<keyof LoadClassifierOptions, true>> = { fetch: true };
 
 /**
  * tfjs's own http saver (used by `saveClassifier` for http(s) destinations) writes weight paths as
@@ -114,6 +116,7 @@ export async function loadClassifier(src: string, options: LoadClassifierOptions
     throw new InvalidArgumentError(call, 'src', 'a folder path, file:// URL, indexeddb:// or http(s):// URL', src);
   }
   checkOptionsObject(call, options);
+  checkOptionKeys<LoadClassifierOptions>(call, options, LOAD_KEYS);
   registerTlKitLayers();
   const handler = await resolveSource(call, src, options);
   let model: tfl.LayersModel;

@@ -6,7 +6,7 @@ import type * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import type { ImageBatchSource } from '../data/types';
 import { InvalidArgumentError, LoadError, TlKitError, UnsupportedError } from '../errors';
-import { checkOneOf, checkOptionsObject } from '../internal/validate';
+import { checkOneOf, checkOptionKeys, checkOptionsObject } from '../internal/validate';
 import { checkResize } from '../data/prepare';
 import { fileSaveHandler } from '../io/file-handler';
 import { getWrapperParts } from '../models/parts';
@@ -31,6 +31,8 @@ export interface SaveClassifierOptions {
    */
   readonly baseName?: string;
 }
+
+const SAVE_KEYS: Readonly<Record<keyof SaveClassifierOptions, true>> = { metrics: true, baseName: true };
 
 const NAMED: readonly NamedPreprocessing[] = ['tf', 'caffe', 'torch', 'unit', 'none'];
 
@@ -98,6 +100,7 @@ export async function saveClassifier(
     throw new InvalidArgumentError(call, 'dest', 'a folder path, file:// URL, indexeddb:// or http(s):// URL', dest);
   }
   checkOptionsObject(call, options);
+  checkOptionKeys<SaveClassifierOptions>(call, options, SAVE_KEYS);
   if (typeof data.preprocessing === 'function' || !NAMED.includes(data.preprocessing as NamedPreprocessing)) {
     throw new InvalidArgumentError(
       call,

@@ -5,12 +5,12 @@
 import type * as tfl from '@tensorflow/tfjs-layers';
 import type { ImageBatchSource } from '../data/types';
 import { InvalidArgumentError } from '../errors';
-import { checkOptionsObject } from '../internal/validate';
+import { checkOptionKeys, checkOptionsObject } from '../internal/validate';
 import type { BaseSpec, GraphModelLike } from '../models/base-spec';
 import { Wrapper, type WrapperOptions } from '../models/wrapper';
 import { checkSource, checkSteps } from './checks';
 import { evaluate, evaluateBaseline, type BaselineResult, type EvaluationResult } from './evaluate';
-import { fit, type FitOptions } from './fit';
+import { FIT_OPTION_KEYS, fit, type FitOptions } from './fit';
 
 /** One base to compare. */
 export interface BaseEntry {
@@ -54,6 +54,8 @@ export interface CompareBasesOptions extends FitOptions {
    */
   readonly onBaseBegin?: (index: number, name: string) => void;
 }
+
+const COMPARE_KEYS: Readonly<Record<keyof CompareBasesOptions, true>> = { ...FIT_OPTION_KEYS, baselineSteps: true, evaluateSteps: true, keepModels: true, onBaseBegin: true };
 
 /** What {@link compareBases} measured for one base. */
 export interface BaseComparison {
@@ -126,6 +128,7 @@ export async function compareBases(
     }
   });
   checkOptionsObject(call, options);
+  checkOptionKeys<CompareBasesOptions>(call, options, COMPARE_KEYS);
   checkSteps(call, options.baselineSteps);
   if (options.evaluateSteps !== undefined) checkSteps(call, options.evaluateSteps);
   const keepModels = options.keepModels ?? false;

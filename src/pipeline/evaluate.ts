@@ -6,7 +6,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import type { ImageBatchSource, LabelMode, SplitName } from '../data/types';
 import { DatasetError } from '../errors';
-import { checkNonNegativeInteger, checkOptionsObject } from '../internal/validate';
+import { checkNonNegativeInteger, checkOptionKeys, checkOptionsObject } from '../internal/validate';
 import { getWrapperParts } from '../models/parts';
 import { createFeatureExtractor, type FeatureExtractor } from '../speed/extractor';
 import { checkModel, checkSource, checkSplit, checkSteps } from './checks';
@@ -58,6 +58,9 @@ export interface EvaluateOptions {
    */
   readonly workers?: number;
 }
+
+const EVALUATE_KEYS: Readonly<Record<keyof EvaluateOptions, true>> = { steps: true, split: true, workers: true };
+const BASELINE_KEYS: Readonly<Record<keyof EvaluateBaselineOptions, true>> = { steps: true };
 
 /**
  * Unweighted means over classes. A class with no example in the evaluated split that was never predicted is left out
@@ -207,6 +210,7 @@ export async function evaluateBaseline(
   checkModel(call, model);
   checkSource(call, data);
   checkOptionsObject(call, options);
+  checkOptionKeys<EvaluateBaselineOptions>(call, options, BASELINE_KEYS);
   checkSteps(call, options.steps);
   checkModelFitsData(call, model, data);
   const c = await collect(call, model, data, 'validation', options.steps, 0);
@@ -239,6 +243,7 @@ export async function evaluate(
   checkModel(call, model);
   checkSource(call, data);
   checkOptionsObject(call, options);
+  checkOptionKeys<EvaluateOptions>(call, options, EVALUATE_KEYS);
   checkSteps(call, options.steps);
   const split = options.split ?? 'test';
   checkSplit(call, split);

@@ -6,12 +6,12 @@ import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import type { ImageBatchSource } from '../data/types';
 import { InvalidArgumentError, UnsupportedError } from '../errors';
-import { checkOptionsObject } from '../internal/validate';
+import { checkOptionKeys, checkOptionsObject } from '../internal/validate';
 import { getWrapperParts } from '../models/parts';
 import { unfreezeAs } from '../models/unfreeze';
 import { checkModel, checkSource } from './checks';
 import { checkModelFitsData, ensureCompiled, resolveOptimizer } from './compile';
-import { resolveCommon, trainWith, withTrainingGuard, type FitOptions } from './fit';
+import { FIT_OPTION_KEYS, resolveCommon, trainWith, withTrainingGuard, type FitOptions } from './fit';
 
 /** Options of {@link fineTune}: give exactly one of `fromLayer` and `topLayers`. */
 export interface FineTuneOptions extends Omit<FitOptions, 'cacheFeatures' | 'cacheBudgetBytes' | 'workers'> {
@@ -31,6 +31,9 @@ export interface FineTuneOptions extends Omit<FitOptions, 'cacheFeatures' | 'cac
    */
   readonly learningRate?: number;
 }
+
+const { cacheFeatures: _cached, cacheBudgetBytes: _budget, workers: _workers, ...FIT_KEYS_KEPT } = FIT_OPTION_KEYS;
+const FINE_TUNE_KEYS: Readonly<Record<keyof FineTuneOptions, true>> = { ...FIT_KEYS_KEPT, fromLayer: true, topLayers: true, learningRate: true };
 
 /** Layer classes whose backprop the wasm backend of tfjs 4.22 lacks kernels for. */
 const CONV_CLASSES = new Set(['Conv2D', 'DepthwiseConv2D', 'SeparableConv2D', 'Conv2DTranspose', 'Conv1D', 'Conv3D']);
@@ -66,6 +69,7 @@ export async function fineTune(
   checkModel(call, model);
   checkSource(call, data);
   checkOptionsObject(call, options);
+  checkOptionKeys<FineTuneOptions>(call, options, FINE_TUNE_KEYS);
   if (getWrapperParts(model) === undefined) {
     throw new InvalidArgumentError(call, 'model', 'a model returned by Wrapper', model);
   }

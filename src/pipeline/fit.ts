@@ -6,13 +6,7 @@ import type * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import type { ImageBatchSource } from '../data/types';
 import { DatasetError, InvalidArgumentError, TrainingError } from '../errors';
-import {
-  checkNonNegativeInteger,
-  checkOptionsObject,
-  checkPositiveInteger,
-  checkPositiveNumber,
-  checkSeed,
-} from '../internal/validate';
+import { checkNonNegativeInteger, checkOptionKeys, checkOptionsObject, checkPositiveInteger, checkPositiveNumber, checkSeed } from '../internal/validate';
 import { getWrapperParts } from '../models/parts';
 import { nanGuard, type TrainingCallback } from './callbacks';
 import { checkModelFitsData, ensureCompiled, resolveOptimizer, type OptimizerName } from './compile';
@@ -91,6 +85,9 @@ export interface FitOptions {
    */
   readonly stopOnNaN?: boolean;
 }
+
+/** Every FitOptions name, so a misspelt one is refused (compareBases and fineTune extend it). */
+export const FIT_OPTION_KEYS: Readonly<Record<keyof FitOptions, true>> = { epochs: true, callbacks: true, verbose: true, progressStream: true, optimizer: true, learningRate: true, cacheFeatures: true, cacheBudgetBytes: true, shuffle: true, seed: true, workers: true, validation: true, stopOnNaN: true };
 
 /** Models currently inside `fit` / `fineTune`. */
 const training = new WeakSet<tfl.LayersModel>();
@@ -242,6 +239,7 @@ export async function fit(model: tfl.LayersModel, data: ImageBatchSource, option
   checkModel(call, model);
   checkSource(call, data);
   checkOptionsObject(call, options);
+  checkOptionKeys<FitOptions>(call, options, FIT_OPTION_KEYS);
   const common = resolveCommon(call, data, options);
   const parts = getWrapperParts(model);
   const cachable = parts !== undefined && parts.isBaseFrozen() && !data.augmented;

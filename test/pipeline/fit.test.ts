@@ -26,6 +26,15 @@ function wrapped(numClasses = 2, seed = 0): tfl.LayersModel {
 }
 
 describe('fit', () => {
+  it('refuses a misspelt option (epoch for epochs) instead of training 10 epochs', async () => {
+    const data = makeTestSource({ perSplit: { train: 4, validation: 2, test: 2 } });
+    const model = Wrapper(tinyConvBnBase());
+    await expect(fit(model, data, { epoch: 1 } as never)).rejects.toThrowErrorMatchingInlineSnapshot(`[InvalidArgumentError: fit: options must be known option names (did you mean 'epochs'?), got "epoch"]`);
+    await expect(evaluate(model, data, { step: 1 } as never)).rejects.toThrow(/did you mean 'steps'/);
+    model.dispose();
+    data.dispose();
+  });
+
   it('learns bright vs dark on the cached path: accuracy rises from a near-chance baseline', async () => {
     const data = source({ perSplit: { train: 48, validation: 24, test: 24 } });
     const model = wrapped();
