@@ -32,4 +32,40 @@ describe('applications bases in the pipeline', () => {
     expect(tf.memory().numTensors).toBe(before);
     data.dispose();
   });
+
+  // The tutorial's three bases, at the smallest input each accepts, with weights from a Keras-layout file.
+  test.each([
+    ['VGG16', 32],
+    ['InceptionV3', 75],
+    ['ResNet101V2', 32],
+  ] as const)('Wrapper(await applications.%s({ weights: file })) trains its head and leaves the base untouched', async (name, size) => {
+    const build = applications[name] as (o: object) => Promise<tfl.LayersModel>;
+    const options = { includeTop: false, inputShape: [size, size, 3] };
+    const source = await build(options);
+    const file = await writeLegacyWeights(source);
+    const probe = tf.randomUniform([1, size, size, 3], -1, 1, 'float32', 3);
+    const sourceOut = tf.tidy(() => Array.from((source.predict(probe) as tf.Tensor).dataSync()));
+    source.dispose();
+    const data = makeTestSource({ imageSize: [size, size], perSplit: { train: 8, validation: 4, test: 4 } });
+    const base = await build({ ...options, weights: file });
+    const model = Wrapper(base, { numClasses: 2, seed: 1 });
+    try {
+      // the weights file carried every value: the rebuilt base computes what the source did
+      const loadedOut = tf.tidy(() => Array.from((base.predict(probe) as tf.Tensor).dataSync()));
+      loadedOut.forEach((v, i) => expect(v).toBeCloseTo(sourceOut[i] as number, 4));
+      const head = model.trainableWeights[0] as tfl.LayerVariable;
+      const headBefore = Array.from(head.read().dataSync());
+      const history = await fit(model, data, { epochs: 1, verbose: 0 });
+      expect(history.history.loss).toHaveLength(1);
+      expect(Array.from(head.read().dataSync())).not.toEqual(headBefore);
+      const after = tf.tidy(() => Array.from((base.predict(probe) as tf.Tensor).dataSync()));
+      expect(after).toEqual(loadedOut);
+    } finally {
+      model.dispose();
+      base.dispose();
+      probe.dispose();
+      data.dispose();
+    }
+  }, 180_000);
 });
+
