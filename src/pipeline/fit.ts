@@ -70,8 +70,10 @@ export interface FitOptions {
    */
   readonly seed?: number;
   /**
-   * Worker threads for feature extraction (Node, cpu/wasm); 0 runs on this thread.
-   * @defaultValue `0`
+   * Worker threads for feature extraction (Node, cpu/wasm); 0 runs on this thread. Results are identical either
+   * way. By default every core (at most 4) is used when the base is a frozen layers model and there are at least 256
+   * images to extract, in Node on the cpu or wasm backend; otherwise this thread.
+   * @defaultValue every core (at most 4) for 256+ images in Node on cpu/wasm, else `0`
    */
   readonly workers?: number;
   /**
@@ -133,7 +135,7 @@ export interface ResolvedFit {
   readonly budgetBytes: number;
   readonly shuffle: boolean;
   readonly seed: number;
-  readonly workers: number;
+  readonly workers: number | undefined;
 }
 
 /** Validates FitOptions shared by fit and fineTune (everything but optimizer and caching). */
@@ -152,8 +154,8 @@ export function resolveCommon(call: string, data: ImageBatchSource, options: Fit
   checkNonNegativeInteger(call, 'cacheBudgetBytes', budgetBytes);
   const seed = options.seed ?? 0;
   checkSeed(call, seed);
-  const workers = options.workers ?? 0;
-  checkNonNegativeInteger(call, 'workers', workers);
+  const workers = options.workers;
+  if (workers !== undefined) checkNonNegativeInteger(call, 'workers', workers);
   const shuffle = options.shuffle ?? true;
   if (typeof shuffle !== 'boolean') throw new InvalidArgumentError(call, 'shuffle', 'a boolean', shuffle);
   if (options.learningRate !== undefined) checkPositiveNumber(call, 'learningRate', options.learningRate);

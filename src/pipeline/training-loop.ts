@@ -8,7 +8,7 @@ import type { Batch, ImageBatchSource } from '../data/types';
 import { DatasetError, TrainingError } from '../errors';
 import { hashString, shuffled } from '../internal/rng';
 import type { WrapperParts } from '../models/parts';
-import { createFeatureExtractor } from '../speed/extractor';
+import { createFeatureExtractor, defaultWorkers } from '../speed/extractor';
 import {
   CallbackRunner,
   type ExtractionProgress,
@@ -88,7 +88,7 @@ export interface CachedPlanOptions {
   readonly budgetBytes: number;
   readonly shuffle: boolean;
   readonly seed: number;
-  readonly workers: number;
+  readonly workers: number | undefined;
   readonly doValidation: boolean;
   /** Reports extraction progress (to the callbacks). */
   readonly onProgress?: (progress: ExtractionProgress) => void;
@@ -111,7 +111,9 @@ export async function cachedPlan(
   data: ImageBatchSource,
   options: CachedPlanOptions,
 ): Promise<TrainingPlan> {
-  const extractor = await createFeatureExtractor(parts, { workers: options.workers });
+  const images = data.numExamples.train + (options.doValidation ? data.numExamples.validation : 0);
+  const workers = options.workers ?? (await defaultWorkers(parts, images));
+  const extractor = await createFeatureExtractor(parts, { workers });
   let train: FeatureStore | undefined;
   let validation: FeatureStore | undefined;
   try {

@@ -132,3 +132,43 @@ function makeExtractor(
     },
   };
 }
+
+/** Below this many images, starting threads (a model copy and a backend each) costs more than it saves. */
+export const AUTO_WORKERS_MIN_IMAGES = 256;
+/** At most this many threads by default: beyond it memory bandwidth, not cores, limits a frozen base. */
+export const AUTO_WORKERS_MAX = 4;
+
+/**
+ * The worker threads `fit` and `evaluate` use when the caller does not say: every core (at most
+ * {@link AUTO_WORKERS_MAX}) when all of these hold, else 0 (this thread): Node, the cpu or wasm backend, a frozen
+ * LayersModel base, at least {@link AUTO_WORKERS_MIN_IMAGES} images to extract, two or more cores, and tl-kit's
+ * worker script present next to the library (a bundle that left it out runs on this thread). Results are the same
+ * either way; only the speed differs.
+ */
+export async function defaultWorkers(parts: WrapperParts, images: number): Promise<number> {
+  if (images < AUTO_WORKERS_MIN_IMAGES) return 0;
+  if (typeof process === 'undefined' || typeof process.versions?.node !== 'string') return 0;
+  const backend = tf.getBackend();
+  if (backend !== 'cpu' && backend !== 'wasm') return 0;
+  if (parts.base === null || !parts.isBaseFrozen()) return 0;
+  const os = await import('node:os');
+  const cores = typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length;
+  if (cores < 2) return 0;
+  let script: WorkerScript;
+  try {
+    script = await defaultWorkerScript(CALL);
+  } catch {
+    return 0; // running from TypeScript sources without tsx: the documented precondition does not hold
+  }
+  const url = script.url instanceof URL ? script.url : new URL(String(script.url));
+  if (url.protocol === 'file:') {
+    const { access } = await import('node:fs/promises');
+    const { fileURLToPath } = await import('node:url');
+    try {
+      await access(fileURLToPath(url));
+    } catch {
+      return 0;
+    }
+  }
+  return Math.min(cores, AUTO_WORKERS_MAX);
+}
