@@ -13,6 +13,7 @@ import { fileLoadHandler } from '../io/file-handler';
 import { httpLoadHandler } from '../io/http';
 import { registerTlKitLayers } from '../models/inference-base';
 import { METADATA_KEY, parseMetadata, type ClassifierMetadata } from './metadata';
+import { hasWrapperLayout, restoreWrapperParts } from '../models/restore';
 
 /** One class and its probability. */
 export interface Prediction {
@@ -135,6 +136,16 @@ export async function loadClassifier(src: string, options: LoadClassifierOptions
     throw err;
   }
   const { imageSize, resize, preprocessing, labelNames } = metadata;
+  // A Wrapper model gets its structure back, so evaluate / fit on classifier.model use cached features and the fused
+  // base as they did before saving.
+  if (hasWrapperLayout(model)) {
+    try {
+      restoreWrapperParts(model, { ...(metadata.baseName === undefined ? {} : { baseName: metadata.baseName }), preprocessing });
+    } catch (err) {
+      model.dispose();
+      throw err;
+    }
+  }
   const size: [number, number] = [imageSize[0], imageSize[1]];
   const binary = metadata.labelMode === 'binary';
   let disposed = false;

@@ -27,6 +27,12 @@ export interface RestoreWrapperPartsOptions {
   readonly preprocessing?: PreprocessingMode;
 }
 
+/** True when `model` has the layout `Wrapper` gives (an inference-mode base layer named `tlkit_base`). */
+export function hasWrapperLayout(model: tfl.LayersModel): boolean {
+  registerTlKitLayers();
+  return model.layers.some((l) => l.name === 'tlkit_base' && l instanceof InferenceBase);
+}
+
 /**
  * Recovers and registers the parts of a model that `Wrapper` built and that was saved and loaded again (the loaded
  * model is a new object, so tl-kit's record of its structure is gone). Returns the existing parts for a model that

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it, vi } from 'vitest';
 import { Wrapper } from '../../src/models/wrapper';
+import { getWrapperParts } from '../../src/models/parts';
 import { fit } from '../../src/pipeline/fit';
 import { evaluate } from '../../src/pipeline/evaluate';
 import { saveClassifier } from '../../src/classifier/save';
@@ -64,6 +65,13 @@ describe('saveClassifier / loadClassifier', () => {
       expect(p.probability).toBeCloseTo(expected[['red', 'green', 'blue'].indexOf(p.label)]!, 5);
     }
     expect(image.isDisposed).toBe(false); // the caller's tensor stays the caller's
+    // The loaded model keeps the Wrapper structure: evaluate runs its frozen base once per image, as before saving.
+    const parts = getWrapperParts(classifier.model);
+    expect(parts?.featureSize).toBe(getWrapperParts(model)?.featureSize);
+    expect(parts?.isBaseFrozen()).toBe(true);
+    const reloaded = await evaluate(classifier.model, data);
+    expect(reloaded.accuracy).toBe(metrics.accuracy);
+    expect(reloaded.loss).toBeCloseTo(metrics.loss, 5);
     image.dispose();
     classifier.dispose();
     model.dispose();
