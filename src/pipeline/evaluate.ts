@@ -119,6 +119,21 @@ interface Collected {
   lossSum: number;
 }
 
+/** The checks evaluate and evaluateBaseline share: model, data, the options object, its keys and `steps`. */
+function checkArguments<T extends EvaluateBaselineOptions>(
+  call: string,
+  model: tfl.LayersModel,
+  data: ImageBatchSource,
+  options: T,
+  keys: Readonly<Record<keyof T, true>>,
+): void {
+  checkModel(call, model);
+  checkSource(call, data);
+  checkOptionsObject(call, options);
+  checkOptionKeys<T>(call, options, keys);
+  checkSteps(call, options.steps);
+}
+
 /** Runs the model over `steps` batches of a split and downloads labels, predictions and the loss sum. */
 async function collect(
   call: string,
@@ -210,11 +225,7 @@ export async function evaluateBaseline(
   options: EvaluateBaselineOptions = {},
 ): Promise<BaselineResult> {
   const call = 'evaluateBaseline';
-  checkModel(call, model);
-  checkSource(call, data);
-  checkOptionsObject(call, options);
-  checkOptionKeys<EvaluateBaselineOptions>(call, options, BASELINE_KEYS);
-  checkSteps(call, options.steps);
+  checkArguments(call, model, data, options, BASELINE_KEYS);
   checkModelFitsData(call, model, data);
   const c = await collect(call, model, data, 'validation', options.steps, undefined);
   return { loss: c.lossSum / c.actual.length, accuracy: accuracyOf(c.actual, c.predicted), numExamples: c.actual.length };
@@ -243,11 +254,7 @@ export async function evaluate(
   options: EvaluateOptions = {},
 ): Promise<EvaluationResult> {
   const call = 'evaluate';
-  checkModel(call, model);
-  checkSource(call, data);
-  checkOptionsObject(call, options);
-  checkOptionKeys<EvaluateOptions>(call, options, EVALUATE_KEYS);
-  checkSteps(call, options.steps);
+  checkArguments(call, model, data, options, EVALUATE_KEYS);
   const split = options.split ?? 'test';
   checkSplit(call, split);
   const workers = options.workers;
