@@ -9,6 +9,7 @@ import { DatasetError } from '../errors';
 import { checkNonNegativeInteger, checkOptionKeys, checkOptionsObject } from '../internal/validate';
 import { getWrapperParts } from '../models/parts';
 import { createFeatureExtractor, defaultWorkers, type FeatureExtractor } from '../speed/extractor';
+import { forEachExtracted } from './extract-stream';
 import { checkModel, checkSource, checkSplit, checkSteps } from './checks';
 import { checkModelFitsData, lossFunction } from './compile';
 import {
@@ -155,43 +156,51 @@ async function collect(
       extractor = await createFeatureExtractor(parts, { workers: workers ?? (await defaultWorkers(parts, images)) });
     }
     const it = await ds.iterator();
-    for (let n = 0; steps === undefined || n < steps; n++) {
-      const next = await it.next();
-      if (next.done) break;
-      const { xs, ys } = next.value;
-      let feats: tf.Tensor2D | undefined;
-      let pred: tf.Tensor | undefined;
-      let loss: tf.Tensor | undefined;
+    const score = async (ys: tf.Tensor2D, pred: tf.Tensor): Promise<void> => {
+      const loss = tf.tidy(() => tf.sum(lossFn(ys, pred)));
       try {
-        if (extractor && parts) {
-          feats = await extractor.extract(xs);
-          const f = feats;
-          pred = tf.tidy(() => parts.head.apply(f, { training: false }) as tf.Tensor);
-        } else {
-          pred = tf.tidy(() => model.apply(xs, { training: false }) as tf.Tensor);
-        }
-        const p = pred;
-        loss = tf.tidy(() => tf.sum(lossFn(ys, p)));
         const [probs, targets, lossValue] = await Promise.all([pred.data(), ys.data(), loss.data()]);
         out.lossSum += lossValue[0] as number;
         const k = ys.shape[1];
         const pk = pred.shape[pred.shape.length - 1] as number;
         for (let i = 0; i < ys.shape[0]; i++) {
           if (binary) {
-            const score = probs[i * pk] as number;
+            const s = probs[i * pk] as number;
             out.actual.push((targets[i * k] as number) > 0.5 ? 1 : 0);
-            out.predicted.push(score > 0.5 ? 1 : 0);
-            out.scores.push(score);
+            out.predicted.push(s > 0.5 ? 1 : 0);
+            out.scores.push(s);
           } else {
             out.actual.push(argMax(targets.subarray(i * k, (i + 1) * k)));
             out.predicted.push(argMax(probs.subarray(i * pk, (i + 1) * pk)));
           }
         }
       } finally {
-        tf.dispose([xs, ys]);
-        if (feats) feats.dispose();
-        if (pred) pred.dispose();
-        if (loss) loss.dispose();
+        loss.dispose();
+      }
+    };
+    if (extractor && parts) {
+      const head = parts.head;
+      await forEachExtracted(extractor, it, steps, async ({ ys }, feats) => {
+        const pred = tf.tidy(() => head.apply(feats, { training: false }) as tf.Tensor);
+        try {
+          await score(ys, pred);
+        } finally {
+          pred.dispose();
+        }
+      });
+    } else {
+      for (let n = 0; steps === undefined || n < steps; n++) {
+        const next = await it.next();
+        if (next.done) break;
+        const { xs, ys } = next.value;
+        let pred: tf.Tensor | undefined;
+        try {
+          pred = tf.tidy(() => model.apply(xs, { training: false }) as tf.Tensor);
+          await score(ys, pred);
+        } finally {
+          tf.dispose([xs, ys]);
+          pred?.dispose();
+        }
       }
     }
   } finally {

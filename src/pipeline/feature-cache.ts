@@ -7,6 +7,7 @@ import type * as tfd from '@tensorflow/tfjs-data';
 import type { Batch } from '../data/types';
 import { TrainingError, UnsupportedError } from '../errors';
 import type { FeatureExtractor } from '../speed/extractor';
+import { forEachExtracted } from './extract-stream';
 
 /** Rows of features plus their targets, readable by index. */
 export interface FeatureStore {
@@ -173,8 +174,8 @@ export interface ExtractOptions {
 }
 
 /**
- * Runs every batch of `batches` through the extractor once and stores the features and targets. Dataset elements are
- * disposed as they are consumed.
+ * Runs every batch of `batches` through the extractor once (overlapping batches when it has worker threads) and stores
+ * the features and targets in batch order. Dataset elements are disposed as they are consumed.
  */
 export async function extractFeatures(
   extractor: FeatureExtractor,
@@ -197,34 +198,21 @@ export async function extractFeatures(
   const targets = new FloatBuffer();
   let rows = 0;
   let targetSize = 0;
-  let batchesRead = 0;
   try {
     const it = await batches.iterator();
-    for (;;) {
-      if (options.maxBatches !== undefined && batchesRead >= options.maxBatches) break;
-      const next = await it.next();
-      if (next.done) break;
-      const { xs, ys } = next.value;
-      let feats: tf.Tensor2D | undefined;
-      try {
-        feats = await extractor.extract(xs);
-        if (feats.shape[1] !== options.featureSize || feats.shape[0] !== xs.shape[0]) {
-          throw new TrainingError(
-            `fit: the feature extractor returned [${feats.shape.join(', ')}] for ${xs.shape[0]} images; ` +
-              `expected [${xs.shape[0]}, ${options.featureSize}]`,
-          );
-        }
-        await sink.append((await feats.data()) as Float32Array);
-        targets.push(Float32Array.from(await ys.data()));
-        targetSize = ys.shape[1];
-        rows += xs.shape[0];
-      } finally {
-        tf.dispose([xs, ys]);
-        if (feats) feats.dispose();
+    await forEachExtracted(extractor, it, options.maxBatches, async ({ xs, ys }, feats) => {
+      if (feats.shape[1] !== options.featureSize || feats.shape[0] !== xs.shape[0]) {
+        throw new TrainingError(
+          `fit: the feature extractor returned [${feats.shape.join(', ')}] for ${xs.shape[0]} images; ` +
+            `expected [${xs.shape[0]}, ${options.featureSize}]`,
+        );
       }
-      batchesRead++;
+      await sink.append((await feats.data()) as Float32Array);
+      targets.push(Float32Array.from(await ys.data()));
+      targetSize = ys.shape[1];
+      rows += xs.shape[0];
       options.onBatch?.(rows);
-    }
+    });
   } catch (err) {
     await sink.abort();
     throw err;
