@@ -123,6 +123,8 @@ export function createFrozenExecutor(model: tfl.LayersModel): FrozenExecutor {
     if (err instanceof IncompatibleModelError) throw err;
     throw new IncompatibleModelError(`${CALL}: cannot plan model '${model.name}': ${String(err)}`, { cause: err });
   }
+  // Built inside a caller's tf.tidy (a model's predict builds it on first use), the folded weights must outlive it.
+  for (const t of owned) tf.keep(t);
   const releaseAfter = planReleases(ops, graph.inputs, graph.outputs);
   const inputShapes = (model.inputs as unknown as { shape: readonly (number | null)[] }[]).map((t) => t.shape);
   let disposed = false;
@@ -186,6 +188,42 @@ export function createFrozenExecutor(model: tfl.LayersModel): FrozenExecutor {
   };
 }
 
+/**
+ * A fused op as separate primitive ops, for use under a gradient tape. tfjs's fused ops compute every gradient of
+ * their inputs eagerly (the kernel's too, whose backprop kernel the wasm backend lacks) even when only the input's
+ * is wanted; the primitives compute only what the tape asks for. The folded weights are kept either way.
+ */
+function runUnfused(op: FusedOp, x: tf.Tensor): tf.Tensor {
+  let y: tf.Tensor;
+  if (op.kind === 'dense') {
+    const inner = op.kernel.shape[0] as number;
+    const x2 = x.rank === 2 ? (x as tf.Tensor2D) : tf.reshape(x, [-1, inner]);
+    const y2 = tf.matMul(x2 as tf.Tensor2D, op.kernel as tf.Tensor2D);
+    y = x.rank === 2 ? y2 : tf.reshape(y2, [...x.shape.slice(0, -1), op.kernel.shape[1] as number]);
+  } else {
+    const conv = op.kind === 'conv2d' ? tf.conv2d : tf.depthwiseConv2d;
+    y = conv(x as tf.Tensor4D, op.kernel as tf.Tensor4D, op.strides, op.pad as 'valid', 'NHWC', op.dilations);
+  }
+  if (op.bias !== undefined) y = tf.add(y, op.bias);
+  const act = op.activation;
+  switch (act.name) {
+    case 'linear':
+      return y;
+    case 'relu':
+      return tf.relu(y);
+    case 'relu6':
+      return tf.relu6(y);
+    case 'elu':
+      return tf.elu(y);
+    case 'sigmoid':
+      return tf.sigmoid(y);
+    case 'leakyrelu':
+      return tf.leakyRelu(y, act.leakyreluAlpha);
+    case 'prelu':
+      return tf.prelu(y, act.preluWeights as tf.Tensor);
+  }
+}
+
 function runOp(op: Op, values: (tf.Tensor | undefined)[], hold: (slot: Slot, t: tf.Tensor) => void): void {
   if (op.kind === 'layer') {
     const ins = op.inputs.map((s) => values[s] as tf.Tensor);
@@ -195,6 +233,10 @@ function runOp(op: Op, values: (tf.Tensor | undefined)[], hold: (slot: Slot, t: 
     return;
   }
   const x = values[op.input] as tf.Tensor;
+  if (tf.engine().state.gradientDepth > 0) {
+    hold(op.output, runUnfused(op, x));
+    return;
+  }
   const act = op.activation;
   let y: tf.Tensor;
   if (op.kind === 'dense') {
