@@ -5,11 +5,19 @@
  * nested model that ignores the `training` flag it receives and runs its own graph with `training: false` for every
  * layer (recursing into nested models), so its BN layers always use, and never update, their moving statistics.
  *
+ * It runs on a BN-folded, fused executor of its graph (see `createFrozenExecutor`): the same outputs within float
+ * rounding, 2-3x faster on the wasm backend. The executor holds folded copies of the weights, is built by
+ * {@link InferenceBase.prepareFused} or on first use, and is rebuilt when any weight of the base has been written
+ * since (training after `unfreeze`, `setWeights`, loading weights). Only when some base weight is trainable and a
+ * gradient tape is recording (fine-tuning) do the layers run as themselves, so that gradients reach those weights.
+ *
  * It serialises like a plain nested Keras model under its own class name; {@link registerTlKitLayers} registers that
  * class with tfjs's serialization map (lazily: the package has no import-time side effects).
  */
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
+import { IncompatibleModelError } from '../errors';
+import { createFrozenExecutor, type FrozenExecutor } from '../speed/executor';
 
 type ContainerArgs = ConstructorParameters<typeof tfl.LayersModel>[0];
 type Kwargs = Record<string, unknown>;
@@ -26,20 +34,59 @@ export class InferenceBase extends tfl.LayersModel {
    */
   sharesLayers = false;
 
+  /**
+   * The fused executor and the weight versions it was folded from; null when the graph cannot be fused (it then
+   * always runs layer by layer), undefined before the first build.
+   */
+  private fusedState: { executor: FrozenExecutor; versions: readonly object[] } | null | undefined;
+
   constructor(args: ContainerArgs) {
     super(args);
   }
 
-  /** Runs the graph with `training: false` for every layer; the outer executor's `training` flag is ignored. */
+  /**
+   * Runs the graph with `training: false` for every layer; the outer executor's `training` flag is ignored. The fused
+   * executor runs it unless a trainable base weight needs gradients.
+   */
   override call(inputs: tf.Tensor | tf.Tensor[], _kwargs: Kwargs): tf.Tensor | tf.Tensor[] {
     return tf.tidy(() => {
-      const outs = runInference(this, Array.isArray(inputs) ? inputs : [inputs]);
+      const list = Array.isArray(inputs) ? inputs : [inputs];
+      // Trainable base weights need gradients, which folded copies would not pass on; a frozen base is fused even
+      // under a tape (tfjs itself unfuses activations there, so gradients to the input still work).
+      const executor = this.trainableWeights.length > 0 && isRecordingGradients() ? null : this.prepareFused();
+      const outs = executor ? toList(executor.predict(list)) : runInference(this, list);
       return outs.length === 1 ? (outs[0] as tf.Tensor) : outs;
     });
   }
 
-  /** Frees the layers' weights only when this base owns them (see {@link InferenceBase.sharesLayers}). */
+  /**
+   * The fused executor for the base's current weights: built on first call, rebuilt after any weight was written
+   * (tfjs gives a variable new storage on every write, so comparing storage identities detects it exactly). Null
+   * when the graph holds something the executor cannot plan; the base then runs layer by layer, with the same
+   * results. The executor belongs to this base: callers must not dispose it, and `dispose()` frees it.
+   */
+  prepareFused(): FrozenExecutor | null {
+    if (this.fusedState === null) return null;
+    const versions = this.weights.map((w) => w.read().dataId);
+    const current = this.fusedState;
+    if (current !== undefined && current.versions.length === versions.length && current.versions.every((v, i) => v === versions[i])) {
+      return current.executor;
+    }
+    current?.executor.dispose();
+    this.fusedState = undefined;
+    try {
+      this.fusedState = { executor: createFrozenExecutor(this), versions };
+    } catch (err) {
+      if (!(err instanceof IncompatibleModelError)) throw err;
+      this.fusedState = null;
+    }
+    return this.fusedState === null ? null : this.fusedState.executor;
+  }
+
+  /** Frees the fused executor's folded weights, and the layers' weights only when this base owns them. */
   override dispose(): { refCountAfterDispose: number; numDisposedVariables: number } {
+    this.fusedState?.executor.dispose();
+    this.fusedState = undefined;
     if (!this.sharesLayers) return super.dispose();
     if (this._refCount === 0) throw new Error(`Container '${this.name}' is already disposed.`);
     this._refCount = (this._refCount ?? 1) - 1;
@@ -57,6 +104,15 @@ export class InferenceBase extends tfl.LayersModel {
   override set trainable(value: boolean) {
     this.trainable_ = value;
   }
+}
+
+/** True inside `tf.grad` / `optimizer.minimize` / `fit`'s training step. */
+function isRecordingGradients(): boolean {
+  return tf.engine().state.gradientDepth > 0;
+}
+
+function toList(out: tf.Tensor | tf.Tensor[]): tf.Tensor[] {
+  return Array.isArray(out) ? out : [out];
 }
 
 /**

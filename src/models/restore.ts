@@ -53,6 +53,7 @@ export function restoreWrapperParts(model: tfl.LayersModel, options: RestoreWrap
   if (!(core instanceof InferenceBase) || model.inputs.length !== 1) {
     throw new InvalidArgumentError('restoreWrapperParts', 'model', expected, model);
   }
+  core.prepareFused();
   const coreIndex = layers.indexOf(core);
   const poolLayer = layers[coreIndex + 1]?.name === 'tlkit_pool' ? layers[coreIndex + 1] : undefined;
   const headLayers = layers.slice(coreIndex + (poolLayer ? 2 : 1));

@@ -227,6 +227,8 @@ function layersBase(
   }
   for (const layer of core.layers) layer.trainable = false;
   core.trainable = false;
+  // Fold now, so that the first predict does not pay for it and a model's tensor count stays flat across calls.
+  core.prepareFused();
   const frozen = core;
   return { layer: frozen, core: frozen, inputShape, run: (images) => runInference(frozen, [images])[0] as tf.Tensor };
 }

@@ -6,6 +6,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { InvalidArgumentError, TlKitError, UnsupportedError } from '../errors';
 import { checkNonNegativeInteger, checkOptionsObject } from '../internal/validate';
 import type { WrapperParts } from '../models/parts';
+import { InferenceBase } from '../models/inference-base';
 import { createFrozenExecutor, type FrozenExecutor } from './executor';
 import { defaultWorkerScript, startWorkerPool, workerBackend, type WorkerPool, type WorkerScript } from './worker-pool';
 
@@ -47,8 +48,10 @@ const CALL = 'createFeatureExtractor';
 
 /**
  * Builds a feature extractor for the frozen base of a wrapped model. The fused executor runs when the base is a
- * frozen LayersModel and `fused` is not false; otherwise the base runs as the wrapper runs it. Its folded weights are
- * a snapshot: build a new extractor after the base's weights change.
+ * frozen LayersModel and `fused` is not false; otherwise the base runs as the wrapper runs it. A base made by
+ * `Wrapper` shares the executor it keeps for `predict`, which follows its weights; for any other base the folded
+ * weights are a snapshot: build a new extractor after the base's weights change. A base whose graph the executor
+ * cannot plan runs layer by layer (`fused` is then false).
  *
  * @throws InvalidArgumentError for a bad option.
  * @throws UnsupportedError when `workers` > 1 outside Node, with a backend other than cpu / wasm, or without a frozen
@@ -84,6 +87,18 @@ export async function createFeatureExtractor(
     return makeExtractor(parts, fused, pool.size, (images) => pool.run(images), () => pool.close());
   }
 
+  if (fused && frozenBase instanceof InferenceBase) {
+    // The Wrapper's own base keeps its fused executor up to date with its weights: share it rather than fold a copy.
+    const shared = frozenBase;
+    if (shared.prepareFused() !== null) {
+      const runShared = (images: tf.Tensor4D): tf.Tensor => {
+        const executor = shared.prepareFused();
+        return executor === null ? parts.runBase(images) : (executor.predict(images) as tf.Tensor);
+      };
+      return makeExtractor(parts, true, 0, async (images) => runShared(images), async () => {});
+    }
+    return makeExtractor(parts, false, 0, async (images) => parts.runBase(images), async () => {});
+  }
   let executor: FrozenExecutor | undefined;
   if (fused && frozenBase !== null) executor = createFrozenExecutor(frozenBase);
   const runBase = executor
