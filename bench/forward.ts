@@ -13,6 +13,7 @@ import { getWrapperParts } from '../src/models/parts';
 import { Wrapper } from '../src/models/wrapper';
 import { createFeatureExtractor, type FeatureExtractor } from '../src/speed/extractor';
 import { createFrozenExecutor } from '../src/speed/executor';
+import { forEachExtracted, type BatchIterator } from '../src/pipeline/extract-stream';
 import { loadNsfwjsBase, type NsfwjsBaseName } from './nsfwjs-bases';
 import { loadPerCore, stat, useBackend, type BenchBackend, type Stat } from './support';
 
@@ -27,10 +28,17 @@ export interface ForwardConfig {
 export interface ForwardResult extends ForwardConfig {
   readonly backend: BenchBackend;
   readonly workers: number;
+  /** Batches streamed per timed run (absent in results from before runs were streams: one batch). */
+  readonly batchesPerRun?: number;
   /** images/s per variant. */
   readonly plain: Stat;
   readonly fused: Stat;
   readonly allCores: Stat;
+  /**
+   * images/s of `model.predict` on the Wrapper model (base, pooling and head, batch size = the batch), which runs the
+   * base's own fused executor. Absent in results from before predict was fused.
+   */
+  readonly predict?: Stat;
   /**
    * Images per second of CPU time the process used (all its threads): what each variant costs, independent of how
    * much of the machine other processes took. Absent in results from before this measure existed.
@@ -72,16 +80,34 @@ const arg = (name: string): string | undefined => {
   return i >= 0 ? args[i + 1] : undefined;
 };
 
-/** images/s of wall-clock time, and images per second of CPU time used by the whole process (threads included). */
-async function timeOnce(extractor: FeatureExtractor, x: tf.Tensor4D): Promise<[number, number]> {
+/**
+ * Batches per timed run. `fit` and `evaluate` extract a split as a stream of batches through `forEachExtracted`
+ * (which keeps two batches in flight when there are worker threads), so each timed run is such a stream. The cpu
+ * backend is ~50x slower: fewer batches keep its runs to minutes.
+ */
+const STREAM_BATCHES: Record<BenchBackend, number> = { wasm: 4, cpu: 2 };
+
+/**
+ * Streams `batches` copies of `x` through the extractor as `fit` does and returns images/s of wall-clock time and
+ * images per second of CPU time used by the whole process (threads included).
+ */
+async function timeStream(extractor: FeatureExtractor, x: tf.Tensor4D, batches: number): Promise<[number, number]> {
+  let left = batches;
+  const stream: BatchIterator = {
+    next: async () =>
+      left-- > 0
+        ? { done: false, value: { xs: tf.clone(x), ys: tf.zeros([x.shape[0], 1]) as tf.Tensor2D } }
+        : { done: true, value: undefined },
+  };
   const cpu0 = process.cpuUsage();
   const t0 = performance.now();
-  const f = await extractor.extract(x);
-  await f.data();
+  await forEachExtracted(extractor, stream, undefined, async (_batch, features) => {
+    await features.data();
+  });
   const seconds = (performance.now() - t0) / 1000;
   const cpu = process.cpuUsage(cpu0);
-  f.dispose();
-  return [x.shape[0] / seconds, x.shape[0] / ((cpu.user + cpu.system) / 1e6)];
+  const images = batches * x.shape[0];
+  return [images / seconds, images / ((cpu.user + cpu.system) / 1e6)];
 }
 
 async function kernelProfile(run: () => tf.Tensor): Promise<{ text: string; total: number }> {
@@ -125,12 +151,21 @@ async function runConfig(backend: BenchBackend, config: ForwardConfig, runs: num
   const threadsIdentical = c.dataSync().every((v, i) => v === bData[i]);
   tf.dispose([a, b, c]);
 
-  const variants = { plain, fused, allCores };
-  const wall = { plain: [] as number[], fused: [] as number[], allCores: [] as number[] };
-  const cpu = { plain: [] as number[], fused: [] as number[], allCores: [] as number[] };
+  // model.predict as a user calls it, timed through the same stream (its output is the head's, not features).
+  const predict: FeatureExtractor = {
+    workers: 0,
+    fused: true,
+    extract: async (images) => wrapper.predict(images, { batchSize: config.batch }) as tf.Tensor2D,
+    dispose: async () => {},
+  };
+  tf.dispose(wrapper.predict(x, { batchSize: config.batch }) as tf.Tensor);
+
+  const variants = { plain, fused, allCores, predict };
+  const wall = { plain: [] as number[], fused: [] as number[], allCores: [] as number[], predict: [] as number[] };
+  const cpu = { plain: [] as number[], fused: [] as number[], allCores: [] as number[], predict: [] as number[] };
   for (let r = 0; r < runs; r++) {
-    for (const name of ['plain', 'fused', 'allCores'] as const) {
-      const [w, c] = await timeOnce(variants[name], x);
+    for (const name of ['plain', 'fused', 'allCores', 'predict'] as const) {
+      const [w, c] = await timeStream(variants[name], x, STREAM_BATCHES[backend]);
       wall[name].push(w);
       cpu[name].push(c);
     }
@@ -155,9 +190,11 @@ async function runConfig(backend: BenchBackend, config: ForwardConfig, runs: num
     ...config,
     backend,
     workers,
+    batchesPerRun: STREAM_BATCHES[backend],
     plain: stat(wall.plain),
     fused: stat(wall.fused),
     allCores: stat(wall.allCores),
+    predict: stat(wall.predict),
     perCpuSecond: { plain: stat(cpu.plain), fused: stat(cpu.fused), allCores: stat(cpu.allCores) },
     fusedRelError,
     threadsIdentical,

@@ -17,14 +17,21 @@ const ratio = (a: Stat, b: Stat): string => `${(a.median / b.median).toFixed(2)}
 const verdict = (ok: boolean): string => (ok ? '**met**' : '**not met**');
 const loadText = (load: readonly [number, number]): string => `${load[0].toFixed(1)} / ${load[1].toFixed(1)}`;
 
+/** How many batches a timed run streamed, per backend: `4 batches (wasm), 2 (cpu)`. */
+function streamText(results: SpeedResults): string {
+  const byBackend = new Map<string, number>();
+  for (const r of results.forward) byBackend.set(r.backend, r.batchesPerRun ?? 1);
+  return [...byBackend].map(([backend, n], i) => `${n}${i === 0 ? ` batch${n === 1 ? '' : 'es'}` : ''} (${backend})`).join(', ');
+}
+
 function forwardTable(rows: readonly ForwardResult[]): string[] {
   const threads = rows[0]?.workers ?? 0;
   return [
-    `| Model | Input | Batch | plain | fused, 1 core | fused, ${threads} threads | fused / plain | threads / fused | max rel. error fused vs plain | threads == 1 thread | load per core (before / after) |`,
-    '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
+    `| Model | Input | Batch | plain | fused, 1 core | fused, ${threads} threads | model.predict | fused / plain | threads / fused | max rel. error fused vs plain | threads == 1 thread | load per core (before / after) |`,
+    '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
     ...rows.map(
       (r) =>
-        `| ${r.model} | ${r.size}x${r.size} | ${r.batch} | ${fmt(r.plain)} | ${fmt(r.fused)} | ${fmt(r.allCores)} | ${ratio(r.fused, r.plain)} | ${ratio(r.allCores, r.fused)} | ${r.fusedRelError.toExponential(1)} | ${r.threadsIdentical ? 'identical' : '**differs**'} | ${loadText(r.load)} |`,
+        `| ${r.model} | ${r.size}x${r.size} | ${r.batch} | ${fmt(r.plain)} | ${fmt(r.fused)} | ${fmt(r.allCores)} | ${r.predict ? fmt(r.predict) : 'n/a'} | ${ratio(r.fused, r.plain)} | ${ratio(r.allCores, r.fused)} | ${r.fusedRelError.toExponential(1)} | ${r.threadsIdentical ? 'identical' : '**differs**'} | ${loadText(r.load)} |`,
     ),
   ];
 }
@@ -99,7 +106,8 @@ export function renderSpeedReport(results: SpeedResults): string {
     `- Machine: ${results.machine}`,
     `- Command: \`${results.command}\` (bench/run.ts; forward passes in bench/forward.ts, training in bench/fit.ts)`,
     `- Method: each figure is the median of ${results.runs} timed runs after one warm-up run, with (min-max). The variants of one row run interleaved, round after round, in one process, so a busy machine slows them alike and the ratios hold. The machine's cores were shared with other work; the load columns give the 1-minute load average per core before and after each row (1.0 = every core busy with something else).`,
-    '- What runs: nsfwjs 4.4 MobileNetV2 and InceptionV3 (weights from the npm package), cut at their last convolutional block (`out_relu`, `mixed10`) and loaded at the input size shown, through tl-kit\'s own path: `Wrapper(base)` then `createFeatureExtractor` (average pooling included). **plain** runs the base as tfjs-layers layers in inference mode (`fused: false`); **fused** runs the BN-folded, fused executor on this thread; **threads** runs the fused executor in one worker thread per core, each holding a copy of the base, every batch split between them.',
+    '- What runs: nsfwjs 4.4 MobileNetV2 and InceptionV3 (weights from the npm package), cut at their last convolutional block (`out_relu`, `mixed10`) and loaded at the input size shown, through tl-kit\'s own path: `Wrapper(base)` then `createFeatureExtractor` (average pooling included). **plain** runs the base as tfjs-layers layers in inference mode (`fused: false`); **fused** runs the BN-folded, fused executor on this thread; **threads** runs the fused executor in one worker thread per core, each holding a copy of the base, every batch split between them; **model.predict** is the Wrapper model itself (base, pooling, head), whose frozen base runs its own fused executor.',
+    `- Each timed run streams ${streamText(results)} of the batch size shown through the extractor the way \`fit\` and \`evaluate\` do (\`forEachExtracted\`: the next batch is handed to the threads while the previous one runs; one at a time on this thread), and the rate is images over the wall-clock time of the whole stream.`,
     '- Backends: wasm and cpu. tfjs-node is not measured: it is not a dependency here, and with it workers are refused (its kernels already use every core).',
     '',
     '## Targets',
