@@ -4,7 +4,7 @@
  * (`Wrapper` -> `createFeatureExtractor`). The three variants run interleaved, round after round, so that a noisy
  * machine slows them alike. Also checks fused == plain (max relative error) and threads == one thread (bit-identical).
  *
- * Usage: tsx bench/forward.ts --backend wasm|cpu [--runs 5] [--quick] --out result.json
+ * Usage: tsx bench/forward.ts --backend wasm|cpu [--runs 5] [--quick] [--model MobileNetV2] --out result.json
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { cpus } from 'node:os';
@@ -27,13 +27,15 @@ export interface ForwardConfig {
 /** Results of one config. */
 export interface ForwardResult extends ForwardConfig {
   readonly backend: BenchBackend;
+  /** Worker threads of the threads variant; 0 for tfjs-node, where threads are refused (it uses every core). */
   readonly workers: number;
   /** Batches streamed per timed run (absent in results from before runs were streams: one batch). */
   readonly batchesPerRun?: number;
   /** images/s per variant. */
   readonly plain: Stat;
   readonly fused: Stat;
-  readonly allCores: Stat;
+  /** Absent for tfjs-node, whose kernels already use every core (tl-kit refuses workers there). */
+  readonly allCores?: Stat;
   /**
    * images/s of `model.predict` on the Wrapper model (base, pooling and head, batch size = the batch), which runs the
    * base's own fused executor. Absent in results from before predict was fused.
@@ -43,11 +45,11 @@ export interface ForwardResult extends ForwardConfig {
    * Images per second of CPU time the process used (all its threads): what each variant costs, independent of how
    * much of the machine other processes took. Absent in results from before this measure existed.
    */
-  readonly perCpuSecond?: { readonly plain: Stat; readonly fused: Stat; readonly allCores: Stat };
+  readonly perCpuSecond?: { readonly plain: Stat; readonly fused: Stat; readonly allCores?: Stat };
   /** Max |fused - plain| / max |plain| over the pooled features of one batch. */
   readonly fusedRelError: number;
-  /** True when the threaded features equal the one-thread fused features bit for bit. */
-  readonly threadsIdentical: boolean;
+  /** True when the threaded features equal the one-thread fused features bit for bit; absent without threads. */
+  readonly threadsIdentical?: boolean;
   /** What the executor folded. */
   readonly executorStats: string;
   /** Load average per core while this config ran (before, after). */
@@ -72,6 +74,11 @@ const CONFIGS: Record<BenchBackend, readonly ForwardConfig[]> = {
     { model: 'MobileNetV2', size: 160, batch: 4 },
     { model: 'InceptionV3', size: 160, batch: 2 },
   ],
+  tensorflow: [
+    { model: 'MobileNetV2', size: 160, batch: 32 },
+    { model: 'InceptionV3', size: 160, batch: 16 },
+    { model: 'InceptionV3', size: 299, batch: 8 },
+  ],
 };
 
 const args = process.argv.slice(2);
@@ -85,19 +92,21 @@ const arg = (name: string): string | undefined => {
  * (which keeps two batches in flight when there are worker threads), so each timed run is such a stream. The cpu
  * backend is ~50x slower: fewer batches keep its runs to minutes.
  */
-const STREAM_BATCHES: Record<BenchBackend, number> = { wasm: 4, cpu: 2 };
+const STREAM_BATCHES: Record<BenchBackend, number> = { wasm: 4, cpu: 2, tensorflow: 4 };
 
 /**
  * Streams `batches` copies of `x` through the extractor as `fit` does and returns images/s of wall-clock time and
  * images per second of CPU time used by the whole process (threads included).
  */
 async function timeStream(extractor: FeatureExtractor, x: tf.Tensor4D, batches: number): Promise<[number, number]> {
-  let left = batches;
+  // The stream disposes what it reads: fresh copies, made before the clock starts (a copy costs the main thread
+  // time that a dataset's batches, already in memory, would not).
+  const ready = Array.from({ length: batches }, () => ({ xs: tf.clone(x), ys: tf.zeros([x.shape[0], 1]) as tf.Tensor2D }));
   const stream: BatchIterator = {
-    next: async () =>
-      left-- > 0
-        ? { done: false, value: { xs: tf.clone(x), ys: tf.zeros([x.shape[0], 1]) as tf.Tensor2D } }
-        : { done: true, value: undefined },
+    next: async () => {
+      const value = ready.shift();
+      return value === undefined ? { done: true, value: undefined } : { done: false, value };
+    },
   };
   const cpu0 = process.cpuUsage();
   const t0 = performance.now();
@@ -134,22 +143,24 @@ async function runConfig(backend: BenchBackend, config: ForwardConfig, runs: num
   const wrapper = Wrapper(base, { numClasses: 2 });
   const parts = getWrapperParts(wrapper);
   if (parts === undefined) throw new Error('Wrapper registered no parts');
-  const workers = cpus().length;
+  // tfjs-node's kernels already use every core; tl-kit refuses worker threads there.
+  const workers = backend === 'tensorflow' ? 0 : cpus().length;
   const plain = await createFeatureExtractor(parts, { fused: false });
   const fused = await createFeatureExtractor(parts);
-  const allCores = await createFeatureExtractor(parts, { workers });
+  const allCores = workers > 1 ? await createFeatureExtractor(parts, { workers }) : undefined;
   const x = tf.randomUniform([config.batch, config.size, config.size, 3], -1, 1, 'float32', 1) as tf.Tensor4D;
 
   // Warm-up (first calls compile kernels and pack weights) and correctness checks on the same batch.
   const a = await plain.extract(x);
   const b = await fused.extract(x);
-  const c = await allCores.extract(x);
+  const c = allCores ? await allCores.extract(x) : undefined;
   const fusedRelError = tf.tidy(
     () => (tf.max(tf.abs(tf.sub(a, b))).dataSync()[0] as number) / (tf.max(tf.abs(a)).dataSync()[0] as number),
   );
   const bData = b.dataSync();
-  const threadsIdentical = c.dataSync().every((v, i) => v === bData[i]);
-  tf.dispose([a, b, c]);
+  const threadsIdentical = c ? c.dataSync().every((v, i) => v === bData[i]) : undefined;
+  tf.dispose([a, b]);
+  c?.dispose();
 
   // model.predict as a user calls it, timed through the same stream (its output is the head's, not features).
   const predict: FeatureExtractor = {
@@ -165,7 +176,9 @@ async function runConfig(backend: BenchBackend, config: ForwardConfig, runs: num
   const cpu = { plain: [] as number[], fused: [] as number[], allCores: [] as number[], predict: [] as number[] };
   for (let r = 0; r < runs; r++) {
     for (const name of ['plain', 'fused', 'allCores', 'predict'] as const) {
-      const [w, c] = await timeStream(variants[name], x, STREAM_BATCHES[backend]);
+      const variant = variants[name];
+      if (variant === undefined) continue;
+      const [w, c] = await timeStream(variant, x, STREAM_BATCHES[backend]);
       wall[name].push(w);
       cpu[name].push(c);
     }
@@ -182,7 +195,7 @@ async function runConfig(backend: BenchBackend, config: ForwardConfig, runs: num
     one.dispose();
   }
   executor.dispose();
-  await Promise.all([plain.dispose(), fused.dispose(), allCores.dispose()]);
+  await Promise.all([plain.dispose(), fused.dispose(), allCores?.dispose()]);
   x.dispose();
   wrapper.dispose();
   base.dispose();
@@ -193,11 +206,11 @@ async function runConfig(backend: BenchBackend, config: ForwardConfig, runs: num
     batchesPerRun: STREAM_BATCHES[backend],
     plain: stat(wall.plain),
     fused: stat(wall.fused),
-    allCores: stat(wall.allCores),
+    ...(allCores ? { allCores: stat(wall.allCores) } : {}),
     predict: stat(wall.predict),
-    perCpuSecond: { plain: stat(cpu.plain), fused: stat(cpu.fused), allCores: stat(cpu.allCores) },
+    perCpuSecond: { plain: stat(cpu.plain), fused: stat(cpu.fused), ...(allCores ? { allCores: stat(cpu.allCores) } : {}) },
     fusedRelError,
-    threadsIdentical,
+    ...(threadsIdentical === undefined ? {} : { threadsIdentical }),
     executorStats,
     load: [loadBefore, loadPerCore()],
     profile: profiled,
@@ -211,11 +224,13 @@ async function main(): Promise<void> {
   const quick = args.includes('--quick');
   await useBackend(backend);
   const results: ForwardResult[] = [];
-  for (const config of CONFIGS[backend]) {
+  const only = arg('model');
+  for (const config of CONFIGS[backend].filter((c) => only === undefined || c.model === only)) {
     const c = quick ? { ...config, batch: Math.max(2, Math.floor(config.batch / 4)) } : config;
     const result = await runConfig(backend, c, runs, c.model === 'MobileNetV2');
     process.stderr.write(
-      `${backend} ${c.model}@${c.size}: plain ${result.plain.median.toFixed(1)}, fused ${result.fused.median.toFixed(1)}, ${result.workers} threads ${result.allCores.median.toFixed(1)} img/s\n`,
+      `${backend} ${c.model}@${c.size}: plain ${result.plain.median.toFixed(1)}, fused ${result.fused.median.toFixed(1)}` +
+        `${result.allCores ? `, ${result.workers} threads ${result.allCores.median.toFixed(1)}` : ''} img/s\n`,
     );
     results.push(result);
   }

@@ -13,7 +13,9 @@ export interface SpeedResults {
   readonly fit: FitResult | null;
 }
 
-const ratio = (a: Stat, b: Stat): string => `${(a.median / b.median).toFixed(2)}x`;
+const ratio = (a: Stat | undefined, b: Stat): string => (a === undefined ? 'n/a' : `${(a.median / b.median).toFixed(2)}x`);
+/** A figure that a backend may lack (no threads with tfjs-node). */
+const fmtOpt = (s: Stat | undefined): string => (s === undefined ? 'n/a' : fmt(s));
 const verdict = (ok: boolean): string => (ok ? '**met**' : '**not met**');
 const loadText = (load: readonly [number, number]): string => `${load[0].toFixed(1)} / ${load[1].toFixed(1)}`;
 
@@ -31,7 +33,7 @@ function forwardTable(rows: readonly ForwardResult[]): string[] {
     '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
     ...rows.map(
       (r) =>
-        `| ${r.model} | ${r.size}x${r.size} | ${r.batch} | ${fmt(r.plain)} | ${fmt(r.fused)} | ${fmt(r.allCores)} | ${r.predict ? fmt(r.predict) : 'n/a'} | ${ratio(r.fused, r.plain)} | ${ratio(r.allCores, r.fused)} | ${r.fusedRelError.toExponential(1)} | ${r.threadsIdentical ? 'identical' : '**differs**'} | ${loadText(r.load)} |`,
+        `| ${r.model} | ${r.size}x${r.size} | ${r.batch} | ${fmt(r.plain)} | ${fmt(r.fused)} | ${fmtOpt(r.allCores)} | ${fmtOpt(r.predict)} | ${ratio(r.fused, r.plain)} | ${ratio(r.allCores, r.fused)} | ${r.fusedRelError.toExponential(1)} | ${r.threadsIdentical === undefined ? 'n/a' : r.threadsIdentical ? 'identical' : '**differs**'} | ${loadText(r.load)} |`,
     ),
   ];
 }
@@ -40,7 +42,7 @@ function forwardTable(rows: readonly ForwardResult[]): string[] {
 function targets(results: SpeedResults): string[] {
   const lines: string[] = [];
   const mobile = results.forward.find((r) => r.backend === 'wasm' && r.model === 'MobileNetV2');
-  if (mobile) {
+  if (mobile?.allCores) {
     const fusedRatio = mobile.fused.median / mobile.plain.median;
     const threadRatio = mobile.allCores.median / mobile.fused.median;
     lines.push(
@@ -64,16 +66,16 @@ function targets(results: SpeedResults): string[] {
 function notes(results: SpeedResults): string[] {
   const lines: string[] = [];
   const mobile = results.forward.find((r) => r.backend === 'wasm' && r.model === 'MobileNetV2');
-  if (mobile && mobile.allCores.median / mobile.fused.median < 1.7) {
+  if (mobile?.allCores && mobile.allCores.median / mobile.fused.median < 1.7) {
     const load = Math.max(...mobile.load);
-    const perCpuThreads = mobile.perCpuSecond ? mobile.perCpuSecond.allCores.median / mobile.perCpuSecond.fused.median : undefined;
+    const perCpuThreads = mobile.perCpuSecond?.allCores ? mobile.perCpuSecond.allCores.median / mobile.perCpuSecond.fused.median : undefined;
     const inception = results.forward.find((r) => r.backend === 'wasm' && r.model === 'InceptionV3' && r.perCpuSecond);
-    const inceptionCpu = inception?.perCpuSecond ? inception.perCpuSecond.allCores.median / inception.perCpuSecond.fused.median : undefined;
+    const inceptionCpu = inception?.perCpuSecond?.allCores ? inception.perCpuSecond.allCores.median / inception.perCpuSecond.fused.median : undefined;
     lines.push(
       `- Threads: ${mobile.workers} threads reach ${(mobile.allCores.median / mobile.fused.median).toFixed(2)}x the one-core fused figure on MobileNetV2. Worker threads only add throughput when cores are idle: during this row the 1-minute load average was ${load.toFixed(1)} per core${load > 1 ? ', i.e. other processes already kept the cores busy, so the second thread mostly took time from the first' : ''}.` +
         (perCpuThreads === undefined
           ? ''
-          : ` Per CPU-second the threads do ${perCpuThreads.toFixed(2)}x the one-thread work, so with ${mobile.workers} threads the ceiling is about ${(mobile.workers * perCpuThreads).toFixed(2)}x: each image costs ${(100 * (1 / perCpuThreads - 1)).toFixed(0)}% more CPU when both cores run MobileNetV2 (copying pixels in and features out, and most likely the two cores sharing the memory bandwidth its large activation maps need)${inceptionCpu === undefined ? '' : `; InceptionV3, which does more arithmetic per byte, loses ${(100 * (1 / inceptionCpu - 1)).toFixed(0)}% and scales by ${ratio(inception?.allCores as Stat, inception?.fused as Stat)}`}. Splitting batches into smaller, cache-sized pieces does not help (measured by hand on this machine: one thread runs MobileNetV2 at about 83 images/s on batches of 8 or 32, 75 on 4, 57 on 1).`),
+          : ` Per CPU-second the threads do ${perCpuThreads.toFixed(2)}x the one-thread work, so with ${mobile.workers} threads the ceiling is about ${(mobile.workers * perCpuThreads).toFixed(2)}x: each image costs ${(100 * (1 / perCpuThreads - 1)).toFixed(0)}% more CPU on threads than on one thread${inceptionCpu === undefined ? '' : `; InceptionV3, which does more arithmetic per byte, ${inceptionCpu >= 0.99 ? 'costs no extra CPU on threads' : `loses ${(100 * (1 / inceptionCpu - 1)).toFixed(0)}%`} and scales by ${ratio(inception?.allCores as Stat, inception?.fused as Stat)}`}. Splitting batches into smaller, cache-sized pieces does not help (measured by hand on this machine: one thread runs MobileNetV2 at 80-81 images/s on batches of 8 to 32, 77 on 4, 72 on 1), and two threads that each run their own stream without a coordinating main thread reach 2.1x one thread on an idle machine, so the cores themselves scale: what the pool loses is the main thread's share (copying pixels out of the backend and into the threads, about 15% of one core at 150 images/s) and any other process on the machine.`),
     );
   }
   const perCpu = mobile?.perCpuSecond;
@@ -108,7 +110,9 @@ export function renderSpeedReport(results: SpeedResults): string {
     `- Method: each figure is the median of ${results.runs} timed runs after one warm-up run, with (min-max). The variants of one row run interleaved, round after round, in one process, so a busy machine slows them alike and the ratios hold. The machine's cores were shared with other work; the load columns give the 1-minute load average per core before and after each row (1.0 = every core busy with something else).`,
     '- What runs: nsfwjs 4.4 MobileNetV2 and InceptionV3 (weights from the npm package), cut at their last convolutional block (`out_relu`, `mixed10`) and loaded at the input size shown, through tl-kit\'s own path: `Wrapper(base)` then `createFeatureExtractor` (average pooling included). **plain** runs the base as tfjs-layers layers in inference mode (`fused: false`); **fused** runs the BN-folded, fused executor on this thread; **threads** runs the fused executor in one worker thread per core, each holding a copy of the base, every batch split between them; **model.predict** is the Wrapper model itself (base, pooling, head), whose frozen base runs its own fused executor.',
     `- Each timed run streams ${streamText(results)} of the batch size shown through the extractor the way \`fit\` and \`evaluate\` do (\`forEachExtracted\`: the next batch is handed to the threads while the previous one runs; one at a time on this thread), and the rate is images over the wall-clock time of the whole stream.`,
-    '- Backends: wasm and cpu. tfjs-node is not measured: it is not a dependency here, and with it workers are refused (its kernels already use every core).',
+    results.forward.some((r) => r.backend === 'tensorflow')
+      ? '- Backends: wasm, cpu and tfjs-node (`tensorflow`), found installed. tfjs-node has no threads row: its kernels already use every core, and tl-kit refuses workers there.'
+      : '- Backends: wasm and cpu. tfjs-node (`tensorflow`) is measured when `@tensorflow/tfjs-node` is installed next to tl-kit; it was not for this run (it is not a dependency). It would have no threads row: its kernels already use every core.',
     '',
     '## Targets',
     '',
@@ -117,10 +121,11 @@ export function renderSpeedReport(results: SpeedResults): string {
   ];
   const readings = notes(results);
   if (readings.length > 0) lines.push('Notes:', '', ...readings, '');
-  for (const backend of ['wasm', 'cpu'] as const) {
+  for (const backend of ['wasm', 'cpu', 'tensorflow'] as const) {
     const rows = results.forward.filter((r) => r.backend === backend);
     if (rows.length === 0) continue;
-    lines.push(`## Forward pass, ${backend} backend (images/s)`, '', ...forwardTable(rows), '');
+    const title = backend === 'tensorflow' ? 'tensorflow (tfjs-node)' : backend;
+    lines.push(`## Forward pass, ${title} backend (images/s)`, '', ...forwardTable(rows), '');
     const cpuRows = rows.filter((r) => r.perCpuSecond);
     if (cpuRows.length > 0) {
       lines.push(
@@ -130,7 +135,7 @@ export function renderSpeedReport(results: SpeedResults): string {
         '| --- | --- | --- | --- | --- | --- | --- |',
         ...cpuRows.map((r) => {
           const c = r.perCpuSecond as NonNullable<ForwardResult['perCpuSecond']>;
-          return `| ${r.model} | ${r.size}x${r.size} | ${fmt(c.plain)} | ${fmt(c.fused)} | ${fmt(c.allCores)} | ${ratio(c.fused, c.plain)} | ${ratio(c.allCores, c.fused)} |`;
+          return `| ${r.model} | ${r.size}x${r.size} | ${fmt(c.plain)} | ${fmt(c.fused)} | ${fmtOpt(c.allCores)} | ${ratio(c.fused, c.plain)} | ${ratio(c.allCores, c.fused)} |`;
         }),
         '',
       );
@@ -186,14 +191,14 @@ export function renderSummary(results: SpeedResults, hasDataReport: boolean): st
     );
   }
   lines.push('', `## Headlines (speed run of ${results.date})`, '', `Machine: ${results.machine}.`, '');
-  if (mobile) {
+  if (mobile?.allCores) {
     lines.push(
       `- wasm, MobileNetV2 at 160: plain ${mobile.plain.median.toFixed(1)} images/s, fused ${mobile.fused.median.toFixed(1)} (${ratio(mobile.fused, mobile.plain)}), fused on ${mobile.workers} threads ${mobile.allCores.median.toFixed(1)} (${ratio(mobile.allCores, mobile.fused)} the one-core fused figure).`,
     );
   }
   for (const r of results.forward.filter((x) => x !== mobile)) {
     lines.push(
-      `- ${r.backend}, ${r.model} at ${r.size}: plain ${r.plain.median.toFixed(1)}, fused ${r.fused.median.toFixed(1)} (${ratio(r.fused, r.plain)}), ${r.workers} threads ${r.allCores.median.toFixed(1)} images/s.`,
+      `- ${r.backend}, ${r.model} at ${r.size}: plain ${r.plain.median.toFixed(1)}, fused ${r.fused.median.toFixed(1)} (${ratio(r.fused, r.plain)})${r.allCores ? `, ${r.workers} threads ${r.allCores.median.toFixed(1)}` : ''} images/s.`,
     );
   }
   if (results.fit) {

@@ -16,7 +16,7 @@ import { fileURLToPath } from 'node:url';
 import type { FitResult } from './fit';
 import type { ForwardResult } from './forward';
 import { renderSpeedReport, renderSummary, type SpeedResults } from './report';
-import { machineDescription } from './support';
+import { hasTfjsNode, machineDescription } from './support';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = dirname(here);
@@ -55,6 +55,8 @@ async function main(): Promise<void> {
     const forward: ForwardResult[] = [];
     forward.push(...runChild<ForwardResult[]>('forward.ts', ['--backend', 'wasm', ...common]));
     if (!has('skip-cpu')) forward.push(...runChild<ForwardResult[]>('forward.ts', ['--backend', 'cpu', ...common]));
+    // tfjs-node is not a dependency: measured only where the user has installed it.
+    if (hasTfjsNode()) forward.push(...runChild<ForwardResult[]>('forward.ts', ['--backend', 'tensorflow', ...common]));
     const fit = has('skip-fit')
       ? null
       : runChild<FitResult>('fit.ts', ['--backend', 'wasm', '--runs', runs, ...(quick ? ['--images', '20', '--epochs', '3'] : [])]);

@@ -9,8 +9,21 @@ import { pathToFileURL } from 'node:url';
 
 const require = createRequire(import.meta.url);
 
-/** Backends the speed benchmarks run. */
-export type BenchBackend = 'cpu' | 'wasm';
+/** Backends the speed benchmarks run: cpu and wasm always, `tensorflow` (tfjs-node) when it is installed. */
+export type BenchBackend = 'cpu' | 'wasm' | 'tensorflow';
+
+/** The tfjs-node package: not a dependency of tl-kit; measured when the user has installed it. */
+const TFJS_NODE = '@tensorflow/tfjs-node';
+
+/** True when `@tensorflow/tfjs-node` can be resolved from this project. */
+export function hasTfjsNode(): boolean {
+  try {
+    require.resolve(TFJS_NODE);
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 /** Selects `backend` for this process (wasm binaries from the installed package). */
 export async function useBackend(backend: BenchBackend): Promise<void> {
@@ -18,6 +31,16 @@ export async function useBackend(backend: BenchBackend): Promise<void> {
   if (backend === 'wasm') {
     const dir = dirname(require.resolve('@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm'));
     setWasmPaths(`${pathToFileURL(dir).href}/`);
+  }
+  if (backend === 'tensorflow') {
+    // A variable, so that TypeScript does not look for the package's types: it is optional.
+    const name = TFJS_NODE;
+    await import(name);
+    if (tf.findBackend('tensorflow') === null) {
+      throw new Error(
+        `${TFJS_NODE} loaded but registered its backend with another copy of @tensorflow/tfjs-core; install versions that share one (npm ls @tensorflow/tfjs-core)`,
+      );
+    }
   }
   if (!(await tf.setBackend(backend))) throw new Error(`backend ${backend} failed to initialise`);
   await tf.ready();
