@@ -27,7 +27,8 @@ export interface Prediction {
 export interface Classifier {
   /**
    * Classifies one image (a path, URL, bytes, pixels, a 0..255 Tensor3D or a browser image): decoded, resized and
-   * preprocessed like the training data. Every class comes back, most probable first. Throws a `TlKitError`
+   * preprocessed like the training data; a frozen base runs on its BN-folded, fused executor. Every class comes
+   * back, most probable first. Throws a `TlKitError`
    * (`INVALID_ARGUMENT`) after `dispose()`, and a `DecodeError` for an image that cannot be decoded.
    */
   predict(image: ImageSource): Promise<Prediction[]>;

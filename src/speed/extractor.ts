@@ -34,7 +34,11 @@ export interface FeatureExtractorOptions {
 
 /** Runs a frozen base plus pooling. `dispose()` frees what the extractor created (never the base). */
 export interface FeatureExtractor {
-  /** Features for a batch of preprocessed images; the caller owns (and disposes) the result. */
+  /**
+   * Features for a batch of preprocessed images; the caller owns (and disposes) the result. Calls may overlap: with
+   * worker threads, a second batch handed over before the first one's features arrive keeps every thread busy
+   * (`fit` and `evaluate` keep two in flight). Each call resolves with its own batch's features.
+   */
   extract(images: tf.Tensor4D): Promise<tf.Tensor2D>;
   /** Number of worker threads in use (0 = this thread). */
   readonly workers: number;
