@@ -53,7 +53,7 @@ export class InferenceBase extends tfl.LayersModel {
       const list = Array.isArray(inputs) ? inputs : [inputs];
       // Trainable base weights need gradients, which folded copies would not pass on; a frozen base is fused even
       // under a tape (tfjs itself unfuses activations there, so gradients to the input still work).
-      const executor = this.trainableWeights.length > 0 && isRecordingGradients() ? null : this.prepareFused();
+      const executor = isRecordingGradients() && this.trainableWeights.length > 0 ? null : this.prepareFused();
       const outs = executor ? toList(executor.predict(list)) : runInference(this, list);
       return outs.length === 1 ? (outs[0] as tf.Tensor) : outs;
     });
@@ -158,7 +158,7 @@ function runNode(node: GraphNode, values: Map<number, tf.Tensor>): void {
     const kwargs: Kwargs = { ...(node.callArgs ?? {}), training: false };
     delete kwargs['mask'];
     const result = layer.call(ins.length === 1 ? (ins[0] as tf.Tensor) : ins, kwargs);
-    outs = Array.isArray(result) ? result : [result];
+    outs = toList(result);
   }
   node.outputTensors.forEach((sym, i) => {
     const out = outs[i];

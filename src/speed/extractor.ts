@@ -94,14 +94,11 @@ export async function createFeatureExtractor(
   if (fused && frozenBase instanceof InferenceBase) {
     // The Wrapper's own base keeps its fused executor up to date with its weights: share it rather than fold a copy.
     const shared = frozenBase;
-    if (shared.prepareFused() !== null) {
-      const runShared = (images: tf.Tensor4D): tf.Tensor => {
-        const executor = shared.prepareFused();
-        return executor === null ? parts.runBase(images) : (executor.predict(images) as tf.Tensor);
-      };
-      return makeExtractor(parts, true, 0, async (images) => runShared(images), async () => {});
-    }
-    return makeExtractor(parts, false, 0, async (images) => parts.runBase(images), async () => {});
+    const runShared = (images: tf.Tensor4D): tf.Tensor => {
+      const executor = shared.prepareFused();
+      return executor === null ? parts.runBase(images) : (executor.predict(images) as tf.Tensor);
+    };
+    return makeExtractor(parts, shared.prepareFused() !== null, 0, async (images) => runShared(images), async () => {});
   }
   let executor: FrozenExecutor | undefined;
   if (fused && frozenBase !== null) executor = createFrozenExecutor(frozenBase);
