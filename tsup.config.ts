@@ -6,7 +6,7 @@ export default defineConfig({
     index: 'src/index.ts',
     nsfwjs: 'src/nsfwjs/index.ts',
     // Worker-thread entry of multi-core feature extraction; found at run time next to the module that starts it.
-    'speed-worker': 'src/speed/worker.ts',
+    'speed-worker': 'src/runtime/worker.ts',
   },
   // ESM for modern bundlers and Node, CJS for require() users.
   format: ['esm', 'cjs'],

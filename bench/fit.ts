@@ -17,7 +17,7 @@ import { getWrapperParts } from '../src/models/parts';
 import { Wrapper } from '../src/models/wrapper';
 import { evaluate } from '../src/pipeline/evaluate';
 import { fit } from '../src/pipeline/fit';
-import { createFeatureExtractor } from '../src/speed/extractor';
+import { createFeatureExtractor } from '../src/runtime/extractor';
 import { loadNsfwjsBase } from './nsfwjs-bases';
 import { loadPerCore, stat, useBackend, type BenchBackend, type Stat } from './support';
 

@@ -16,6 +16,8 @@
  * - `UNSAFE_MODEL`: a model file was refused for safety (paths escaping its folder, inconsistent manifest).
  * - `TRAINING`: training failed (NaN loss, a second concurrent fit).
  * - `UNSUPPORTED`: the running platform or backend cannot do what was asked.
+ * - `DISPOSED`: an object (a DataLoader, a classifier, a Wrapper model) was used after its `dispose()`.
+ * - `WORKER`: a worker thread that ran part of the work crashed or exited.
  */
 export type TlKitErrorCode =
   | 'INVALID_ARGUMENT'
@@ -25,7 +27,9 @@ export type TlKitErrorCode =
   | 'LOAD'
   | 'UNSAFE_MODEL'
   | 'TRAINING'
-  | 'UNSUPPORTED';
+  | 'UNSUPPORTED'
+  | 'DISPOSED'
+  | 'WORKER';
 
 /**
  * Base class of every error tl-kit throws.
@@ -257,4 +261,14 @@ function describeValue(value: unknown): string {
   } catch {
     return Object.prototype.toString.call(value);
   }
+}
+
+/**
+ * The one way tl-kit reports use after `dispose()`: a {@link TlKitError} with code `DISPOSED` whose message names the
+ * call and the object. Internal helper (every tl-kit object and a disposed Wrapper model raise it through here).
+ *
+ * @internal
+ */
+export function disposedError(call: string, what: string): TlKitError {
+  return new TlKitError('DISPOSED', `${call}: ${what} was disposed; it cannot be used any more (create or load it again)`);
 }

@@ -116,5 +116,5 @@ export type { Classifier, LoadClassifierOptions, Prediction } from './classifier
 export type { ClassifierMetadata, NamedPreprocessing, SavedMetrics } from './classifier/metadata';
 
 // Speed: the fused executor for frozen bases
-export { createFrozenExecutor } from './speed/executor';
-export type { FrozenExecutor, FrozenExecutorStats } from './speed/executor';
+export { createFrozenExecutor } from './runtime/executor';
+export type { FrozenExecutor, FrozenExecutorStats } from './runtime/executor';

@@ -5,13 +5,11 @@
  * leaves a cache entry. Internal.
  */
 import { LoadError } from '../errors';
+import { isNode } from '../internal/env';
 import { writeFolderAtomic } from '../io/atomic';
 import { cacheEntryDir, resolveCacheDir } from '../io/cache';
 import type { ImagenetFile } from './imagenet';
 
-function isNode(): boolean {
-  return typeof process !== 'undefined' && process.versions?.node !== undefined;
-}
 
 async function md5Hex(bytes: Uint8Array): Promise<string> {
   const { createHash } = await import('node:crypto');

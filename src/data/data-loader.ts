@@ -6,7 +6,8 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfd from '@tensorflow/tfjs-data';
-import { DatasetError, InvalidArgumentError } from '../errors';
+import { DatasetError, InvalidArgumentError, UnsupportedError } from '../errors';
+import { isNode } from '../internal/env';
 import { hashSeed, shuffled } from '../internal/rng';
 import { epochOrder, type SplitIndices } from '../internal/split';
 import { checkOneOf, checkPositiveInteger } from '../internal/validate';
@@ -135,9 +136,7 @@ export class DataLoader implements ImageBatchSource {
     const call = 'DataLoader.fromDirectory';
     if (typeof root !== 'string' || root.length === 0) throw new InvalidArgumentError(call, 'root', 'a non-empty folder path', root);
     const o = resolveOptions(call, options);
-    const { isNode } = await import('./sources');
     if (!isNode()) {
-      const { UnsupportedError } = await import('../errors');
       throw new UnsupportedError(`${call}: reading folders needs Node; in a browser use DataLoader.fromSamples with URLs or Files`);
     }
     const { listDirectory, validateFiles } = await import('./scan');

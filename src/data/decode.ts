@@ -12,7 +12,8 @@ import { jsDecode } from './js-decode';
 import type { DecodeTarget } from './node-decode';
 import { sniffFormat, toRgb, type RgbPixels } from './pixels';
 import { checkResize, resolveImageSize } from './prepare';
-import { describeSource, isBrowserImage, isNode, isPixelData, isUrlString, type ImageSource } from './sources';
+import { isNode } from '../internal/env';
+import { describeSource, isBrowserImage, isPixelData, isUrlString, type ImageSource } from './sources';
 import type { ResizeMode } from './types';
 
 /**

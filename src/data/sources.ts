@@ -76,11 +76,6 @@ export interface Sample {
   readonly id?: string;
 }
 
-/** True in Node (and Node-like runtimes with `process.versions.node`), where files and sharp are available. */
-export function isNode(): boolean {
-  const p = (globalThis as { process?: { versions?: { node?: string } } }).process;
-  return typeof p?.versions?.node === 'string' && typeof (globalThis as { window?: unknown }).window === 'undefined';
-}
 
 /** True when `s` should be fetched rather than read as a path. */
 export function isUrlString(s: string): boolean {

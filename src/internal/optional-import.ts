@@ -9,6 +9,7 @@
  * h5wasm; there, and only in Node, the import is retried through a function built at run time, which the transform
  * cannot see.
  */
+import { isNode } from './env';
 
 type DynamicImport = (specifier: string) => Promise<unknown>;
 
@@ -23,7 +24,7 @@ export async function importOptional<T>(specifier: string): Promise<T> {
   try {
     return (await import(/* @vite-ignore */ /* webpackIgnore: true */ specifier)) as T;
   } catch (err) {
-    if (typeof process === 'undefined' || process.versions?.node === undefined) throw err;
+    if (!isNode()) throw err;
     // In the CommonJS build the import above was a require(): ES-module-only packages refuse it
     // (ERR_REQUIRE_ESM, or ERR_PACKAGE_PATH_NOT_EXPORTED when they export no require condition). Node's own import
     // takes them. Where that is unavailable (a vm context without an import hook), the first error stands.

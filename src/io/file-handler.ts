@@ -9,13 +9,11 @@ import { InvalidArgumentError, LoadError, TlKitError, UnsafeModelError, Unsuppor
 import { writeFolderAtomic } from './atomic';
 import { checkGroupSize, checkRelativeWeightPath, concatBytes, parseModelJson, toArtifacts } from './manifest';
 import { rootReason } from '../internal/cause';
+import { isNode } from '../internal/env';
 
 /** Name of the single weight file written by {@link fileSaveHandler}. */
 export const WEIGHTS_FILE = 'weights.bin';
 
-function isNode(): boolean {
-  return typeof process !== 'undefined' && typeof process.versions?.node === 'string';
-}
 
 function requireNode(call: string): void {
   if (!isNode()) throw new UnsupportedError(`${call}: reading and writing files needs Node; in a browser load models by URL`);

@@ -12,6 +12,7 @@ import { writeFolderAtomic, type FolderFile } from './atomic';
 import { cacheEntryDir, resolveCacheDir } from './cache';
 import { checkRelativeWeightPath, concatBytes, expectedGroupBytes, parseModelJson, toArtifacts } from './manifest';
 import { rootReason } from '../internal/cause';
+import { isNode } from '../internal/env';
 
 /** Options of {@link httpLoadHandler}. */
 export interface HttpLoadOptions {
@@ -35,9 +36,6 @@ export interface HttpLoadOptions {
 /** Largest model.json accepted over HTTP (graph models of large networks stay far below). */
 const MAX_MODEL_JSON_BYTES = 64 * 1024 * 1024;
 
-function isNode(): boolean {
-  return typeof process !== 'undefined' && typeof process.versions?.node === 'string';
-}
 
 /**
  * An IOHandler that loads a layers or graph `model.json` from an `http(s)://` URL, refusing weight paths that leave

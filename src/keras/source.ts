@@ -2,6 +2,7 @@
  * Turns a Keras file source (bytes, a URL, or a path in Node) into bytes. Internal.
  */
 import { InvalidArgumentError, LoadError, UnsupportedError } from '../errors';
+import { isNode } from '../internal/env';
 import { rootReason } from '../internal/cause';
 
 /**
@@ -48,7 +49,7 @@ export async function readSourceBytes(call: string, option: string, source: Kera
       throw new LoadError(`${call}: the download of ${href} was interrupted`, { cause });
     }
   }
-  if (typeof process === 'undefined' || process.versions?.node === undefined) {
+  if (!isNode()) {
     throw new UnsupportedError(`${call}: ${option} ${JSON.stringify(href)} is a file path; in a browser pass a URL or bytes`);
   }
   const { readFile } = await import('node:fs/promises');

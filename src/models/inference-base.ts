@@ -17,7 +17,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { IncompatibleModelError } from '../errors';
-import { createFrozenExecutor, type FrozenExecutor } from '../speed/executor';
+import { createFrozenExecutor, type FrozenExecutor } from '../runtime/executor';
 
 type ContainerArgs = ConstructorParameters<typeof tfl.LayersModel>[0];
 type Kwargs = Record<string, unknown>;

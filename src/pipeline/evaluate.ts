@@ -8,7 +8,7 @@ import type { ImageBatchSource, LabelMode, SplitName } from '../data/types';
 import { DatasetError } from '../errors';
 import { checkNonNegativeInteger, checkOptionKeys, checkOptionsObject } from '../internal/validate';
 import { getWrapperParts } from '../models/parts';
-import { createFeatureExtractor, defaultWorkers, type FeatureExtractor } from '../speed/extractor';
+import { createFeatureExtractor, defaultWorkers, type FeatureExtractor } from '../runtime/extractor';
 import { forEachExtracted } from './extract-stream';
 import { checkModel, checkSource, checkSplit, checkSteps } from './checks';
 import { checkModelFitsData, lossFunction } from './compile';

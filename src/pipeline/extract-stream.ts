@@ -5,7 +5,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { Batch } from '../data/types';
-import type { FeatureExtractor } from '../speed/extractor';
+import type { FeatureExtractor } from '../runtime/extractor';
 
 /** Batches kept in flight when the extractor has worker threads: one running, one queued behind it in each thread. */
 export const IN_FLIGHT_WITH_WORKERS = 2;

@@ -6,7 +6,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import type * as tfd from '@tensorflow/tfjs-data';
 import type { Batch } from '../data/types';
 import { TrainingError, UnsupportedError } from '../errors';
-import type { FeatureExtractor } from '../speed/extractor';
+import type { FeatureExtractor } from '../runtime/extractor';
+import { isNode } from '../internal/env';
 import { forEachExtracted } from './extract-stream';
 
 /** Rows of features plus their targets, readable by index. */
@@ -25,11 +26,6 @@ export interface FeatureStore {
   readonly location: 'memory' | 'file';
 }
 
-/** Whether this runtime is Node (has a file system to spill to). */
-export function isNode(): boolean {
-  const proc = (globalThis as { process?: { versions?: { node?: string } } }).process;
-  return typeof proc?.versions?.node === 'string';
-}
 
 /** Growable Float32 buffer. */
 class FloatBuffer {

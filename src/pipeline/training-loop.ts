@@ -8,7 +8,7 @@ import type { Batch, ImageBatchSource } from '../data/types';
 import { DatasetError, TrainingError } from '../errors';
 import { hashString, shuffled } from '../internal/rng';
 import type { WrapperParts } from '../models/parts';
-import { createFeatureExtractor, defaultWorkers } from '../speed/extractor';
+import { createFeatureExtractor, defaultWorkers } from '../runtime/extractor';
 import {
   CallbackRunner,
   type ExtractionProgress,

@@ -5,7 +5,7 @@ import { getWrapperParts } from '../../src/models/parts';
 import { unfreeze } from '../../src/models/unfreeze';
 import { Wrapper } from '../../src/models/wrapper';
 import { randomImages, tinyConvBnBase } from '../fixtures/bases';
-import { relativeError } from '../speed/helpers';
+import { relativeError } from '../runtime/helpers';
 
 /** conv -> BN -> ReLU6, twice: tfjs has no gradient for a ReLU6 fused into a convolution. */
 function relu6Base(): tfl.LayersModel {

@@ -5,7 +5,7 @@ import { Wrapper } from '../../src/models/wrapper';
 import { getWrapperParts } from '../../src/models/parts';
 import { InvalidArgumentError } from '../../src/errors';
 import { graphLike, randomImages, tinyConvBnBase, tinyDagBase, tinyDenseBase } from '../fixtures/bases';
-import { relativeError } from '../speed/helpers';
+import { relativeError } from '../runtime/helpers';
 
 function predictShape(model: tfl.LayersModel, n: number, shape: [number, number, number]): number[] {
   return tf.tidy(() => (model.predict(tf.zeros([n, ...shape])) as tf.Tensor).shape);

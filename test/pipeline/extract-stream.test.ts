@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
 import type { Batch } from '../../src/data/types';
 import { forEachExtracted, type BatchIterator } from '../../src/pipeline/extract-stream';
-import type { FeatureExtractor } from '../../src/speed/extractor';
+import type { FeatureExtractor } from '../../src/runtime/extractor';
 
 /** Batch `i` holds one image whose pixels are all `i`; its target is `[i]`. */
 function batches(count: number): BatchIterator {

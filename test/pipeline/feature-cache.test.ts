@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
 import { extractFeatures } from '../../src/pipeline/feature-cache';
-import type { FeatureExtractor } from '../../src/speed/extractor';
+import type { FeatureExtractor } from '../../src/runtime/extractor';
 import { makeTestSource } from './helpers';
 
 /** Features = per-image channel means, so rows are easy to check. */

@@ -6,6 +6,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { IncompatibleModelError, LoadError, UnsupportedError } from '../errors';
+import { isNode } from '../internal/env';
 import type { WorkerBackend, WorkerInit, WorkerReply, WorkerRequest } from './protocol';
 
 /** A started pool. */
@@ -59,8 +60,7 @@ export async function defaultWorkerScript(call: string): Promise<WorkerScript> {
 
 /** The main thread's backend when workers can run it, else an {@link UnsupportedError} naming the reason. */
 export function workerBackend(call: string): WorkerBackend {
-  const isNode = typeof process !== 'undefined' && typeof process.versions?.node === 'string';
-  if (!isNode) {
+  if (!isNode()) {
     throw new UnsupportedError(`${call}: workers run in Node only; in a browser the backend already uses the hardware`);
   }
   const backend = tf.getBackend();

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { describe, expect, it } from 'vitest';
-import { createFrozenExecutor, type FrozenExecutorStats } from '../../src/speed/executor';
+import { createFrozenExecutor, type FrozenExecutorStats } from '../../src/runtime/executor';
 import { withBackend } from '../helpers/backends';
 import { functional, randomImages, randomizeWeights, relativeError } from './helpers';
 

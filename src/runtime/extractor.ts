@@ -4,6 +4,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { InvalidArgumentError, TlKitError, UnsupportedError } from '../errors';
+import { isNode } from '../internal/env';
 import { checkNonNegativeInteger, checkOptionsObject } from '../internal/validate';
 import type { WrapperParts } from '../models/parts';
 import { InferenceBase } from '../models/inference-base';
@@ -163,7 +164,7 @@ export const AUTO_WORKERS_MAX = 4;
  */
 export async function defaultWorkers(parts: WrapperParts, images: number): Promise<number> {
   if (images < AUTO_WORKERS_MIN_IMAGES) return 0;
-  if (typeof process === 'undefined' || typeof process.versions?.node !== 'string') return 0;
+  if (!isNode()) return 0;
   const backend = tf.getBackend();
   if (backend !== 'cpu' && backend !== 'wasm') return 0;
   if (parts.base === null || !parts.isBaseFrozen()) return 0;

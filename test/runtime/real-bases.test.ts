@@ -8,8 +8,8 @@ import { describe, expect, it } from 'vitest';
 import { getWrapperParts } from '../../src/models/parts';
 import { Wrapper } from '../../src/models/wrapper';
 import { loadNsfwBase, type NsfwBaseName } from '../../src/nsfwjs/index';
-import { createFeatureExtractor } from '../../src/speed/extractor';
-import { createFrozenExecutor } from '../../src/speed/executor';
+import { createFeatureExtractor } from '../../src/runtime/extractor';
+import { createFrozenExecutor } from '../../src/runtime/executor';
 import { randomImages, relativeError } from './helpers';
 
 async function check(name: NsfwBaseName, size: number, batch: number) {

@@ -5,7 +5,7 @@ import { Wrapper } from '../../src/models/wrapper';
 import { getWrapperParts } from '../../src/models/parts';
 import { unfreeze } from '../../src/models/unfreeze';
 import { fit } from '../../src/pipeline/fit';
-import { AUTO_WORKERS_MAX, AUTO_WORKERS_MIN_IMAGES, defaultWorkers } from '../../src/speed/extractor';
+import { AUTO_WORKERS_MAX, AUTO_WORKERS_MIN_IMAGES, defaultWorkers } from '../../src/runtime/extractor';
 import { tinyConvBnBase } from '../fixtures/bases';
 import { makeTestSource } from '../pipeline/helpers';
 

@@ -3,7 +3,7 @@ import { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { getWrapperParts, type WrapperParts } from '../../src/models/parts';
 import { Wrapper } from '../../src/models/wrapper';
-import { createFeatureExtractor } from '../../src/speed/extractor';
+import { createFeatureExtractor } from '../../src/runtime/extractor';
 import { graphLike, tinyConvBnBase, tinyDagBase } from '../fixtures/bases';
 import { randomImages, relativeError } from './helpers';
 
