@@ -13,11 +13,11 @@ import * as tf from '@tensorflow/tfjs-core';
 import { writeFile } from 'node:fs/promises';
 import { DataLoader } from '../src/data/data-loader';
 import { createRng } from '../src/internal/rng';
-import { getWrapperParts } from '../src/models/parts';
+import { describeWrapper } from '../src/models/wrapper-view';
+import { openBaseRuntime } from '../src/models/runtime-choice';
 import { Wrapper } from '../src/models/wrapper';
 import { evaluate } from '../src/pipeline/evaluate';
 import { fit } from '../src/pipeline/fit';
-import { createFeatureExtractor } from '../src/runtime/extractor';
 import { loadNsfwjsBase } from './nsfwjs-bases';
 import { loadPerCore, stat, useBackend, type BenchBackend, type Stat } from './support';
 
@@ -84,10 +84,10 @@ async function main(): Promise<void> {
 
   const extractionPass = async (): Promise<number> => {
     const wrapper = Wrapper(base, { numClasses: 2 });
-    const parts = getWrapperParts(wrapper);
-    if (parts === undefined) throw new Error('Wrapper registered no parts');
+    const parts = describeWrapper(wrapper);
+    if (parts === undefined) throw new Error('Wrapper made no Wrapper-shaped model');
     const t0 = performance.now();
-    const extractor = await createFeatureExtractor(parts);
+    const extractor = await openBaseRuntime(parts, { call: 'bench', images: 0, workers: 0 });
     // What a cached fit extracts: the training and the validation split.
     for (const batches of [data.trainBatches, data.validationBatches]) {
       const it = await batches.iterator();

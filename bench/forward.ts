@@ -9,9 +9,10 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { cpus } from 'node:os';
 import { writeFile } from 'node:fs/promises';
-import { getWrapperParts } from '../src/models/parts';
+import { describeWrapper } from '../src/models/wrapper-view';
+import { openBaseRuntime } from '../src/models/runtime-choice';
 import { Wrapper } from '../src/models/wrapper';
-import { createFeatureExtractor, type FeatureExtractor } from '../src/runtime/extractor';
+import type { FrozenRuntime } from '../src/runtime/types';
 import { createFrozenExecutor } from '../src/runtime/executor';
 import { forEachExtracted, type BatchIterator } from '../src/pipeline/extract-stream';
 import { loadNsfwjsBase, type NsfwjsBaseName } from './nsfwjs-bases';
@@ -98,7 +99,7 @@ const STREAM_BATCHES: Record<BenchBackend, number> = { wasm: 4, cpu: 2, tensorfl
  * Streams `batches` copies of `x` through the extractor as `fit` does and returns images/s of wall-clock time and
  * images per second of CPU time used by the whole process (threads included).
  */
-async function timeStream(extractor: FeatureExtractor, x: tf.Tensor4D, batches: number): Promise<[number, number]> {
+async function timeStream(extractor: FrozenRuntime, x: tf.Tensor4D, batches: number): Promise<[number, number]> {
   // The stream disposes what it reads: fresh copies, made before the clock starts (a copy costs the main thread
   // time that a dataset's batches, already in memory, would not).
   const ready = Array.from({ length: batches }, () => ({ xs: tf.clone(x), ys: tf.zeros([x.shape[0], 1]) as tf.Tensor2D }));
@@ -141,13 +142,14 @@ async function runConfig(backend: BenchBackend, config: ForwardConfig, runs: num
   const loadBefore = loadPerCore();
   const base = await loadNsfwjsBase(config.model, config.size);
   const wrapper = Wrapper(base, { numClasses: 2 });
-  const parts = getWrapperParts(wrapper);
-  if (parts === undefined) throw new Error('Wrapper registered no parts');
+  const parts = describeWrapper(wrapper);
+  if (parts?.base.kind !== 'layers') throw new Error('Wrapper made no layers base');
   // tfjs-node's kernels already use every core; tl-kit refuses worker threads there.
   const workers = backend === 'tensorflow' ? 0 : cpus().length;
-  const plain = await createFeatureExtractor(parts, { fused: false });
-  const fused = await createFeatureExtractor(parts);
-  const allCores = workers > 1 ? await createFeatureExtractor(parts, { workers }) : undefined;
+  const open = (request: { workers: number; fused?: boolean }) => openBaseRuntime(parts, { call: 'bench', images: config.batch * 1000, ...request });
+  const plain = await open({ workers: 0, fused: false });
+  const fused = await open({ workers: 0 });
+  const allCores = workers > 1 ? await open({ workers }) : undefined;
   const x = tf.randomUniform([config.batch, config.size, config.size, 3], -1, 1, 'float32', 1) as tf.Tensor4D;
 
   // Warm-up (first calls compile kernels and pack weights) and correctness checks on the same batch.
@@ -163,9 +165,9 @@ async function runConfig(backend: BenchBackend, config: ForwardConfig, runs: num
   c?.dispose();
 
   // model.predict as a user calls it, timed through the same stream (its output is the head's, not features).
-  const predict: FeatureExtractor = {
-    workers: 0,
-    fused: true,
+  const predict: FrozenRuntime = {
+    info: fused.info,
+    concurrency: 1,
     extract: async (images) => wrapper.predict(images, { batchSize: config.batch }) as tf.Tensor2D,
     dispose: async () => {},
   };
@@ -183,7 +185,7 @@ async function runConfig(backend: BenchBackend, config: ForwardConfig, runs: num
       cpu[name].push(c);
     }
   }
-  const executor = createFrozenExecutor(parts.base as NonNullable<typeof parts.base>);
+  const executor = createFrozenExecutor(parts.base.container);
   const s = executor.stats;
   const executorStats = `${s.layers} layers -> ${s.ops} ops: ${s.foldedBatchNorms} BN folded, ${s.fusedActivations} activations and ${s.mergedPaddings} paddings fused`;
   let profiled: ForwardResult['profile'];

@@ -51,20 +51,18 @@ export { Wrapper } from './models/wrapper';
 export type { WrapperOptions, PoolingMode } from './models/wrapper';
 export { unfreeze } from './models/unfreeze';
 export type { UnfreezeOptions } from './models/unfreeze';
-export { registerTlKitLayers } from './models/inference-base';
 export type { BaseSpec, GraphModelLike, GraphTensorInfo } from './models/base-spec';
+export type { BaseRuntimeInfo, EngineName, FusedGraphStats } from './runtime/types';
 export { loadBase } from './models/load-base';
 export type { GraphModelLoader, LoadBaseOptions } from './models/load-base';
 export { KNOWN_BASES } from './models/registry';
 export type { KnownBase } from './models/registry';
 
-// Model files: Node file handlers and HTTP loading with a download cache
-export { fileLoadHandler, fileSaveHandler } from './io/file-handler';
-export { httpLoadHandler } from './io/http';
-export type { HttpLoadOptions } from './io/http';
+// Model files: IOHandlers for plain tfjs in Node (file folders, HTTP with a download cache)
+export * as io from './io/public';
 
 // Keras: applications with Keras's weights, .keras / .h5 files
-export { applications, preprocessingFor } from './applications/index';
+export { applications } from './applications/index';
 export type { ApplicationBuilder, ApplicationName } from './applications/index';
 export type { ApplicationOptions, ApplicationWeights } from './applications/common';
 export type { MobileNetV2Options } from './applications/mobilenet-v2';
@@ -88,14 +86,13 @@ export type {
 } from './pipeline/evaluate';
 export type { ClassMetrics } from './pipeline/metrics';
 export { fit } from './pipeline/fit';
-export type { FitOptions } from './pipeline/fit';
+export type { FitOptions } from './pipeline/training';
 export { compareBases } from './pipeline/compare';
 export type { BaseComparison, BaseEntry, CompareBasesOptions } from './pipeline/compare';
 export { fineTune } from './pipeline/fine-tune';
 export type { FineTuneOptions } from './pipeline/fine-tune';
-export { OPTIMIZER_PRESETS } from './pipeline/compile';
-export type { OptimizerName, OptimizerPreset } from './pipeline/compile';
-export { earlyStopping, terminateOnNaN } from './pipeline/callbacks';
+export type { OptimizerName } from './pipeline/compile';
+export { earlyStopping } from './pipeline/callbacks';
 export type {
   EarlyStoppingOptions,
   ExtractionProgress,
@@ -113,8 +110,5 @@ export { saveClassifier } from './classifier/save';
 export type { ClassifierDataInfo, SaveClassifierOptions } from './classifier/save';
 export { loadClassifier } from './classifier/load';
 export type { Classifier, LoadClassifierOptions, Prediction } from './classifier/load';
-export type { ClassifierMetadata, NamedPreprocessing, SavedMetrics } from './classifier/metadata';
+export type { ClassifierMetadata, NamedPreprocessing, SavedBase, SavedMetrics } from './classifier/metadata';
 
-// Speed: the fused executor for frozen bases
-export { createFrozenExecutor } from './runtime/executor';
-export type { FrozenExecutor, FrozenExecutorStats } from './runtime/executor';

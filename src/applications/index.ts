@@ -4,7 +4,6 @@
  */
 import type * as tfl from '@tensorflow/tfjs-layers';
 import type { PreprocessingMode } from '../data/types';
-import { InvalidArgumentError } from '../errors';
 import { InceptionV3 as inceptionV3, type InceptionV3Options } from './inception-v3';
 import { MobileNetV2 as mobileNetV2, type MobileNetV2Options } from './mobilenet-v2';
 import { ResNet101V2 as resNet101V2, ResNet50V2 as resNet50V2, type ResNetV2Options } from './resnet-v2';
@@ -59,22 +58,3 @@ export const applications: {
   MobileNetV2: builder(mobileNetV2, 'tf', 224),
 };
 
-/**
- * The Keras preprocessing mode of an architecture, for the DataLoader's `preprocessing` option.
- *
- * @param name - an architecture of {@link applications}.
- * @returns `'caffe'` for VGG16, `'tf'` for InceptionV3, ResNet50V2, ResNet101V2 and MobileNetV2.
- * @throws {@link InvalidArgumentError} for an unknown name.
- * @example
- * ```ts
- * preprocessingFor('InceptionV3'); // 'tf'
- * ```
- */
-export function preprocessingFor(name: ApplicationName): PreprocessingMode {
-  const own = Object.prototype.hasOwnProperty.call(applications, name);
-  const b = own ? (applications as Record<string, ApplicationBuilder<unknown> | undefined>)[name] : undefined;
-  if (b === undefined) {
-    throw new InvalidArgumentError('preprocessingFor', 'name', `one of ${Object.keys(applications).join(', ')}`, name);
-  }
-  return b.preprocessing;
-}

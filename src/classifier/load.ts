@@ -7,13 +7,20 @@ import * as tfl from '@tensorflow/tfjs-layers';
 import { decodeImage } from '../data/decode';
 import { prepareImages } from '../data/prepare';
 import type { ImageSource } from '../data/sources';
-import { InvalidArgumentError, LoadError, TlKitError } from '../errors';
+import { InvalidArgumentError, LoadError, TlKitError, UnsupportedError, disposedError } from '../errors';
 import { checkOptionKeys, checkOptionsObject } from '../internal/validate';
 import { fileLoadHandler } from '../io/file-handler';
 import { httpLoadHandler } from '../io/http';
-import { registerTlKitLayers } from '../models/inference-base';
+import type { GraphModelLike } from '../models/base-spec';
+import { cloneLayer } from '../models/clone-layer';
+import { loadBase } from '../models/load-base';
+import { openBaseRuntime } from '../models/runtime-choice';
+import { assembleWrapper, graphBase } from '../models/wrapper';
+import { registerTlKitClasses } from '../models/wrapper-model';
+import { describeWrapper, type WrapperView } from '../models/wrapper-view';
+import type { BaseRuntimeInfo, FrozenRuntime } from '../runtime/types';
 import { METADATA_KEY, parseMetadata, type ClassifierMetadata } from './metadata';
-import { hasWrapperLayout, restoreWrapperParts } from '../models/restore';
+import { restoreClasses } from './restore-classes';
 
 /** One class and its probability. */
 export interface Prediction {
@@ -23,23 +30,39 @@ export interface Prediction {
   readonly probability: number;
 }
 
-/** A loaded classifier. */
+/**
+ * A loaded classifier.
+ *
+ * @example
+ * ```ts
+ * const classifier = await loadClassifier('./out/flowers');
+ * console.log(classifier.labelNames, classifier.runtime?.summary);
+ * console.log(await classifier.predict('rose.jpg'));
+ * await classifier.dispose();
+ * ```
+ */
 export interface Classifier {
   /**
    * Classifies one image (a path, URL, bytes, pixels, a 0..255 Tensor3D or a browser image): decoded, resized and
-   * preprocessed like the training data; a frozen base runs on its BN-folded, fused executor. Every class comes
-   * back, most probable first. Throws a `TlKitError`
-   * (`INVALID_ARGUMENT`) after `dispose()`, and a `DecodeError` for an image that cannot be decoded.
+   * preprocessed like the training data; the frozen base runs on the classifier's runtime (see `runtime`). Every
+   * class comes back, most probable first. Throws a `TlKitError` with code `DISPOSED` after `dispose()`, and a
+   * `DecodeError` for an image that cannot be decoded.
    */
   predict(image: ImageSource): Promise<Prediction[]>;
   /** Class names, index = class id. */
   readonly labelNames: readonly string[];
-  /** The saved metadata. */
+  /** The saved metadata (tl-kit 0.1 files are read into the current layout). */
   readonly metadata: ClassifierMetadata;
-  /** The underlying model (owned by the classifier: freed by `dispose()`). */
+  /**
+   * The underlying model (owned by the classifier: freed by `dispose()`). A layers-base classifier's model has the
+   * Wrapper's in-memory form again: `fit`, `evaluate`, `fineTune` and even a plain `model.fit` keep the base's
+   * BatchNorm statistics untouched.
+   */
   readonly model: tfl.LayersModel;
-  /** Frees the model's weights. */
-  dispose(): void;
+  /** What runs the frozen base in `predict`; undefined when the model is not Wrapper-shaped (it runs as a whole). */
+  readonly runtime: BaseRuntimeInfo | undefined;
+  /** Frees the model's weights, the base's runtime and a separately stored base. Idempotent. */
+  dispose(): Promise<void>;
 }
 
 /** Options of {@link loadClassifier}. */
@@ -95,9 +118,90 @@ async function resolveSource(call: string, src: string, options: LoadClassifierO
   return fileLoadHandler(/model\.json$/i.test(src) ? src : `${src.replace(/[\\/]+$/, '')}/model.json`);
 }
 
+/** Reads the artifacts behind a handler or a tfjs URL (`indexeddb://`, `localstorage://`). */
+async function loadArtifacts(call: string, src: string, handler: string | tf.io.IOHandler): Promise<tf.io.ModelArtifacts> {
+  const resolved = typeof handler === 'string' ? tf.io.getLoadHandlers(handler)[0] : handler;
+  if (resolved?.load === undefined) throw new InvalidArgumentError(call, 'src', 'a location tfjs can load from', src);
+  try {
+    return await resolved.load();
+  } catch (err) {
+    if (err instanceof TlKitError) throw err;
+    throw new LoadError(`${call}: cannot load the model from ${src}: ${(err as Error).message}`, { cause: err });
+  }
+}
+
+/** Builds a layers model from artifacts; a failure frees what was built and names the source. */
+async function modelFromArtifacts(call: string, src: string, artifacts: tf.io.ModelArtifacts): Promise<tfl.LayersModel> {
+  try {
+    return await tfl.loadLayersModel(tf.io.fromMemory(artifacts));
+  } catch (err) {
+    if (err instanceof TlKitError) throw err;
+    throw new LoadError(`${call}: cannot build the model from ${src}: ${(err as Error).message}`, { cause: err });
+  }
+}
+
+/** Where a separately stored base lives, relative to the classifier's source. */
+function baseLocation(call: string, src: string, relative: string, file: string): string {
+  if (/^https?:\/\//i.test(src)) {
+    const url = /\.json(\?|$)/.test(src) ? src : `${src.replace(/\/+$/, '')}/model.json`;
+    return new URL(`${relative}/${file}`, url).href;
+  }
+  if (/^(indexeddb|localstorage):\/\//i.test(src)) {
+    throw new UnsupportedError(`${call}: ${src} holds a classifier whose base is stored beside it; load it from a folder or an http(s) URL`);
+  }
+  const dir = /model\.json$/i.test(src) ? src.replace(/[\\/]?model\.json$/i, '') || '.' : src.replace(/[\\/]+$/, '');
+  return `${dir}/${relative}/${file}`;
+}
+
+/**
+ * Rebuilds a classifier saved as a head `model.json` beside a graph-model base: the graph under the saved head,
+ * with copies of the head's layers and weights.
+ */
+async function graphClassifier(
+  call: string,
+  src: string,
+  artifacts: tf.io.ModelArtifacts,
+  metadata: ClassifierMetadata,
+  options: LoadClassifierOptions,
+): Promise<{ model: tfl.LayersModel; graph: GraphModelLike }> {
+  const saved = metadata.base;
+  if (saved.format !== 'tfjs-graph') throw new UnsupportedError(`${call}: ${src} stores its base as ${saved.format}, which this build cannot load`);
+  const spec = await loadBase(baseLocation(call, src, saved.path, 'model.json'), {
+    format: 'graph',
+    cacheDir: false,
+    ...(options.fetch ? { fetch: options.fetch } : {}),
+    ...(saved.outputNode ? { outputNode: saved.outputNode } : {}),
+  });
+  const graph = spec.model as GraphModelLike;
+  let head: tfl.LayersModel | undefined;
+  try {
+    head = await modelFromArtifacts(call, src, artifacts);
+    const headLayers = head.layers.filter((l) => l.getClassName() !== 'InputLayer');
+    const [h, w] = metadata.inputSize;
+    const built = graphBase(graph, saved.outputNode, [h, w, 3]);
+    const clones = headLayers.map((l) => cloneLayer(call, l));
+    const model = assembleWrapper(built, saved.pooling === 'max' ? 'max' : 'avg', () => clones, {
+      baseName: metadata.baseName,
+      preprocessing: metadata.preprocessing,
+    });
+    clones.forEach((clone, i) => {
+      const values = (headLayers[i] as tfl.layers.Layer).getWeights();
+      if (values.length > 0) clone.setWeights(values);
+    });
+    return { model, graph };
+  } catch (err) {
+    (graph as { dispose?: () => void }).dispose?.();
+    throw err;
+  } finally {
+    head?.dispose();
+  }
+}
+
 /**
  * Loads a classifier written by {@link saveClassifier}: a folder (Node, path or `file://` URL), an `indexeddb://` or
- * `localstorage://` key, or an `http(s)://` URL of the folder or its `model.json`.
+ * `localstorage://` key, or an `http(s)://` URL of the folder or its `model.json`. Files written by tl-kit 0.1 load
+ * too. A layers-base classifier gets the Wrapper's in-memory form back (the base always in inference mode, on its
+ * fused executor); one saved beside a graph-model base gets that base loaded from its `base/` folder.
  *
  * @param src - where the classifier was saved.
  * @param options - see {@link LoadClassifierOptions}.
@@ -109,7 +213,7 @@ async function resolveSource(call: string, src: string, options: LoadClassifierO
  * ```ts
  * const classifier = await loadClassifier('./out/flowers');
  * console.log(await classifier.predict('rose.jpg')); // [{ label: 'roses', probability: 0.93 }, ...]
- * classifier.dispose();
+ * await classifier.dispose();
  * ```
  */
 export async function loadClassifier(src: string, options: LoadClassifierOptions = {}): Promise<Classifier> {
@@ -119,66 +223,84 @@ export async function loadClassifier(src: string, options: LoadClassifierOptions
   }
   checkOptionsObject(call, options);
   checkOptionKeys<LoadClassifierOptions>(call, options, LOAD_KEYS);
-  registerTlKitLayers();
+  registerTlKitClasses();
   const handler = await resolveSource(call, src, options);
+  const artifacts = await loadArtifacts(call, src, handler);
+  const embedded = (artifacts.userDefinedMetadata as Record<string, unknown> | undefined)?.[METADATA_KEY];
+  const metadata = parseMetadata(call, src, embedded);
   let model: tfl.LayersModel;
-  try {
-    model = await tfl.loadLayersModel(handler);
-  } catch (err) {
-    if (err instanceof TlKitError) throw err;
-    throw new LoadError(`${call}: cannot load the model from ${src}: ${(err as Error).message}`, { cause: err });
+  let graph: GraphModelLike | undefined;
+  if (metadata.base.format === 'layers') {
+    // tl-kit's in-memory classes come back: the outer model and the nested base (tl-kit 0.1 saved the latter).
+    const modelTopology = restoreClasses(artifacts.modelTopology, metadata.base.layerName);
+    model = await modelFromArtifacts(call, src, { ...artifacts, modelTopology });
+  } else {
+    ({ model, graph } = await graphClassifier(call, src, artifacts, metadata, options));
   }
-  let metadata: ClassifierMetadata;
+  let runtime: FrozenRuntime | undefined;
+  let view: WrapperView | undefined;
   try {
-    const embedded = (model.getUserDefinedMetadata() as Record<string, unknown> | undefined)?.[METADATA_KEY];
-    metadata = parseMetadata(call, src, embedded);
+    view = describeWrapper(model);
+    const inference = view?.base.kind === 'layers' ? view.base.inference : undefined;
+    if (inference) {
+      inference.baseName = metadata.baseName;
+      inference.preprocessing = metadata.preprocessing;
+    }
+    runtime = view ? await openBaseRuntime(view, { call, images: 1, workers: 0 }) : undefined;
   } catch (err) {
     model.dispose();
+    (graph as { dispose?: () => void } | undefined)?.dispose?.();
     throw err;
   }
-  const { imageSize, resize, preprocessing, labelNames } = metadata;
-  // A Wrapper model gets its structure back, so evaluate / fit on classifier.model use cached features and the fused
-  // base as they did before saving.
-  if (hasWrapperLayout(model)) {
-    try {
-      restoreWrapperParts(model, { ...(metadata.baseName === undefined ? {} : { baseName: metadata.baseName }), preprocessing });
-    } catch (err) {
-      model.dispose();
-      throw err;
-    }
-  }
-  const size: [number, number] = [imageSize[0], imageSize[1]];
+  const { inputSize, resize, preprocessing, labels } = metadata;
+  const size: [number, number] = [inputSize[0], inputSize[1]];
   const binary = metadata.labelMode === 'binary';
   let disposed = false;
+  const probabilities = async (image: ImageSource): Promise<Float32Array | Int32Array | Uint8Array> => {
+    const decoded = await decodeImage(image, { imageSize: size, resize });
+    let out: tf.Tensor | undefined;
+    let features: tf.Tensor2D | undefined;
+    try {
+      const x = tf.tidy(() => prepareImages(decoded, { imageSize: size, resize, preprocessing }));
+      try {
+        if (view && runtime) {
+          features = await runtime.extract(x);
+          const f = features;
+          out = tf.tidy(() => (view as WrapperView).runHead(f, false));
+        } else {
+          out = tf.tidy(() => model.predict(x) as tf.Tensor);
+        }
+      } finally {
+        x.dispose();
+      }
+      return await out.data();
+    } finally {
+      decoded.dispose();
+      features?.dispose();
+      out?.dispose();
+    }
+  };
   return {
-    labelNames,
+    labelNames: labels,
     metadata,
     model,
-    dispose: () => {
+    runtime: runtime?.info,
+    dispose: async () => {
       if (disposed) return;
       disposed = true;
+      await runtime?.dispose();
       model.dispose();
+      (graph as { dispose?: () => void } | undefined)?.dispose?.();
     },
     predict: async (image: ImageSource): Promise<Prediction[]> => {
-      if (disposed) {
-        throw new TlKitError('INVALID_ARGUMENT', 'Classifier.predict: the classifier was disposed; load it again');
-      }
-      const decoded = await decodeImage(image, { imageSize: size, resize });
-      let probs: Float32Array | Int32Array | Uint8Array;
-      let out: tf.Tensor | undefined;
-      try {
-        out = tf.tidy(() => model.predict(prepareImages(decoded, { imageSize: size, resize, preprocessing })) as tf.Tensor);
-        probs = await out.data();
-      } finally {
-        decoded.dispose();
-        out?.dispose();
-      }
+      if (disposed) throw disposedError('Classifier.predict', 'the classifier');
+      const probs = await probabilities(image);
       const scored: Prediction[] = binary
         ? [
-            { label: labelNames[1] as string, probability: probs[0] as number },
-            { label: labelNames[0] as string, probability: 1 - (probs[0] as number) },
+            { label: labels[1] as string, probability: probs[0] as number },
+            { label: labels[0] as string, probability: 1 - (probs[0] as number) },
           ]
-        : labelNames.map((label, i) => ({ label, probability: probs[i] as number }));
+        : labels.map((label, i) => ({ label, probability: probs[i] as number }));
       return scored.sort((a, b) => b.probability - a.probability);
     },
   };

@@ -2,18 +2,20 @@
  * `saveClassifier`: a trained model plus the metadata that makes it usable on its own (labels, image size,
  * preprocessing, resize mode, base, version, test metrics).
  */
-import type * as tf from '@tensorflow/tfjs-core';
+import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import type { ImageBatchSource } from '../data/types';
 import { InvalidArgumentError, LoadError, TlKitError, UnsupportedError } from '../errors';
 import { checkOneOf, checkOptionKeys, checkOptionsObject } from '../internal/validate';
 import { checkResize } from '../data/prepare';
-import { fileSaveHandler } from '../io/file-handler';
-import { getWrapperParts } from '../models/parts';
+import type { FolderFile } from '../io/atomic';
+import { artifactsToFiles, fileSaveHandler } from '../io/file-handler';
+import { standaloneHead } from '../models/clone-layer';
+import { checkNotDisposed, describeWrapper, type WrapperView } from '../models/wrapper-view';
 import { checkModelFitsData } from '../pipeline/compile';
 import type { EvaluationResult } from '../pipeline/evaluate';
 import { VERSION } from '../version';
-import { METADATA_KEY, type ClassifierMetadata, type NamedPreprocessing, type SavedMetrics } from './metadata';
+import { METADATA_KEY, type ClassifierMetadata, type NamedPreprocessing, type SavedBase, type SavedMetrics } from './metadata';
 
 /** What `saveClassifier` reads from the dataset (a `DataLoader` has it all). */
 export type ClassifierDataInfo = Pick<ImageBatchSource, 'labelNames' | 'labelMode' | 'imageSize' | 'preprocessing' | 'resize'>;
@@ -44,7 +46,7 @@ function num(v: number | undefined): number | null | undefined {
 function toSavedMetrics(m: EvaluationResult): SavedMetrics {
   return {
     split: m.split,
-    numExamples: m.numExamples,
+    exampleCount: m.exampleCount,
     loss: num(m.loss),
     accuracy: num(m.accuracy),
     precision: num(m.precision),
@@ -61,14 +63,35 @@ function isTfjsUrl(dest: string): boolean {
   return /^(indexeddb|localstorage|downloads|https?):\/\//i.test(dest);
 }
 
+/** The classifier's name for Teachable Machine's `modelName`: the destination's last path segment. */
+function modelNameOf(dest: string): string {
+  const name = dest.replace(/[\\/]+$/, '').split(/[\\/]|:\/\//).pop();
+  return name === undefined || name === '' ? 'classifier' : name;
+}
+
+/** How the base of `view` is stored (see {@link SavedBase}). */
+function savedBaseOf(view: WrapperView | undefined): SavedBase {
+  if (view?.base.kind === 'graph') {
+    return { format: 'tfjs-graph', path: 'base', ...(view.base.outputNode ? { outputNode: view.base.outputNode } : {}), pooling: view.pooling };
+  }
+  const nested = view?.base.kind === 'layers' && view.model.layers.includes(view.base.container);
+  return nested ? { format: 'layers', layerName: view.base.container.name } : { format: 'layers' };
+}
+
 /**
  * Saves a trained classifier with its metadata. In Node, `dest` is a folder (path or `file://` URL) that receives
- * `model.json`, `weights.bin` and `metadata.json`; the model is written atomically (a temporary folder renamed into
- * place), so an interrupted save never leaves a half-written model. In a browser, `dest` is an `indexeddb://`,
- * `localstorage://`, `downloads://` or `http(s)://` URL handled by tfjs. The metadata is also embedded in
- * `model.json` (`userDefinedMetadata.tlKit`), which is what {@link loadClassifier} reads.
+ * `model.json`, `weights.bin` and `metadata.json`, the three files of a Teachable Machine export, written atomically
+ * (all three in a temporary folder renamed into place), so an interrupted save never leaves a half-written model. In
+ * a browser, `dest` is an `indexeddb://`, `localstorage://`, `downloads://` or `http(s)://` URL handled by tfjs. The
+ * metadata is also embedded in `model.json` (`userDefinedMetadata.tlKit`), which is what {@link loadClassifier} reads.
  *
- * @param model - the trained classifier.
+ * `model.json` holds only tfjs-layers' built-in layers (tl-kit's in-memory classes are saved under tfjs's names), so
+ * a plain TF.js app loads it with `tf.loadLayersModel` and the tfjs converter turns it into a Keras file
+ * (`tensorflowjs_converter --input_format=tfjs_layers_model --output_format=keras model.json classifier.h5`). A
+ * classifier on a base that is not a layers model (a tfjs-converter graph model) is saved in Node as the head's
+ * standard `model.json`, the base in a `base/` folder, and `metadata.json`: only `loadClassifier` joins them again.
+ *
+ * @param model - the trained classifier (a Wrapper model, one loaded with `loadClassifier`, or any classifier).
  * @param data - the dataset it was trained on (labels, image size, preprocessing and resize mode are read from it).
  * @param dest - where to save.
  * @param options - metrics and base name; see {@link SaveClassifierOptions}.
@@ -78,7 +101,8 @@ function isTfjsUrl(dest: string): boolean {
  * @throws {@link IncompatibleModelError} when the model's output or input size does not match `data`'s classes,
  *   label mode or image size.
  * @throws {@link LoadError} when writing fails (the cause is kept).
- * @throws {@link UnsupportedError} for a model that cannot be serialised as a whole (a Wrapper over a GraphModel base).
+ * @throws {@link UnsupportedError} for a graph-model base outside a Node folder, or one that cannot save itself.
+ * @throws a `TlKitError` with code `DISPOSED` for a disposed model.
  * @example
  * ```ts
  * const result = await evaluate(model, data);
@@ -115,6 +139,7 @@ export async function saveClassifier(
     throw new InvalidArgumentError(call, 'data.imageSize', '[height, width] of positive integers', size);
   }
   checkResize(call, data.resize);
+  checkNotDisposed(call, model);
   // A head that does not match the labels would load fine and predict nonsense: refuse it now.
   checkModelFitsData(call, model, data as ImageBatchSource);
   const m = options.metrics as Partial<EvaluationResult> | undefined | null;
@@ -127,50 +152,82 @@ export async function saveClassifier(
   if (options.baseName !== undefined && typeof options.baseName !== 'string') {
     throw new InvalidArgumentError(call, 'baseName', 'a string', options.baseName);
   }
-  const baseName = options.baseName ?? getWrapperParts(model)?.baseName;
+  const view = describeWrapper(model);
+  const baseName = options.baseName ?? view?.baseName;
+  const [h, w] = [data.imageSize[0], data.imageSize[1]];
   const draft: ClassifierMetadata = {
+    labels: data.labelNames.slice(),
+    ...(h === w ? { imageSize: h } : {}),
+    modelName: modelNameOf(dest),
+    timeStamp: new Date().toISOString(),
+    tfjsVersion: tf.version_core,
+    packageName: 'tl-kit',
+    packageVersion: VERSION,
     format: 'tl-kit-classifier',
-    formatVersion: 1,
-    tlKitVersion: VERSION,
-    labelNames: data.labelNames.slice(),
+    formatVersion: 2,
+    inputSize: [h, w],
     labelMode: data.labelMode,
-    imageSize: [data.imageSize[0], data.imageSize[1]],
     preprocessing: data.preprocessing as NamedPreprocessing,
     resize: data.resize,
     ...(baseName !== undefined ? { baseName } : {}),
+    base: savedBaseOf(view),
     ...(options.metrics !== undefined ? { metrics: toSavedMetrics(options.metrics) } : {}),
-    savedAt: new Date().toISOString(),
   };
   // Plain JSON (no undefined fields): tfjs checks userDefinedMetadata is a JSON object.
   const metadata = JSON.parse(JSON.stringify(draft)) as ClassifierMetadata;
-  const holder = model as unknown as { userDefinedMetadata?: Record<string, unknown> };
-  const previous = holder.userDefinedMetadata;
+  const metadataFile: FolderFile = { name: 'metadata.json', data: `${JSON.stringify(metadata, null, 2)}\n` };
   const node = !isTfjsUrl(dest);
   try {
-    model.setUserDefinedMetadata({ ...(previous ?? {}), [METADATA_KEY]: metadata });
-    const handler: string | tf.io.IOHandler = node ? fileSaveHandler(dest) : dest;
-    await model.save(handler);
-    if (node) await writeMetadataFile(dest, metadata);
-  } catch (err) {
-    if (err instanceof UnsupportedError) {
-      throw new UnsupportedError(`${call}: ${err.message}`, { cause: err });
+    if (metadata.base.format === 'layers') {
+      await saveWithMetadata(model, metadata, node ? fileSaveHandler(dest, { extraFiles: [metadataFile] }) : dest);
+    } else {
+      if (!node) {
+        throw new UnsupportedError(
+          `${call}: a classifier on a graph-model base is saved to a folder in Node (head model.json, base/ and metadata.json); ${dest} is not one`,
+        );
+      }
+      const baseFiles = await graphBaseFiles(call, view as WrapperView);
+      const head = standaloneHead(call, view as WrapperView);
+      try {
+        await saveWithMetadata(head, metadata, fileSaveHandler(dest, { extraFiles: [metadataFile, ...baseFiles] }));
+      } finally {
+        head.dispose();
+      }
     }
+  } catch (err) {
+    if (err instanceof UnsupportedError) throw err.message.startsWith(call) ? err : new UnsupportedError(`${call}: ${err.message}`, { cause: err });
     if (err instanceof TlKitError) throw err;
     throw new LoadError(`${call}: cannot save the classifier to ${dest}: ${(err as Error).message}`, { cause: err });
-  } finally {
-    holder.userDefinedMetadata = previous;
   }
   return metadata;
 }
 
-/** Writes metadata.json next to model.json (temporary file + rename). */
-async function writeMetadataFile(dest: string, metadata: ClassifierMetadata): Promise<void> {
-  const fs = await import('node:fs/promises');
-  const path = await import('node:path');
-  const { fileURLToPath } = await import('node:url');
-  const dir = /^file:/i.test(dest) ? fileURLToPath(dest) : dest;
-  const file = path.join(dir, 'metadata.json');
-  const tmp = `${file}.tmp-${process.pid}`;
-  await fs.writeFile(tmp, `${JSON.stringify(metadata, null, 2)}\n`);
-  await fs.rename(tmp, file);
+/** Saves `model` with `metadata` embedded in its `userDefinedMetadata`, restoring what the model had afterwards. */
+async function saveWithMetadata(model: tfl.LayersModel, metadata: ClassifierMetadata, handler: string | tf.io.IOHandler): Promise<void> {
+  const holder = model as unknown as { userDefinedMetadata?: Record<string, unknown> };
+  const previous = holder.userDefinedMetadata;
+  try {
+    model.setUserDefinedMetadata({ ...(previous ?? {}), [METADATA_KEY]: metadata });
+    await model.save(handler);
+  } finally {
+    holder.userDefinedMetadata = previous;
+  }
+}
+
+/** The files of a graph-model base (`base/model.json`, `base/weights.bin`), from the graph's own `save`. */
+async function graphBaseFiles(call: string, view: WrapperView): Promise<FolderFile[]> {
+  if (view.base.kind !== 'graph') return [];
+  const graph = view.base.graph as { save?: (handler: tf.io.IOHandler) => Promise<unknown> };
+  if (typeof graph.save !== 'function') {
+    throw new UnsupportedError(`${call}: the graph-model base has no save method (a tfjs-converter GraphModel has one), so it cannot be stored with the classifier`);
+  }
+  let artifacts: tf.io.ModelArtifacts | undefined;
+  await graph.save(
+    tf.io.withSaveHandler(async (a) => {
+      artifacts = a;
+      return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
+    }),
+  );
+  if (artifacts === undefined) throw new UnsupportedError(`${call}: the graph-model base saved nothing`);
+  return artifactsToFiles(artifacts, 'base/');
 }

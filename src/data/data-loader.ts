@@ -77,6 +77,7 @@ export class DataLoader implements ImageBatchSource {
   readonly #skipped: SkippedFile[];
   readonly #seed: number;
   readonly #decoder: ResolvedOptions['decoder'];
+  readonly #context: BatchContext;
   #epoch = 0;
   #rawDraws = 0;
   #disposed = false;
@@ -108,9 +109,33 @@ export class DataLoader implements ImageBatchSource {
       onFailure: (i, reason) => this.#dropFailed(i, reason),
       checkAlive: () => this.#checkAlive('batches'),
     };
+    this.#context = ctx;
     this.trainBatches = batchDataset(ctx, () => epochOrder(this.#splits.train, this.#seed, this.#epoch++));
     this.validationBatches = batchDataset(ctx, () => this.#splits.validation.slice());
     this.testBatches = batchDataset(ctx, () => this.#splits.test.slice());
+  }
+
+  /**
+   * The batches of one split in a chosen order: `shuffle: true` gives a new seeded order on every iteration (what
+   * {@link DataLoader.trainBatches} does for training), `false` the split's own order (what validation and test use).
+   *
+   * @param split - `'train'`, `'validation'` or `'test'`.
+   * @param options - `shuffle`: reshuffle on every iteration.
+   * @returns a tf.data dataset of batches.
+   * @throws {@link InvalidArgumentError} for an unknown split or a non-boolean `shuffle`.
+   * @example
+   * ```ts
+   * const ordered = data.batches('train', { shuffle: false }); // the training split in its own order
+   * ```
+   */
+  batches(split: SplitName, options: { readonly shuffle: boolean }): tfd.Dataset<Batch> {
+    const call = 'DataLoader.batches';
+    checkOneOf(call, 'split', split, ['train', 'validation', 'test']);
+    if (typeof options !== 'object' || options === null || typeof options.shuffle !== 'boolean') {
+      throw new InvalidArgumentError(call, 'options.shuffle', 'a boolean', (options as { shuffle?: unknown } | null)?.shuffle);
+    }
+    const indices = this.#splits[split];
+    return batchDataset(this.#context, () => (options.shuffle ? epochOrder(indices, this.#seed, this.#epoch++) : indices.slice()));
   }
 
   /**

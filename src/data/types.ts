@@ -78,4 +78,9 @@ export interface ImageBatchSource {
   readonly validationBatches: tfd.Dataset<Batch>;
   /** Test batches, in a fixed order. */
   readonly testBatches: tfd.Dataset<Batch>;
+  /**
+   * Optional: the batches of a split in a chosen order; `fit` with `shuffle: false` on full images needs it to take
+   * the training split unshuffled. A {@link DataLoader} has it.
+   */
+  batches?(split: SplitName, options: { readonly shuffle: boolean }): tfd.Dataset<Batch>;
 }

@@ -6,7 +6,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { InvalidArgumentError, LoadError, TlKitError, UnsafeModelError, UnsupportedError } from '../errors';
-import { writeFolderAtomic } from './atomic';
+import { writeFolderAtomic, type FolderFile } from './atomic';
 import { checkGroupSize, checkRelativeWeightPath, concatBytes, parseModelJson, toArtifacts } from './manifest';
 import { rootReason } from '../internal/cause';
 import { isNode } from '../internal/env';
@@ -126,6 +126,8 @@ export async function readModelFolder(jsonPath: string): Promise<tf.io.ModelArti
  * `model.json` is refused rather than overwritten.
  *
  * @param dir - folder path or `file://` URL to save into (created with its parents).
+ * @param options - `extraFiles`: more files (name relative to the folder, bytes or text) written into the same atomic
+ *   version, e.g. `metadata.json`; names must be plain relative paths.
  * @returns an IOHandler with a `save` method, for `model.save(...)`.
  * @throws {@link InvalidArgumentError} when `dir` is not a string (at call time) or, from `save()`, names a non-empty
  *   folder that is not a saved model; {@link UnsupportedError} outside Node or for a binary topology;
@@ -137,7 +139,7 @@ export async function readModelFolder(jsonPath: string): Promise<tf.io.ModelArti
  * const again = await tfl.loadLayersModel(fileLoadHandler('./out/classifier/model.json'));
  * ```
  */
-export function fileSaveHandler(dir: string): tf.io.IOHandler {
+export function fileSaveHandler(dir: string, options: { readonly extraFiles?: readonly FolderFile[] } = {}): tf.io.IOHandler {
   const call = 'fileSaveHandler';
   if (typeof dir !== 'string' || dir.length === 0) {
     throw new InvalidArgumentError(call, 'dir', 'a folder path or file:// URL', dir);
@@ -150,32 +152,40 @@ export function fileSaveHandler(dir: string): tf.io.IOHandler {
         throw new UnsupportedError(`${call}: binary (protobuf) model topologies cannot be saved as model.json`);
       }
       await checkReplaceable(call, target);
-      const weights = new Uint8Array(
-        artifacts.weightData === undefined ? new ArrayBuffer(0) : tf.io.CompositeArrayBuffer.join(artifacts.weightData),
-      );
-      const modelJson: Record<string, unknown> = {
-        modelTopology: artifacts.modelTopology,
-        format: artifacts.format,
-        generatedBy: artifacts.generatedBy,
-        convertedBy: artifacts.convertedBy,
-        weightsManifest: [{ paths: [WEIGHTS_FILE], weights: artifacts.weightSpecs ?? [] }],
-        trainingConfig: artifacts.trainingConfig,
-        userDefinedMetadata: artifacts.userDefinedMetadata,
-        signature: artifacts.signature,
-        modelInitializer: artifacts.modelInitializer,
-        initializerSignature: artifacts.initializerSignature,
-      };
       try {
-        await writeFolderAtomic(target, [
-          { name: 'model.json', data: JSON.stringify(modelJson) },
-          { name: WEIGHTS_FILE, data: weights },
-        ]);
+        await writeFolderAtomic(target, [...artifactsToFiles(artifacts), ...(options.extraFiles ?? [])]);
       } catch (err) {
         throw new LoadError(`${call}: cannot write the model to ${target}`, { cause: err });
       }
       return { modelArtifactsInfo: tf.io.getModelArtifactsInfoForJSON(artifacts) };
     },
   };
+}
+
+/**
+ * The files a saved model consists of: `model.json` (topology, weights manifest pointing at `weights.bin`, metadata)
+ * and `weights.bin`, under `folder` (e.g. `'base/'`) when given. Internal: the saver and the classifier writer share it.
+ */
+export function artifactsToFiles(artifacts: tf.io.ModelArtifacts, folder = ''): FolderFile[] {
+  const weights = new Uint8Array(
+    artifacts.weightData === undefined ? new ArrayBuffer(0) : tf.io.CompositeArrayBuffer.join(artifacts.weightData),
+  );
+  const modelJson: Record<string, unknown> = {
+    modelTopology: artifacts.modelTopology,
+    format: artifacts.format,
+    generatedBy: artifacts.generatedBy,
+    convertedBy: artifacts.convertedBy,
+    weightsManifest: [{ paths: [WEIGHTS_FILE], weights: artifacts.weightSpecs ?? [] }],
+    trainingConfig: artifacts.trainingConfig,
+    userDefinedMetadata: artifacts.userDefinedMetadata,
+    signature: artifacts.signature,
+    modelInitializer: artifacts.modelInitializer,
+    initializerSignature: artifacts.initializerSignature,
+  };
+  return [
+    { name: `${folder}model.json`, data: JSON.stringify(modelJson) },
+    { name: `${folder}${WEIGHTS_FILE}`, data: weights },
+  ];
 }
 
 /** Refuses to replace a non-empty folder that is not a saved model (or a file). */

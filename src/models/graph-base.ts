@@ -1,26 +1,32 @@
 /**
  * A tfjs-converter GraphModel as a layer: lets Wrapper put a graph model under a trainable head and still return a
- * LayersModel. The graph has no trainable weights, so it is frozen by construction; it cannot be serialised.
+ * LayersModel. The graph has no trainable weights, so it is frozen by construction. It cannot be serialised inside a
+ * layers model: `saveClassifier` saves the head as a standard model and the graph beside it.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
+import type { PreprocessingMode } from '../data/types';
 import { UnsupportedError } from '../errors';
+import { runGraph } from '../runtime/tfjs-runtimes';
+import type { EngineChoice } from '../runtime/types';
 import type { GraphModelLike } from './base-spec';
 
 type Kwargs = Record<string, unknown>;
 
-/** Runs `graph` on the first input and returns `outputNode` (or the graph's first output). */
-export function runGraph(graph: GraphModelLike, images: tf.Tensor, outputNode: string | undefined): tf.Tensor {
-  const out = graph.execute(images, outputNode ?? (graph.outputs[0] as { name: string }).name);
-  return Array.isArray(out) ? (out[0] as tf.Tensor) : out;
-}
-
 /** Layer wrapping a graph model. */
 export class GraphBaseLayer extends tfl.layers.Layer {
-  /** Serialization name (the layer refuses to serialise; see getConfig). */
+  /** Class name (the layer refuses to serialise; see getConfig). */
   static className = 'TlKitGraphBase';
-  private readonly graph: GraphModelLike;
-  private readonly outputNode: string | undefined;
+  /** The graph model; it stays the caller's. */
+  readonly graph: GraphModelLike;
+  /** The graph node used as features, or the graph's first output. */
+  readonly outputNode: string | undefined;
+  /** Name of the base, when known. */
+  baseName: string | undefined;
+  /** Pixel preprocessing the base expects, when known. */
+  preprocessing: PreprocessingMode | undefined;
+  /** The engine the pipeline runs this base on (graph models run on tfjs). */
+  engine: EngineChoice = 'auto';
   private readonly outShape: (number | null)[];
 
   constructor(graph: GraphModelLike, outputNode: string | undefined, outputShape: readonly (number | null)[]) {
@@ -40,7 +46,7 @@ export class GraphBaseLayer extends tfl.layers.Layer {
 
   override getConfig(): never {
     throw new UnsupportedError(
-      'Wrapper: a model over a GraphModel base cannot be serialised as a whole; save its head (the trained layers) and reload the graph base separately',
+      'a Wrapper model over a GraphModel base cannot be serialised as one layers model; saveClassifier saves its head and the graph side by side',
     );
   }
 }

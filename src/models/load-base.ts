@@ -12,7 +12,7 @@ import { checkOptionKeys, checkOptionsObject } from '../internal/validate';
 import { fileLoadHandler } from '../io/file-handler';
 import { checkHttpLoadOptions, httpLoadHandler } from '../io/http';
 import type { BaseSpec, GraphModelLike } from './base-spec';
-import { registerTlKitLayers } from './inference-base';
+import { registerTlKitClasses } from './wrapper-model';
 import { findKnownBase, KNOWN_BASES, type KnownBase } from './registry';
 import { closestNames } from '../internal/suggest';
 import { importOptional } from '../internal/optional-import';
@@ -221,7 +221,7 @@ export async function modelFromArtifacts(
 }
 
 async function loadLayers(artifacts: tf.io.ModelArtifacts, where: string): Promise<tfl.LayersModel> {
-  registerTlKitLayers();
+  registerTlKitClasses();
   try {
     return await tfl.loadLayersModel(tf.io.fromMemory(artifacts));
   } catch (err) {

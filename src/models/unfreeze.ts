@@ -7,7 +7,7 @@
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { InvalidArgumentError, UnsupportedError } from '../errors';
 import { checkNonNegativeInteger, checkOptionsObject } from '../internal/validate';
-import { getWrapperParts } from './parts';
+import { checkNotDisposed, describeWrapper } from './wrapper-view';
 import { closestNames } from '../internal/suggest';
 
 /** Options of {@link unfreeze}: give exactly one of `fromLayer` and `topLayers`. */
@@ -35,7 +35,8 @@ const CALL = 'unfreeze';
  * train. As in Keras, compile the model again after `unfreeze` (tfjs collects the trainable weights at compile time),
  * typically with a much lower learning rate.
  *
- * @param model - a model returned by {@link Wrapper} over a layers-model base.
+ * @param model - a model returned by {@link Wrapper} over a layers-model base, or any model of the same shape (a
+ *   nested base model, global pooling, a head), e.g. one loaded with `loadClassifier` or built by hand.
  * @param options - where to start: `{ fromLayer: 'block_16_expand' }` or `{ topLayers: 20 }`.
  * @returns the names of the base layers that are now trainable, bottom to top.
  * @throws {@link InvalidArgumentError} when `model` is not a Wrapper model, neither or both options are given,
@@ -57,17 +58,18 @@ export function unfreeze(model: tfl.LayersModel, options: UnfreezeOptions): stri
 
 /** {@link unfreeze} whose errors name `call` (fineTune unfreezes on the caller's behalf). Internal. */
 export function unfreezeAs(call: string, model: tfl.LayersModel, options: UnfreezeOptions): string[] {
-  const parts = typeof model === 'object' && model !== null ? getWrapperParts(model) : undefined;
-  if (parts === undefined) throw new InvalidArgumentError(call, 'model', 'a model returned by Wrapper', model);
+  const view = typeof model === 'object' && model !== null ? describeWrapper(model) : undefined;
+  if (view === undefined) throw new InvalidArgumentError(call, 'model', 'a model shaped like a Wrapper model (base, pooling, head)', model);
+  checkNotDisposed(call, model);
   checkOptionsObject(call, options);
   if (options === undefined || (options.fromLayer === undefined) === (options.topLayers === undefined)) {
     throw new InvalidArgumentError(call, 'options', 'exactly one of fromLayer and topLayers', options);
   }
-  const base = parts.base;
-  if (base === null) {
+  const base = view.base;
+  if (base.kind !== 'layers') {
     throw new UnsupportedError(`${call}: the model's base is a GraphModel, which has no trainable weights`);
   }
-  const layers = parts.baseLayers;
+  const layers = base.layers;
   let start: number;
   if (options.fromLayer !== undefined) {
     const names = layers.map((l) => l.name);
@@ -83,9 +85,10 @@ export function unfreezeAs(call: string, model: tfl.LayersModel, options: Unfree
     }
     start = layers.length - options.topLayers;
   }
+  // The container's flag first: tfjs's own setter (a base that is not tl-kit's) cascades to every inner layer.
+  base.container.trainable = start < layers.length;
   layers.forEach((layer, i) => {
     layer.trainable = i >= start;
   });
-  base.trainable = start < layers.length;
   return layers.slice(start).map((l) => l.name);
 }

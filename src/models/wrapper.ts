@@ -6,6 +6,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
+import type { LabelMode, PreprocessingMode } from '../data/types';
 import { IncompatibleModelError, InvalidArgumentError } from '../errors';
 import {
   checkNumberInRange,
@@ -15,13 +16,12 @@ import {
   checkPositiveInteger,
   checkSeed,
 } from '../internal/validate';
+import { runGraph } from '../runtime/tfjs-runtimes';
 import { cutBase, imageInputShape, rebuildForInput } from './base-core';
 import { isBaseSpec, isGraphModelLike, type BaseSpec, type GraphModelLike } from './base-spec';
-import { GraphBaseLayer, runGraph } from './graph-base';
-import { registerTlKitLayers, runInference, type InferenceBase } from './inference-base';
-import { registerWrapperParts } from './parts';
-import type { LabelMode } from '../data/types';
-import { assembleParts } from './assemble';
+import { GraphBaseLayer } from './graph-base';
+import type { InferenceBase } from './inference-base';
+import { WrapperModel, registerTlKitClasses } from './wrapper-model';
 
 /** Global pooling applied to a base's 4-D feature map. */
 export type PoolingMode = 'avg' | 'max';
@@ -73,7 +73,7 @@ export interface WrapperOptions {
   readonly outputNode?: string;
   /**
    * Seed of the head's weight initialisers and dropout.
-   * @defaultValue 0
+   * @defaultValue 42
    */
   readonly seed?: number;
 }
@@ -125,7 +125,7 @@ export function Wrapper(base: tfl.LayersModel | GraphModelLike | BaseSpec, optio
   const hiddenUnits = options.hiddenUnits ?? [];
   const cutAt = options.cutAt ?? spec?.cutAt;
   const outputNode = options.outputNode ?? spec?.outputNode;
-  const seed = options.seed ?? 0;
+  const seed = options.seed ?? 42;
   if (typeof numClasses !== 'number' || !Number.isInteger(numClasses) || numClasses < 2) {
     throw new InvalidArgumentError(CALL, 'numClasses', 'an integer >= 2', numClasses);
   }
@@ -146,60 +146,77 @@ export function Wrapper(base: tfl.LayersModel | GraphModelLike | BaseSpec, optio
   }
   if (options.inputShape !== undefined) checkImageShape(options.inputShape);
   checkSeed(CALL, seed);
-  registerTlKitLayers();
+  registerTlKitClasses();
 
   const built = isLayers
     ? layersBase(model, cutAt, options.inputShape ?? spec?.inputShape)
     : graphBase(model as GraphModelLike, outputNode, options.inputShape ?? spec?.inputShape);
 
-  const input = tfl.input({ shape: [...built.inputShape], name: 'tlkit_input' });
-  const features = built.layer.apply(input) as tfl.SymbolicTensor;
-  const rank = features.shape.length;
-  if (rank < 2 || rank > 4) {
-    throw new IncompatibleModelError(
-      `${CALL}: the base's output must be [batch, features] or a feature map, got shape [${features.shape.join(', ')}]`,
-    );
-  }
-  const poolLayer =
-    rank === 2
-      ? undefined
-      : rank === 4
-        ? pooling === 'avg'
-          ? tfl.layers.globalAveragePooling2d({ name: 'tlkit_pool' })
-          : tfl.layers.globalMaxPooling2d({ name: 'tlkit_pool' })
-        : pooling === 'avg'
-          ? tfl.layers.globalAveragePooling1d({ name: 'tlkit_pool' })
-          : tfl.layers.globalMaxPooling1d({ name: 'tlkit_pool' });
-  const pooled = poolLayer ? (poolLayer.apply(features) as tfl.SymbolicTensor) : features;
-  const featureSize = pooled.shape[1];
-  if (typeof featureSize !== 'number') {
-    throw new IncompatibleModelError(`${CALL}: the base's feature size is unknown (shape [${pooled.shape.join(', ')}])`);
-  }
-
-  const headLayers = makeHeadLayers(numClasses, labelMode === 'binary', dropout, hiddenUnits, seed);
-  const output = headLayers.reduce((t, layer) => layer.apply(t) as tfl.SymbolicTensor, pooled);
-  const wrapper = tfl.model({ inputs: input, outputs: output, name: 'tlkit_wrapper' });
-  const parts = assembleParts({
-    core: built.core,
-    run: built.run,
-    pooling,
-    rank,
-    headLayers,
-    featureSize,
-    numClasses,
-    inputShape: built.inputShape,
+  return assembleWrapper(built, pooling, () => makeHeadLayers(numClasses, labelMode === 'binary', dropout, hiddenUnits, seed), {
     baseName: spec?.name,
     preprocessing: spec?.preprocessing,
   });
-  registerWrapperParts(wrapper, parts);
-  return wrapper;
 }
 
-interface BuiltBase {
+/**
+ * Puts `built` under global pooling (for a feature map) and the head layers `makeHead` returns, as one WrapperModel.
+ * Internal: Wrapper builds a new head; the classifier loader rebuilds a saved one around a graph or ONNX base.
+ * Whatever was made is freed when it fails.
+ */
+export function assembleWrapper(
+  built: BuiltBase,
+  pooling: 'avg' | 'max',
+  makeHead: () => tfl.layers.Layer[],
+  about: { readonly baseName: string | undefined; readonly preprocessing: PreprocessingMode | undefined },
+): tfl.LayersModel {
+  const headLayers: tfl.layers.Layer[] = [];
+  try {
+    const input = tfl.input({ shape: [...built.inputShape], name: 'tlkit_input' });
+    const features = built.layer.apply(input) as tfl.SymbolicTensor;
+    const rank = features.shape.length;
+    if (rank < 2 || rank > 4) {
+      throw new IncompatibleModelError(
+        `${CALL}: the base's output must be [batch, features] or a feature map, got shape [${features.shape.join(', ')}]`,
+      );
+    }
+    const poolLayer =
+      rank === 2
+        ? undefined
+        : rank === 4
+          ? pooling === 'avg'
+            ? tfl.layers.globalAveragePooling2d({ name: 'tlkit_pool' })
+            : tfl.layers.globalMaxPooling2d({ name: 'tlkit_pool' })
+          : pooling === 'avg'
+            ? tfl.layers.globalAveragePooling1d({ name: 'tlkit_pool' })
+            : tfl.layers.globalMaxPooling1d({ name: 'tlkit_pool' });
+    const pooled = poolLayer ? (poolLayer.apply(features) as tfl.SymbolicTensor) : features;
+    const featureSize = pooled.shape[1];
+    if (typeof featureSize !== 'number') {
+      throw new IncompatibleModelError(`${CALL}: the base's feature size is unknown (shape [${pooled.shape.join(', ')}])`);
+    }
+    headLayers.push(...makeHead());
+    const output = headLayers.reduce((t, layer) => layer.apply(t) as tfl.SymbolicTensor, pooled);
+    // What the base knows about itself travels with it: the pipeline reads it from the model, not from a side table.
+    const owner = built.core ?? (built.layer as GraphBaseLayer);
+    owner.baseName = about.baseName;
+    owner.preprocessing = about.preprocessing;
+    const wrapper = new WrapperModel({ inputs: input, outputs: output, name: 'tlkit_wrapper' });
+    // Fold now, so that the first predict does not pay for it and the model's tensor count stays flat across calls.
+    built.core?.fused.current();
+    return wrapper;
+  } catch (err) {
+    // Nothing half-built outlives the failure: the head's weights, and the base's folded or rebuilt copy.
+    for (const layer of headLayers) tf.dispose(layer.weights.map((w) => w.read()));
+    built.core?.dispose();
+    throw err;
+  }
+}
+
+/** A base made ready for a Wrapper: the layer to apply to the input, and tl-kit's inference base when it has one. */
+export interface BuiltBase {
   readonly layer: tfl.layers.Layer;
   readonly core: InferenceBase | null;
   readonly inputShape: readonly [number, number, number];
-  readonly run: (images: tf.Tensor4D) => tf.Tensor;
 }
 
 function layersBase(
@@ -227,13 +244,11 @@ function layersBase(
   }
   for (const layer of core.layers) layer.trainable = false;
   core.trainable = false;
-  // Fold now, so that the first predict does not pay for it and a model's tensor count stays flat across calls.
-  core.prepareFused();
-  const frozen = core;
-  return { layer: frozen, core: frozen, inputShape, run: (images) => runInference(frozen, [images])[0] as tf.Tensor };
+  return { layer: core, core, inputShape };
 }
 
-function graphBase(
+/** A graph model as a Wrapper base (internal: the classifier loader uses it too). */
+export function graphBase(
   graph: GraphModelLike,
   outputNode: string | undefined,
   wanted: readonly [number, number, number] | undefined,
@@ -264,7 +279,6 @@ function graphBase(
     layer: new GraphBaseLayer(graph, outputNode, outShape),
     core: null,
     inputShape,
-    run: (images) => runGraph(graph, images, outputNode),
   };
 }
 

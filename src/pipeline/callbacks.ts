@@ -7,6 +7,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { InvalidArgumentError, TrainingError } from '../errors';
 import { checkNonNegativeInteger, checkOneOf, checkOptionsObject } from '../internal/validate';
+import type { BaseRuntimeInfo } from '../runtime/types';
 
 /** Numeric training logs, keyed like tfjs: `loss`, `acc`, `val_loss`, `val_acc`. */
 export type TrainingLogs = Record<string, number>;
@@ -29,6 +30,8 @@ export interface TrainingParams {
   readonly metrics: readonly string[];
   /** `'cached'` when the head trains on cached base features, `'naive'` when every step runs the full model. */
   readonly path: 'cached' | 'naive';
+  /** What ran the frozen base for the cached features (cached path only). */
+  readonly runtime?: BaseRuntimeInfo;
 }
 
 /**
@@ -107,20 +110,9 @@ export class CallbackRunner {
 }
 
 /**
- * A callback that throws {@link TrainingError} as soon as a batch's loss is NaN or infinite, naming the epoch and
- * batch. `fit` adds it unless `stopOnNaN: false`.
- *
- * @returns the callback.
- * @example
- * ```ts
- * await fit(model, data, { stopOnNaN: false, callbacks: [terminateOnNaN()] });
- * ```
+ * The callback behind `stopOnNaN`: throws {@link TrainingError} as soon as a batch's loss is NaN or infinite, naming
+ * `call`, the epoch and the batch. Internal.
  */
-export function terminateOnNaN(): TrainingCallback {
-  return nanGuard('fit');
-}
-
-/** {@link terminateOnNaN} whose message names `call`. */
 export function nanGuard(call: string): TrainingCallback {
   let epoch = 0;
   return {

@@ -10,7 +10,8 @@ import type { BaseSpec, GraphModelLike } from '../models/base-spec';
 import { Wrapper, type WrapperOptions } from '../models/wrapper';
 import { checkSource, checkSteps } from './checks';
 import { evaluate, evaluateBaseline, type BaselineResult, type EvaluationResult } from './evaluate';
-import { FIT_OPTION_KEYS, fit, type FitOptions } from './fit';
+import { fit } from './fit';
+import { FIT_OPTION_KEYS, type FitOptions } from './training';
 
 /** One base to compare. */
 export interface BaseEntry {

@@ -7,14 +7,15 @@ import type * as tfl from '@tensorflow/tfjs-layers';
 import type { ImageBatchSource, LabelMode, SplitName } from '../data/types';
 import { DatasetError } from '../errors';
 import { checkNonNegativeInteger, checkOptionKeys, checkOptionsObject } from '../internal/validate';
-import { getWrapperParts } from '../models/parts';
-import { createFeatureExtractor, defaultWorkers, type FeatureExtractor } from '../runtime/extractor';
+import { openBaseRuntime } from '../models/runtime-choice';
+import { checkNotDisposed, describeWrapper } from '../models/wrapper-view';
+import type { BaseRuntimeInfo, FrozenRuntime } from '../runtime/types';
 import { forEachExtracted } from './extract-stream';
 import { checkModel, checkSource, checkSplit, checkSteps } from './checks';
 import { checkModelFitsData, lossFunction } from './compile';
+import { addToScore, emptyScore, meanLoss, type Score } from './scoring';
 import {
   accuracyOf,
-  argMax,
   confusionMatrixOf,
   macroAverages,
   perClassMetrics,
@@ -33,12 +34,16 @@ export interface EvaluateBaselineOptions {
 
 /** Loss and accuracy of an untrained (or any) model on the validation split. */
 export interface BaselineResult {
+  /** The split evaluated: always `'validation'`. */
+  readonly split: 'validation';
+  /** Number of examples evaluated. */
+  readonly exampleCount: number;
   /** Mean loss per example. */
   readonly loss: number;
   /** Fraction of examples classified correctly. */
   readonly accuracy: number;
-  /** Number of examples evaluated. */
-  readonly numExamples: number;
+  /** What ran the frozen base; undefined for a model that is not Wrapper-shaped (it runs as a whole). */
+  readonly runtime: BaseRuntimeInfo | undefined;
 }
 
 /** Options of {@link evaluate}. */
@@ -84,7 +89,9 @@ export interface EvaluationResult {
   /** The split evaluated. */
   readonly split: SplitName;
   /** Number of examples evaluated. */
-  readonly numExamples: number;
+  readonly exampleCount: number;
+  /** What ran the frozen base; undefined for a model that is not Wrapper-shaped (it runs as a whole). */
+  readonly runtime: BaseRuntimeInfo | undefined;
   /** Mean loss per example. */
   readonly loss: number;
   /** Fraction classified correctly (threshold 0.5 for one sigmoid unit, arg-max otherwise). */
@@ -112,14 +119,6 @@ export interface EvaluationResult {
   readonly rocAuc?: number;
 }
 
-/** Predictions of a model over a split, downloaded: class ids and, for one sigmoid unit, the scores. */
-interface Collected {
-  actual: number[];
-  predicted: number[];
-  scores: number[];
-  lossSum: number;
-}
-
 /** The checks evaluate and evaluateBaseline share: model, data, the options object, its keys and `steps`. */
 function checkArguments<T extends EvaluateBaselineOptions>(
   call: string,
@@ -133,9 +132,13 @@ function checkArguments<T extends EvaluateBaselineOptions>(
   checkOptionsObject(call, options);
   checkOptionKeys<T>(call, options, keys);
   checkSteps(call, options.steps);
+  checkNotDisposed(call, model);
 }
 
-/** Runs the model over `steps` batches of a split and downloads labels, predictions and the loss sum. */
+/**
+ * Runs the model over `steps` batches of a split and scores them: a Wrapper-shaped model through its frozen-base
+ * runtime and then its head, any other model as a whole.
+ */
 async function collect(
   call: string,
   model: tfl.LayersModel,
@@ -143,47 +146,21 @@ async function collect(
   split: SplitName,
   steps: number | undefined,
   workers: number | undefined,
-): Promise<Collected> {
-  const parts = getWrapperParts(model);
+): Promise<{ score: Score; runtime: BaseRuntimeInfo | undefined }> {
+  const view = describeWrapper(model);
   const lossFn = lossFunction(model, data);
-  const binary = data.labelMode === 'binary';
-  const out: Collected = { actual: [], predicted: [], scores: [], lossSum: 0 };
+  const score = emptyScore();
   const ds = split === 'train' ? data.trainBatches : split === 'validation' ? data.validationBatches : data.testBatches;
-  let extractor: FeatureExtractor | undefined;
+  let runtime: FrozenRuntime | undefined;
   try {
-    if (parts) {
-      const images = steps === undefined ? data.numExamples[split] : Math.min(data.numExamples[split], steps * data.batchSize);
-      extractor = await createFeatureExtractor(parts, { workers: workers ?? (await defaultWorkers(parts, images)) });
-    }
     const it = await ds.iterator();
-    const score = async (ys: tf.Tensor2D, pred: tf.Tensor): Promise<void> => {
-      const loss = tf.tidy(() => tf.sum(lossFn(ys, pred)));
-      try {
-        const [probs, targets, lossValue] = await Promise.all([pred.data(), ys.data(), loss.data()]);
-        out.lossSum += lossValue[0] as number;
-        const k = ys.shape[1];
-        const pk = pred.shape[pred.shape.length - 1] as number;
-        for (let i = 0; i < ys.shape[0]; i++) {
-          if (binary) {
-            const s = probs[i * pk] as number;
-            out.actual.push((targets[i * k] as number) > 0.5 ? 1 : 0);
-            out.predicted.push(s > 0.5 ? 1 : 0);
-            out.scores.push(s);
-          } else {
-            out.actual.push(argMax(targets.subarray(i * k, (i + 1) * k)));
-            out.predicted.push(argMax(probs.subarray(i * pk, (i + 1) * pk)));
-          }
-        }
-      } finally {
-        loss.dispose();
-      }
-    };
-    if (extractor && parts) {
-      const head = parts.head;
-      await forEachExtracted(extractor, it, steps, async ({ ys }, feats) => {
-        const pred = tf.tidy(() => head.apply(feats, { training: false }) as tf.Tensor);
+    if (view) {
+      const images = steps === undefined ? data.numExamples[split] : Math.min(data.numExamples[split], steps * data.batchSize);
+      runtime = await openBaseRuntime(view, { call, images, workers });
+      await forEachExtracted(runtime, it, steps, async ({ ys }, feats) => {
+        const pred = tf.tidy(() => view.runHead(feats, false));
         try {
-          await score(ys, pred);
+          await addToScore(score, ys, pred, lossFn);
         } finally {
           pred.dispose();
         }
@@ -196,7 +173,7 @@ async function collect(
         let pred: tf.Tensor | undefined;
         try {
           pred = tf.tidy(() => model.apply(xs, { training: false }) as tf.Tensor);
-          await score(ys, pred);
+          await addToScore(score, ys, pred, lossFn);
         } finally {
           tf.dispose([xs, ys]);
           pred?.dispose();
@@ -204,12 +181,12 @@ async function collect(
       }
     }
   } finally {
-    await extractor?.dispose();
+    await runtime?.dispose();
   }
-  if (out.actual.length === 0) {
+  if (score.actual.length === 0) {
     throw new DatasetError(`${call}: the ${split} split has no examples to evaluate`);
   }
-  return out;
+  return { score, runtime: runtime?.info };
 }
 
 /**
@@ -236,8 +213,14 @@ export async function evaluateBaseline(
   const call = 'evaluateBaseline';
   checkArguments(call, model, data, options, BASELINE_KEYS);
   checkModelFitsData(call, model, data);
-  const c = await collect(call, model, data, 'validation', options.steps, undefined);
-  return { loss: c.lossSum / c.actual.length, accuracy: accuracyOf(c.actual, c.predicted), numExamples: c.actual.length };
+  const { score, runtime } = await collect(call, model, data, 'validation', options.steps, undefined);
+  return {
+    split: 'validation',
+    exampleCount: score.actual.length,
+    loss: meanLoss(score),
+    accuracy: accuracyOf(score.actual, score.predicted),
+    runtime,
+  };
 }
 
 /**
@@ -269,14 +252,15 @@ export async function evaluate(
   const workers = options.workers;
   if (workers !== undefined) checkNonNegativeInteger(call, 'workers', workers);
   checkModelFitsData(call, model, data);
-  const c = await collect(call, model, data, split, options.steps, workers);
+  const { score: c, runtime } = await collect(call, model, data, split, options.steps, workers);
   const k = data.labelNames.length;
   const confusionMatrix = confusionMatrixOf(c.actual, c.predicted, k);
   const perClass = perClassMetrics(confusionMatrix, data.labelNames);
   const base: EvaluationResult = {
     split,
-    numExamples: c.actual.length,
-    loss: c.lossSum / c.actual.length,
+    exampleCount: c.actual.length,
+    runtime,
+    loss: meanLoss(c),
     accuracy: accuracyOf(c.actual, c.predicted),
     labelNames: data.labelNames.slice(),
     labelMode: data.labelMode,

@@ -1,14 +1,12 @@
 /**
  * Ordered, overlapped feature extraction over a stream of batches. With worker threads the next batch goes to the
- * extractor while the previous one still runs, so no thread waits while this thread collects a result or reads the
+ * runtime while the previous one still runs, so no thread waits while this thread collects a result or reads the
  * next batch from the dataset. Results are handed over in batch order, as the one-at-a-time loop would.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { Batch } from '../data/types';
-import type { FeatureExtractor } from '../runtime/extractor';
+import type { FrozenRuntime } from '../runtime/types';
 
-/** Batches kept in flight when the extractor has worker threads: one running, one queued behind it in each thread. */
-export const IN_FLIGHT_WITH_WORKERS = 2;
 
 /** What the stream reads from: a tfjs-data iterator (or anything with the same `next`). */
 export interface BatchIterator {
@@ -21,19 +19,19 @@ interface Pending {
 }
 
 /**
- * Runs every batch of `iterator` (at most `maxBatches`) through `extractor` and calls `handle` with each batch and
+ * Runs every batch of `iterator` (at most `maxBatches`) through `runtime` and calls `handle` with each batch and
  * its features, in order. The stream disposes each batch's tensors and features after `handle` returns or throws; a
  * failure stops reading, and what was still in flight is freed before the error propagates.
  *
  * @returns the number of batches handled.
  */
 export async function forEachExtracted(
-  extractor: FeatureExtractor,
+  runtime: FrozenRuntime,
   iterator: BatchIterator,
   maxBatches: number | undefined,
   handle: (batch: Batch, features: tf.Tensor2D) => Promise<void>,
 ): Promise<number> {
-  const depth = extractor.workers > 1 ? IN_FLIGHT_WITH_WORKERS : 1;
+  const depth = Math.max(1, runtime.concurrency);
   const inFlight: Pending[] = [];
   let read = 0;
   let handled = 0;
@@ -52,7 +50,7 @@ export async function forEachExtracted(
           break;
         }
         read++;
-        const features = extractor.extract(next.value.xs);
+        const features = runtime.extract(next.value.xs);
         // Awaited in order below; this keeps a failure of a later batch from surfacing as an unhandled rejection
         // while an earlier one is being handled.
         features.catch(() => undefined);

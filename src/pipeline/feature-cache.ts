@@ -6,7 +6,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type * as tfd from '@tensorflow/tfjs-data';
 import type { Batch } from '../data/types';
 import { TrainingError, UnsupportedError } from '../errors';
-import type { FeatureExtractor } from '../runtime/extractor';
+import type { FrozenRuntime } from '../runtime/types';
 import { isNode } from '../internal/env';
 import { forEachExtracted } from './extract-stream';
 
@@ -170,11 +170,11 @@ export interface ExtractOptions {
 }
 
 /**
- * Runs every batch of `batches` through the extractor once (overlapping batches when it has worker threads) and stores
+ * Runs every batch of `batches` through the frozen-base runtime once (overlapping batches when it runs several threads) and stores
  * the features and targets in batch order. Dataset elements are disposed as they are consumed.
  */
 export async function extractFeatures(
-  extractor: FeatureExtractor,
+  runtime: FrozenRuntime,
   batches: tfd.Dataset<Batch>,
   options: ExtractOptions,
 ): Promise<FeatureStore> {
@@ -196,10 +196,10 @@ export async function extractFeatures(
   let targetSize = 0;
   try {
     const it = await batches.iterator();
-    await forEachExtracted(extractor, it, options.maxBatches, async ({ xs, ys }, feats) => {
+    await forEachExtracted(runtime, it, options.maxBatches, async ({ xs, ys }, feats) => {
       if (feats.shape[1] !== options.featureSize || feats.shape[0] !== xs.shape[0]) {
         throw new TrainingError(
-          `fit: the feature extractor returned [${feats.shape.join(', ')}] for ${xs.shape[0]} images; ` +
+          `fit: the frozen-base runtime returned [${feats.shape.join(', ')}] for ${xs.shape[0]} images; ` +
             `expected [${xs.shape[0]}, ${options.featureSize}]`,
         );
       }

@@ -7,11 +7,11 @@ import type * as tfl from '@tensorflow/tfjs-layers';
 import type { ImageBatchSource } from '../data/types';
 import { InvalidArgumentError, UnsupportedError } from '../errors';
 import { checkOptionKeys, checkOptionsObject } from '../internal/validate';
-import { getWrapperParts } from '../models/parts';
+import { checkNotDisposed, describeWrapper } from '../models/wrapper-view';
 import { unfreezeAs } from '../models/unfreeze';
 import { checkModel, checkSource } from './checks';
 import { checkModelFitsData, ensureCompiled, resolveOptimizer } from './compile';
-import { FIT_OPTION_KEYS, resolveCommon, trainWith, withTrainingGuard, type FitOptions } from './fit';
+import { FIT_OPTION_KEYS, resolveCommon, trainWith, withTrainingGuard, type FitOptions } from './training';
 
 /** Options of {@link fineTune}: give exactly one of `fromLayer` and `topLayers`. */
 export interface FineTuneOptions extends Omit<FitOptions, 'cacheFeatures' | 'cacheBudgetBytes' | 'workers'> {
@@ -45,7 +45,7 @@ const CONV_CLASSES = new Set(['Conv2D', 'DepthwiseConv2D', 'SeparableConv2D', 'C
  * Afterwards every layer's `trainable` flag is as before (the base is frozen again); the tuned weights stay. The
  * model keeps the fine-tuning optimizer (it owns it).
  *
- * @param model - a model from `Wrapper`, after `fit`.
+ * @param model - a model from `Wrapper` (or any model of its shape), after `fit`.
  * @param data - the dataset.
  * @param options - where to unfreeze, and training options; see {@link FineTuneOptions}.
  * @returns the training history.
@@ -70,9 +70,11 @@ export async function fineTune(
   checkSource(call, data);
   checkOptionsObject(call, options);
   checkOptionKeys<FineTuneOptions>(call, options, FINE_TUNE_KEYS);
-  if (getWrapperParts(model) === undefined) {
-    throw new InvalidArgumentError(call, 'model', 'a model returned by Wrapper', model);
+  const view = describeWrapper(model);
+  if (view === undefined) {
+    throw new InvalidArgumentError(call, 'model', 'a model shaped like a Wrapper model (base, pooling, head)', model);
   }
+  checkNotDisposed(call, model);
   if ((options.fromLayer === undefined) === (options.topLayers === undefined)) {
     throw new InvalidArgumentError(call, 'options', 'an object with exactly one of fromLayer and topLayers', options);
   }
@@ -82,9 +84,8 @@ export async function fineTune(
   const where = options.fromLayer !== undefined ? { fromLayer: options.fromLayer } : { topLayers: options.topLayers as number };
   return withTrainingGuard(call, model, async () => {
     const unfrozen = unfreezeAs(call, model, where);
-    const parts = getWrapperParts(model);
-    if (tf.getBackend() === 'wasm') {
-      const convs = (parts?.baseLayers ?? []).filter((l) => unfrozen.includes(l.name) && CONV_CLASSES.has(l.getClassName()));
+    if (tf.getBackend() === 'wasm' && view.base.kind === 'layers') {
+      const convs = view.base.layers.filter((l) => unfrozen.includes(l.name) && CONV_CLASSES.has(l.getClassName()));
       if (convs.length > 0) {
         throw new UnsupportedError(
           `${call}: the wasm backend cannot train convolution layers (tfjs 4.22 has no wasm kernels for their ` +

@@ -1,208 +1,15 @@
 /**
- * `fit`: trains a classifier on an {@link ImageBatchSource}. For a model made by `Wrapper` whose base is frozen, and
+ * `fit`: trains a classifier on an {@link ImageBatchSource}. For a Wrapper-shaped model whose base is frozen, and
  * data without random augmentation, the base runs once per image and the head trains on cached features.
  */
-import type * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import type { ImageBatchSource } from '../data/types';
-import { DatasetError, InvalidArgumentError, TrainingError } from '../errors';
-import { checkNonNegativeInteger, checkOptionKeys, checkOptionsObject, checkPositiveInteger, checkPositiveNumber, checkSeed } from '../internal/validate';
-import { getWrapperParts } from '../models/parts';
-import { nanGuard, type TrainingCallback } from './callbacks';
-import { checkModelFitsData, ensureCompiled, resolveOptimizer, type OptimizerName } from './compile';
-import { progressBar, type ProgressStream } from './progress-bar';
+import { InvalidArgumentError } from '../errors';
+import { checkOptionKeys, checkOptionsObject } from '../internal/validate';
+import { checkNotDisposed, describeWrapper } from '../models/wrapper-view';
 import { checkModel, checkSource } from './checks';
-import { cachedPlan, naivePlan, runTraining, type TrainingPlan } from './training-loop';
-
-/** Options of {@link fit}. */
-export interface FitOptions {
-  /**
-   * Passes over the training split.
-   * @defaultValue `10`
-   */
-  readonly epochs?: number;
-  /**
-   * tfjs-compatible callbacks (`tfvis.show.fitCallbacks(...)`, {@link earlyStopping}, {@link progressBar}, ...).
-   * @defaultValue `[]`
-   */
-  readonly callbacks?: TrainingCallback | readonly TrainingCallback[];
-  /**
-   * `1` draws a progress bar on `progressStream` when it is a TTY; `0` is silent.
-   * @defaultValue `0`
-   */
-  readonly verbose?: 0 | 1;
-  /**
-   * Where `verbose: 1` draws.
-   * @defaultValue `process.stderr`
-   */
-  readonly progressStream?: ProgressStream;
-  /**
-   * `'adam'` (Adam, 1e-3), `'tutorial'` (RMSprop, 1e-4: the TensorFlow tutorial's settings) or an optimizer. When
-   * omitted, a compiled model keeps its optimizer and an uncompiled one gets `'adam'`. See {@link OPTIMIZER_PRESETS}.
-   * @defaultValue the model's optimizer, else `'adam'`
-   */
-  readonly optimizer?: OptimizerName | tf.Optimizer;
-  /**
-   * Learning rate for a named optimizer (recompiles the model with it).
-   * @defaultValue the preset's rate
-   */
-  readonly learningRate?: number;
-  /**
-   * Train the head on base features extracted once (true) or run the full model every step (false). Caching needs a
-   * model made by `Wrapper` with a frozen base and data with `augmented: false`.
-   * @defaultValue `true` when caching is possible
-   */
-  readonly cacheFeatures?: boolean;
-  /**
-   * Bytes of cached features kept in memory; beyond it Node spills them to a temporary file (deleted afterwards) and
-   * a browser throws.
-   * @defaultValue `536870912` (512 MiB)
-   */
-  readonly cacheBudgetBytes?: number;
-  /**
-   * Reshuffle the cached rows every epoch (cached path). The naive path takes batches in the data's own order.
-   * @defaultValue `true`
-   */
-  readonly shuffle?: boolean;
-  /**
-   * Seed of the per-epoch shuffle of cached rows.
-   * @defaultValue `0`
-   */
-  readonly seed?: number;
-  /**
-   * Worker threads for feature extraction (Node, cpu/wasm); 0 runs on this thread. Results are identical either
-   * way. By default every core (at most 4) is used when the base is a frozen layers model and there are at least 256
-   * images to extract, in Node on the cpu or wasm backend; otherwise this thread.
-   * @defaultValue every core (at most 4) for 256+ images in Node on cpu/wasm, else `0`
-   */
-  readonly workers?: number;
-  /**
-   * Evaluate on the validation split after every epoch (`val_loss`, `val_acc`).
-   * @defaultValue `true` when the data has validation examples
-   */
-  readonly validation?: boolean;
-  /**
-   * Throw {@link TrainingError} as soon as a batch's loss is NaN or infinite.
-   * @defaultValue `true`
-   */
-  readonly stopOnNaN?: boolean;
-}
-
-/** Every FitOptions name, so a misspelt one is refused (compareBases and fineTune extend it). */
-export const FIT_OPTION_KEYS: Readonly<Record<keyof FitOptions, true>> = { epochs: true, callbacks: true, verbose: true, progressStream: true, optimizer: true, learningRate: true, cacheFeatures: true, cacheBudgetBytes: true, shuffle: true, seed: true, workers: true, validation: true, stopOnNaN: true };
-
-/** Models currently inside `fit` / `fineTune`. */
-const training = new WeakSet<tfl.LayersModel>();
-
-/** Every layer, nested ones included, in pre-order (a parent before its children). */
-function allLayers(model: tfl.LayersModel): tfl.layers.Layer[] {
-  const out: tfl.layers.Layer[] = [];
-  const walk = (layer: tfl.layers.Layer): void => {
-    out.push(layer);
-    const inner = (layer as unknown as { layers?: tfl.layers.Layer[] }).layers;
-    if (Array.isArray(inner)) inner.forEach(walk);
-  };
-  model.layers.forEach(walk);
-  return out;
-}
-
-/**
- * Runs `body` with `model` marked as training: refuses a concurrent run and restores every layer's `trainable` flag
- * afterwards, also on failure.
- */
-export async function withTrainingGuard<T>(call: string, model: tfl.LayersModel, body: () => Promise<T>): Promise<T> {
-  if (training.has(model) || (model as unknown as { isTraining?: boolean }).isTraining === true) {
-    throw new TrainingError(`${call}: the model '${model.name}' is already training; wait for that fit to finish`);
-  }
-  training.add(model);
-  const flags = allLayers(model).map((layer) => [layer, layer.trainable] as const);
-  try {
-    return await body();
-  } finally {
-    // Pre-order: a container's setter cascades to its children, whose own flags are set after it.
-    for (const [layer, flag] of flags) if (layer.trainable !== flag) layer.trainable = flag;
-    training.delete(model);
-  }
-}
-
-/** Validated and defaulted FitOptions. */
-export interface ResolvedFit {
-  readonly epochs: number;
-  readonly callbacks: readonly TrainingCallback[];
-  readonly verbose: 0 | 1;
-  readonly doValidation: boolean;
-  readonly cacheFeatures: boolean;
-  readonly budgetBytes: number;
-  readonly shuffle: boolean;
-  readonly seed: number;
-  readonly workers: number | undefined;
-}
-
-/** Validates FitOptions shared by fit and fineTune (everything but optimizer and caching). */
-export function resolveCommon(call: string, data: ImageBatchSource, options: FitOptions): Omit<ResolvedFit, 'cacheFeatures'> {
-  const epochs = options.epochs ?? 10;
-  checkPositiveInteger(call, 'epochs', epochs);
-  if (data.numExamples.train === 0) throw new DatasetError(`${call}: the training split is empty; nothing to train on`);
-  const verbose = options.verbose ?? 0;
-  if (verbose !== 0 && verbose !== 1) throw new InvalidArgumentError(call, 'verbose', '0 or 1', verbose);
-  const raw = options.callbacks ?? [];
-  const list = (Array.isArray(raw) ? raw : [raw]) as TrainingCallback[];
-  list.forEach((cb, i) => {
-    if (typeof cb !== 'object' || cb === null) throw new InvalidArgumentError(call, `callbacks[${i}]`, 'a callback object', cb);
-  });
-  const budgetBytes = options.cacheBudgetBytes ?? 512 * 2 ** 20;
-  checkNonNegativeInteger(call, 'cacheBudgetBytes', budgetBytes);
-  const seed = options.seed ?? 0;
-  checkSeed(call, seed);
-  const workers = options.workers;
-  if (workers !== undefined) checkNonNegativeInteger(call, 'workers', workers);
-  const shuffle = options.shuffle ?? true;
-  if (typeof shuffle !== 'boolean') throw new InvalidArgumentError(call, 'shuffle', 'a boolean', shuffle);
-  if (options.learningRate !== undefined) checkPositiveNumber(call, 'learningRate', options.learningRate);
-  const validation = options.validation ?? data.numExamples.validation > 0;
-  if (typeof validation !== 'boolean') throw new InvalidArgumentError(call, 'validation', 'a boolean', validation);
-  if (validation && data.numExamples.validation === 0) {
-    throw new InvalidArgumentError(call, 'validation', 'false or omitted when the data has no validation examples', true);
-  }
-  const stopOnNaN = options.stopOnNaN ?? true;
-  if (typeof stopOnNaN !== 'boolean') throw new InvalidArgumentError(call, 'stopOnNaN', 'a boolean', stopOnNaN);
-  const callbacks: TrainingCallback[] = [
-    ...(stopOnNaN ? [nanGuard(call)] : []),
-    ...list,
-    ...(verbose === 1 ? [progressBar(options.progressStream ? { stream: options.progressStream } : {})] : []),
-  ];
-  return { epochs, callbacks, verbose, doValidation: validation, budgetBytes, shuffle, seed, workers };
-}
-
-/** Builds the plan for the resolved options and runs it. */
-export async function trainWith(
-  call: string,
-  model: tfl.LayersModel,
-  data: ImageBatchSource,
-  resolved: ResolvedFit,
-): Promise<tfl.History> {
-  const parts = getWrapperParts(model);
-  let plan: TrainingPlan;
-  if (resolved.cacheFeatures && parts) {
-    plan = await cachedPlan(parts, data, {
-      budgetBytes: resolved.budgetBytes,
-      shuffle: resolved.shuffle,
-      seed: resolved.seed,
-      workers: resolved.workers,
-      doValidation: resolved.doValidation,
-      onProgress: (progress) => {
-        for (const cb of resolved.callbacks) cb.onExtractionProgress?.(progress);
-      },
-    });
-  } else {
-    plan = naivePlan(model, data, resolved.doValidation);
-  }
-  try {
-    return await runTraining(model, data, plan, { call, ...resolved });
-  } finally {
-    await plan.close();
-  }
-}
+import { checkModelFitsData, ensureCompiled, resolveOptimizer } from './compile';
+import { FIT_OPTION_KEYS, resolveCommon, trainWith, withTrainingGuard, type FitOptions } from './training';
 
 /**
  * Trains `model` on `data`'s training split and validates after each epoch, like `model.fitDataset`, returning a
@@ -242,15 +49,16 @@ export async function fit(model: tfl.LayersModel, data: ImageBatchSource, option
   checkSource(call, data);
   checkOptionsObject(call, options);
   checkOptionKeys<FitOptions>(call, options, FIT_OPTION_KEYS);
+  checkNotDisposed(call, model);
   const common = resolveCommon(call, data, options);
-  const parts = getWrapperParts(model);
-  const cachable = parts !== undefined && parts.isBaseFrozen() && !data.augmented;
+  const view = describeWrapper(model);
+  const cachable = view !== undefined && view.isBaseFrozen() && !data.augmented;
   const cacheFeatures = options.cacheFeatures ?? cachable;
   if (typeof cacheFeatures !== 'boolean') throw new InvalidArgumentError(call, 'cacheFeatures', 'a boolean', cacheFeatures);
   if (cacheFeatures && !cachable) {
-    const why = !parts
-      ? 'the model was not made by Wrapper'
-      : !parts.isBaseFrozen()
+    const why = !view
+      ? 'the model is not shaped like a Wrapper model (base, pooling, head)'
+      : !view.isBaseFrozen()
         ? 'the base has trainable layers'
         : 'data.augmented is true (augmented images differ every epoch)';
     throw new InvalidArgumentError(call, 'cacheFeatures', `false or omitted because ${why}`, true);

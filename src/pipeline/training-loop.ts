@@ -5,10 +5,11 @@
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import type { Batch, ImageBatchSource } from '../data/types';
-import { DatasetError, TrainingError } from '../errors';
+import { DatasetError, InvalidArgumentError, TrainingError } from '../errors';
 import { hashString, shuffled } from '../internal/rng';
-import type { WrapperParts } from '../models/parts';
-import { createFeatureExtractor, defaultWorkers } from '../runtime/extractor';
+import { openBaseRuntime } from '../models/runtime-choice';
+import type { WrapperView } from '../models/wrapper-view';
+import type { BaseRuntimeInfo } from '../runtime/types';
 import {
   CallbackRunner,
   type ExtractionProgress,
@@ -18,6 +19,8 @@ import {
 } from './callbacks';
 import { accuracyFunction, ensureOptimizerFits, lossFunction } from './compile';
 import { extractFeatures, type FeatureStore } from './feature-cache';
+import { addToScore, emptyScore, meanLoss } from './scoring';
+import { accuracyOf } from './metrics';
 
 /** One training batch: the input of `forward` and the targets. Both are disposed by the loop. */
 interface StepBatch {
@@ -28,6 +31,8 @@ interface StepBatch {
 /** How an epoch gets its batches and how the model runs on them. */
 export interface TrainingPlan {
   readonly path: 'cached' | 'naive';
+  /** What ran the frozen base for the cached features (undefined on the naive path: the whole model runs). */
+  readonly runtime: BaseRuntimeInfo | undefined;
   /** Batches per epoch. */
   readonly steps: number;
   /** Training examples per epoch. */
@@ -53,6 +58,8 @@ export interface LoopSettings {
   readonly callbacks: readonly TrainingCallback[];
   readonly verbose: number;
   readonly doValidation: boolean;
+  /** Loss weight per class index, or undefined. */
+  readonly classWeights: readonly number[] | undefined;
 }
 
 /** Iterates a tfjs-data dataset, stopping after `maxBatches`. */
@@ -68,17 +75,43 @@ async function* datasetBatches(ds: import('@tensorflow/tfjs-data').Dataset<Batch
   }
 }
 
-/** The naive plan: full images through the full model every step; batch order is the data's. */
-export function naivePlan(model: tfl.LayersModel, data: ImageBatchSource, doValidation: boolean): TrainingPlan {
+/** Training batches of `data` in its own order, for `shuffle: false` on the naive path. */
+function orderedTrainBatches(call: string, data: ImageBatchSource): import('@tensorflow/tfjs-data').Dataset<Batch> {
+  if (typeof data.batches !== 'function') {
+    throw new InvalidArgumentError(
+      call,
+      'shuffle',
+      'true or omitted for a data source without batches(split, { shuffle }) (it cannot present images unshuffled)',
+      false,
+    );
+  }
+  return data.batches('train', { shuffle: false });
+}
+
+/**
+ * The naive plan: full images through the model every step. A Wrapper-shaped model runs its base in inference mode
+ * (BatchNorm statistics untouched) and its head in training mode; any other model runs as tfjs runs it.
+ */
+export function naivePlan(
+  call: string,
+  model: tfl.LayersModel,
+  view: WrapperView | undefined,
+  data: ImageBatchSource,
+  options: { readonly doValidation: boolean; readonly shuffle: boolean },
+): TrainingPlan {
+  const train = options.shuffle ? data.trainBatches : orderedTrainBatches(call, data);
   return {
     path: 'naive',
+    runtime: undefined,
     steps: Math.ceil(data.numExamples.train / data.batchSize),
     samples: data.numExamples.train,
-    batches: () => datasetBatches(data.trainBatches),
-    forward: (x, training) => model.apply(x, { training }) as tf.Tensor,
+    batches: () => datasetBatches(train),
+    forward: view
+      ? (x, training) => view.runHead(view.pool(view.runBase(x as tf.Tensor4D)), training)
+      : (x, training) => model.apply(x, { training }) as tf.Tensor,
     variables: () => model.trainableWeights.map((w) => w.read() as tf.Variable),
     penalties: () => model.calculateLosses(),
-    validationBatches: () => (doValidation ? datasetBatches(data.validationBatches) : null),
+    validationBatches: () => (options.doValidation ? datasetBatches(data.validationBatches) : null),
     close: async () => {},
   };
 }
@@ -103,22 +136,22 @@ async function* storeBatches(store: FeatureStore, order: readonly number[], batc
 }
 
 /**
- * The cached plan: extracts train (and validation) features once through the feature extractor, then trains
- * `parts.head` on seeded per-epoch shuffles of the cached rows.
+ * The cached plan: runs the frozen base once over train (and validation) images through the model's runtime, then
+ * trains the head on seeded per-epoch shuffles of the cached rows.
  */
 export async function cachedPlan(
-  parts: WrapperParts,
+  call: string,
+  view: WrapperView,
   data: ImageBatchSource,
   options: CachedPlanOptions,
 ): Promise<TrainingPlan> {
   const images = data.numExamples.train + (options.doValidation ? data.numExamples.validation : 0);
-  const workers = options.workers ?? (await defaultWorkers(parts, images));
-  const extractor = await createFeatureExtractor(parts, { workers });
+  const runtime = await openBaseRuntime(view, { call, images, workers: options.workers });
   let train: FeatureStore | undefined;
   let validation: FeatureStore | undefined;
   try {
-    const common = { budgetBytes: options.budgetBytes, featureSize: parts.featureSize };
-    train = await extractFeatures(extractor, data.trainBatches, {
+    const common = { budgetBytes: options.budgetBytes, featureSize: view.featureSize };
+    train = await extractFeatures(runtime, data.trainBatches, {
       ...common,
       expectedRows: data.numExamples.train,
       split: 'train',
@@ -126,8 +159,8 @@ export async function cachedPlan(
     });
     if (options.doValidation) {
       // The budget is shared: what train used is no longer available to validation.
-      const left = Math.max(0, options.budgetBytes - train.rows * parts.featureSize * 4);
-      validation = await extractFeatures(extractor, data.validationBatches, {
+      const left = Math.max(0, options.budgetBytes - train.rows * view.featureSize * 4);
+      validation = await extractFeatures(runtime, data.validationBatches, {
         ...common,
         budgetBytes: train.location === 'memory' ? left : options.budgetBytes,
         expectedRows: data.numExamples.validation,
@@ -139,12 +172,13 @@ export async function cachedPlan(
     await train?.close();
     throw err;
   } finally {
-    await extractor.dispose();
+    await runtime.dispose();
   }
   const trainStore = train;
   const rows = Array.from({ length: trainStore.rows }, (_, i) => i);
   return {
     path: 'cached',
+    runtime: runtime.info,
     steps: Math.ceil(trainStore.rows / data.batchSize),
     samples: trainStore.rows,
     batches: (epoch) =>
@@ -153,9 +187,9 @@ export async function cachedPlan(
         options.shuffle ? shuffled(rows, hashString(`epoch:${epoch}`, options.seed)) : rows,
         data.batchSize,
       ),
-    forward: (x, training) => parts.head.apply(x, { training }) as tf.Tensor,
-    variables: () => parts.head.trainableWeights.map((w) => w.read() as tf.Variable),
-    penalties: () => parts.head.calculateLosses(),
+    forward: (x, training) => view.runHead(x, training),
+    variables: () => view.headVariables(),
+    penalties: () => view.headPenalties(),
     validationBatches: () =>
       validation
         ? storeBatches(validation, Array.from({ length: validation.rows }, (_, i) => i), data.batchSize)
@@ -167,33 +201,24 @@ export async function cachedPlan(
   };
 }
 
-/** Mean loss and accuracy of a model over batches, in inference mode. */
-export async function meanLossAndAccuracy(
+/** Mean loss and accuracy of a model over batches, in inference mode (one scoring code with `evaluate`). */
+export async function scoreBatches(
   batches: AsyncGenerator<StepBatch>,
   forward: (x: tf.Tensor) => tf.Tensor,
   lossFn: (y: tf.Tensor, p: tf.Tensor) => tf.Tensor,
-  accFn: (y: tf.Tensor, p: tf.Tensor) => tf.Tensor,
 ): Promise<{ loss: number; acc: number; count: number }> {
-  let loss = 0;
-  let acc = 0;
-  let count = 0;
+  const score = emptyScore();
   for await (const { x, ys } of batches) {
-    let sums: tf.Tensor | undefined;
+    let pred: tf.Tensor | undefined;
     try {
-      sums = tf.tidy(() => {
-        const pred = forward(x);
-        return tf.stack([tf.sum(lossFn(ys, pred)), tf.sum(accFn(ys, pred))]);
-      });
-      const [l, a] = await sums.data();
-      loss += l as number;
-      acc += a as number;
-      count += ys.shape[0];
+      pred = tf.tidy(() => forward(x));
+      await addToScore(score, ys, pred, lossFn);
     } finally {
       tf.dispose([x, ys]);
-      sums?.dispose();
+      pred?.dispose();
     }
   }
-  return { loss: count > 0 ? loss / count : Number.NaN, acc: count > 0 ? acc / count : Number.NaN, count };
+  return { loss: meanLoss(score), acc: accuracyOf(score.actual, score.predicted), count: score.actual.length };
 }
 
 /** Everything one epoch needs. */
@@ -205,6 +230,18 @@ interface EpochContext {
   readonly variables: tf.Variable[];
   readonly lossFn: (y: tf.Tensor, p: tf.Tensor) => tf.Tensor;
   readonly accFn: (y: tf.Tensor, p: tf.Tensor) => tf.Tensor;
+  /** Per-class loss weights as a `[k, 1]` column (categorical) or `[2]` (binary), or undefined. */
+  readonly classWeights: tf.Tensor | undefined;
+}
+
+/** Per-example loss weights of a batch from its targets: `[b]`. */
+function exampleWeights(ys: tf.Tensor2D, classWeights: tf.Tensor): tf.Tensor {
+  if (ys.shape[1] === 1) {
+    // Binary: w0 + y * (w1 - w0).
+    const [w0, w1] = tf.split(classWeights, 2);
+    return tf.reshape(tf.add(w0 as tf.Tensor, tf.mul(ys, tf.sub(w1 as tf.Tensor, w0 as tf.Tensor))), [-1]);
+  }
+  return tf.reshape(tf.matMul(ys, classWeights as tf.Tensor2D), [-1]);
 }
 
 /** One optimizer step on a batch; returns the batch's loss (penalties included) and accuracy. */
@@ -218,7 +255,9 @@ async function trainStep(ctx: EpochContext, x: tf.Tensor, ys: tf.Tensor2D): Prom
         const pred = ctx.plan.forward(x, true);
         accT = tf.keep(tf.mean(ctx.accFn(ys, pred)));
         const penalties = ctx.plan.penalties();
-        const loss = tf.mean(ctx.lossFn(ys, pred)) as tf.Scalar;
+        const perExample = ctx.lossFn(ys, pred);
+        const weighted = ctx.classWeights ? tf.mul(perExample, exampleWeights(ys, ctx.classWeights)) : perExample;
+        const loss = tf.mean(weighted) as tf.Scalar;
         return penalties.length === 0 ? loss : (tf.addN([loss, ...penalties]) as tf.Scalar);
       },
       true,
@@ -270,7 +309,7 @@ async function runEpoch(ctx: EpochContext, epoch: number): Promise<TrainingLogs>
   const logs: TrainingLogs = { loss: sumLoss / seen, acc: sumAcc / seen };
   const val = plan.validationBatches();
   if (val) {
-    const r = await meanLossAndAccuracy(val, (x) => plan.forward(x, false), ctx.lossFn, ctx.accFn);
+    const r = await scoreBatches(val, (x) => plan.forward(x, false), ctx.lossFn);
     logs.val_loss = r.loss;
     logs.val_acc = r.acc;
   }
@@ -294,6 +333,7 @@ export async function runTraining(
     doValidation: settings.doValidation,
     metrics: settings.doValidation ? ['loss', 'acc', 'val_loss', 'val_acc'] : ['loss', 'acc'],
     path: plan.path,
+    ...(plan.runtime ? { runtime: plan.runtime } : {}),
   };
   const variables = plan.variables();
   if (variables.length === 0) {
@@ -303,6 +343,11 @@ export async function runTraining(
   const history = new tfl.History();
   const runner = new CallbackRunner([history as unknown as TrainingCallback, ...settings.callbacks]);
   runner.setup(model, params);
+  const classWeights = settings.classWeights
+    ? data.labelMode === 'binary'
+      ? tf.tensor1d(settings.classWeights.slice(0, 2))
+      : tf.tensor2d(settings.classWeights.slice(), [settings.classWeights.length, 1])
+    : undefined;
   const ctx: EpochContext = {
     call: settings.call,
     model,
@@ -311,6 +356,7 @@ export async function runTraining(
     variables,
     lossFn: lossFunction(model, data),
     accFn: accuracyFunction(data),
+    classWeights,
   };
   model.stopTraining = false;
   await runner.trainBegin({});
@@ -321,6 +367,8 @@ export async function runTraining(
     // Callbacks still get onTrainEnd, so they free what they hold (earlyStopping restores its best weights).
     await runner.trainEnd(lastLogs).catch(() => {});
     throw err;
+  } finally {
+    classWeights?.dispose();
   }
   await runner.trainEnd(lastLogs);
   (model as unknown as { history: tfl.History }).history = history;

@@ -113,7 +113,7 @@ function comparisonTable(rows: readonly BaseComparison[]): string {
 function evaluationTable(e: EvaluationResult): string {
   const summary: [string, string][] = [
     ['Split', e.split],
-    ['Examples', String(e.numExamples)],
+    ['Examples', String(e.exampleCount)],
     ['Accuracy', pct(e.accuracy)],
     ['Loss', fixed(e.loss)],
   ];

@@ -1,4 +1,5 @@
-/** Messages between the feature extractor and its worker threads (structured-clone safe, no tensors). */
+/** Messages between the worker-pool runtime and its threads (structured-clone safe, no tensors). */
+import type { Pooling } from './types';
 
 /** Backends a worker can run: the ones whose kernels run on the calling thread in Node. */
 export type WorkerBackend = 'cpu' | 'wasm';
@@ -15,6 +16,8 @@ export interface WorkerInit {
   readonly backend: WorkerBackend;
   /** Run the BN-folded, fused executor (true) or the model as it is (false). */
   readonly fused: boolean;
+  /** Pooling applied in the thread, so that only feature vectors come back. */
+  readonly pooling: Pooling;
   /** tfjs PROD flag of the main thread (keeps tfjs's console notices out when set). */
   readonly prod: boolean;
 }

@@ -1,20 +1,22 @@
 /**
- * Main-thread side of multi-core extraction: worker threads that each hold a copy of the frozen base and run one
- * contiguous slice of every batch. Node only; `node:worker_threads` is imported lazily so browser bundles never
- * see it.
+ * The worker-pool runtime: worker threads that each hold a copy of the frozen base, run the tfjs runtime on one
+ * contiguous slice of every batch and send pooled features back. Node only; `node:worker_threads` is imported lazily
+ * so browser bundles never see it.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
-import { IncompatibleModelError, LoadError, UnsupportedError } from '../errors';
+import { LoadError, TlKitError, UnsupportedError, disposedError } from '../errors';
 import { isNode } from '../internal/env';
 import type { WorkerBackend, WorkerInit, WorkerReply, WorkerRequest } from './protocol';
+import { makeRuntime, tfjsSummary } from './runtime-base';
+import type { BaseRuntimeInfo, FrozenRuntime, Pooling } from './types';
 
 /** A started pool. */
 export interface WorkerPool {
   /** Number of threads. */
   readonly size: number;
-  /** Runs the base on `images`, split across the threads; the result (base output, batch order kept) is the caller's. */
-  run(images: tf.Tensor4D): Promise<tf.Tensor>;
+  /** Runs the base on `images`, split across the threads; the pooled features (batch order kept) are the caller's. */
+  run(images: tf.Tensor4D): Promise<tf.Tensor2D>;
   /** Stops every thread. */
   close(): Promise<void>;
 }
@@ -73,7 +75,7 @@ export function workerBackend(call: string): WorkerBackend {
 }
 
 /** Saves `model` into memory: topology, weight specs and one weight buffer. */
-async function saveToMemory(model: tfl.LayersModel): Promise<Omit<WorkerInit, 'backend' | 'fused' | 'prod'>> {
+async function saveToMemory(model: tfl.LayersModel): Promise<Omit<WorkerInit, 'backend' | 'fused' | 'prod' | 'pooling'>> {
   let saved: tf.io.ModelArtifacts | undefined;
   await model.save(
     tf.io.withSaveHandler(async (artifacts) => {
@@ -105,6 +107,7 @@ export async function startWorkerPool(
   base: tfl.LayersModel,
   count: number,
   fused: boolean,
+  pooling: Pooling,
   backend: WorkerBackend,
   script: WorkerScript,
 ): Promise<WorkerPool> {
@@ -114,7 +117,7 @@ export async function startWorkerPool(
   } catch (err) {
     throw new LoadError(`${call}: cannot serialise the base for worker threads: ${String(err)}`, { cause: err });
   }
-  const init: WorkerInit = { ...saved, backend, fused, prod: tf.env().getBool('PROD') };
+  const init: WorkerInit = { ...saved, backend, fused, pooling, prod: tf.env().getBool('PROD') };
   const { Worker } = await import('node:worker_threads');
   const pending = new Map<number, { resolve: (r: WorkerReply) => void; reject: (e: Error) => void }>();
   let nextId = 0;
@@ -156,18 +159,18 @@ export async function startWorkerPool(
         if (p === undefined) return;
         pending.delete(id);
         if (reply.type === 'result') p.resolve(reply);
-        else p.reject(new IncompatibleModelError(`FeatureExtractor.extract: worker ${index} failed: ${reply.message}`));
+        else p.reject(new TlKitError('WORKER', `FrozenRuntime.extract: worker thread ${index} failed on a batch: ${reply.message}`));
       });
       worker.on('error', (err) => {
         const wrapped = ready
-          ? new IncompatibleModelError(`FeatureExtractor.extract: worker ${index} crashed: ${err.message}`, { cause: err })
+          ? new TlKitError('WORKER', `FrozenRuntime.extract: worker thread ${index} crashed: ${err.message}`, { cause: err })
           : new LoadError(`${call}: worker ${index} failed to start (${String(script.url)}): ${err.message}`, { cause: err });
         if (!ready) reject(wrapped);
         failAll(wrapped);
       });
       worker.on('exit', (code) => {
         if (closed) return;
-        const err = new IncompatibleModelError(`FeatureExtractor.extract: worker ${index} exited with code ${code}`);
+        const err = new TlKitError('WORKER', `FrozenRuntime.extract: worker thread ${index} exited with code ${code}`);
         if (!ready) reject(err);
         failAll(err);
       });
@@ -177,7 +180,7 @@ export async function startWorkerPool(
   const close = async (): Promise<void> => {
     if (closed) return;
     closed = true;
-    failAll(new UnsupportedError('FeatureExtractor.extract: the extractor was disposed'));
+    failAll(disposedError('FrozenRuntime.extract', 'the worker-pool runtime'));
     await Promise.all(workers.map((w) => w.terminate()));
   };
 
@@ -196,8 +199,8 @@ export async function startWorkerPool(
       worker.postMessage(request, [data.buffer as ArrayBuffer]);
     });
 
-  const run = async (images: tf.Tensor4D): Promise<tf.Tensor> => {
-    if (closed) throw new UnsupportedError('FeatureExtractor.extract: the extractor was disposed');
+  const run = async (images: tf.Tensor4D): Promise<tf.Tensor2D> => {
+    if (closed) throw disposedError('FrozenRuntime.extract', 'the worker-pool runtime');
     if (broken) throw broken;
     const [n, h, w, c] = images.shape;
     const pixels = await images.data<'float32'>();
@@ -217,8 +220,70 @@ export async function startWorkerPool(
       out.set(r.data, offset);
       offset += r.data.length;
     }
-    return tf.tensor(out, [n, ...first.shape.slice(1)]);
+    return tf.tensor2d(out, [n, first.shape[1] as number]);
   };
 
   return { size: workers.length, run, close };
+}
+
+/** Options of {@link workerPoolRuntime}. */
+export interface WorkerPoolRuntimeOptions {
+  /** Number of threads (2 or more). */
+  readonly threads: number;
+  /** The base's image shape `[h, w, c]`. */
+  readonly inputShape: readonly [number, number, number];
+  /** Pooling, applied in the threads. */
+  readonly pooling: Pooling;
+  /** Each thread runs the fused executor (true) or the layers one by one. */
+  readonly fused: boolean;
+  /** Where the worker entry is; the shipped one by default. */
+  readonly script?: WorkerScript;
+  /** Why 'auto' did not pick another engine, to report. */
+  readonly fallback?: string;
+}
+
+/**
+ * A layers base on `threads` worker threads, each running the tfjs runtime on its slice of every batch. Results are
+ * identical to one thread, in the same order; two batches are kept in flight so no thread idles.
+ *
+ * @throws UnsupportedError outside Node or with a backend other than cpu / wasm.
+ * @throws LoadError when the base cannot be serialised or a thread cannot load it.
+ */
+export async function workerPoolRuntime(call: string, base: tfl.LayersModel, options: WorkerPoolRuntimeOptions): Promise<FrozenRuntime> {
+  const backend = workerBackend(call);
+  const script = options.script ?? (await defaultWorkerScript(call));
+  const pool = await startWorkerPool(call, base, options.threads, options.fused, options.pooling, backend, script);
+  const partial: Omit<BaseRuntimeInfo, 'summary'> = {
+    engine: 'tfjs',
+    implementation: options.fused ? 'tfjs-fused' : 'tfjs-layers',
+    backend,
+    threads: pool.size,
+    ...(options.fallback ? { fallback: options.fallback } : {}),
+  };
+  return makeRuntime(options.inputShape, {
+    info: { ...partial, summary: tfjsSummary(partial) },
+    concurrency: 2,
+    run: (images) => pool.run(images),
+    close: () => pool.close(),
+  });
+}
+
+/** True when the shipped worker entry can be started from where tl-kit runs (a bundle may have left it out). */
+export async function workerScriptAvailable(): Promise<boolean> {
+  let script: WorkerScript;
+  try {
+    script = await defaultWorkerScript('workers');
+  } catch {
+    return false; // running from TypeScript sources without tsx
+  }
+  const url = script.url instanceof URL ? script.url : new URL(String(script.url));
+  if (url.protocol !== 'file:') return true;
+  const { access } = await import('node:fs/promises');
+  const { fileURLToPath } = await import('node:url');
+  try {
+    await access(fileURLToPath(url));
+    return true;
+  } catch {
+    return false;
+  }
 }

@@ -1,6 +1,7 @@
 /**
- * Worker-thread entry of the multi-core feature extractor (Node only; built as `dist/speed-worker.js` / `.cjs`).
- * Loads its own copy of the frozen base on the main thread's backend and runs the batches it is sent, in order.
+ * Worker-thread entry of the worker-pool runtime (Node only; built as `dist/speed-worker.js` / `.cjs`). Loads its own
+ * copy of the frozen base on the main thread's backend, runs the tfjs runtime on the batches it is sent, in order,
+ * and sends pooled features back.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
@@ -8,12 +9,12 @@ import { createRequire } from 'node:module';
 import { dirname } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parentPort, workerData } from 'node:worker_threads';
-import { registerTlKitLayers } from '../models/inference-base';
-import { createFrozenExecutor } from './executor';
 import type { WorkerInit, WorkerReply, WorkerRequest } from './protocol';
+import { tfjsLayersRuntime } from './tfjs-runtimes';
+import type { FrozenRuntime } from './types';
 
 const port = parentPort;
-if (port === null) throw new Error('tl-kit speed worker: must run in a worker thread');
+if (port === null) throw new Error('tl-kit worker: must run in a worker thread');
 const post = (reply: WorkerReply, transfer: ArrayBuffer[] = []): void => port.postMessage(reply, transfer);
 
 async function selectBackend(backend: WorkerInit['backend']): Promise<void> {
@@ -30,10 +31,10 @@ async function selectBackend(backend: WorkerInit['backend']): Promise<void> {
   await tf.ready();
 }
 
-async function start(init: WorkerInit): Promise<(x: tf.Tensor4D) => tf.Tensor> {
+async function start(init: WorkerInit): Promise<FrozenRuntime> {
   if (init.prod) tf.env().set('PROD', true);
   await selectBackend(init.backend);
-  registerTlKitLayers();
+  // The base arrives as a standard layers model (tl-kit's own classes serialise under tfjs's names).
   const model = await tfl.loadLayersModel(
     tf.io.fromMemory({
       modelTopology: init.modelTopology,
@@ -41,20 +42,17 @@ async function start(init: WorkerInit): Promise<(x: tf.Tensor4D) => tf.Tensor> {
       weightData: init.weightData,
     }),
   );
-  if (init.fused) {
-    const executor = createFrozenExecutor(model);
-    return (x) => executor.predict(x) as tf.Tensor;
-  }
-  return (x) => model.predict(x) as tf.Tensor;
+  const shape = (model.inputs[0] as tfl.SymbolicTensor).shape.slice(1) as [number, number, number];
+  return tfjsLayersRuntime(model, { inputShape: shape, pooling: init.pooling, fused: init.fused });
 }
 
 start(workerData as WorkerInit).then(
-  (run) => {
+  (runtime) => {
     port.on('message', (request: WorkerRequest) => {
       void (async () => {
         const x = tf.tensor4d(request.data, request.shape as [number, number, number, number]);
         try {
-          const y = run(x);
+          const y = await runtime.extract(x);
           try {
             // A copy: the cpu backend hands out the tensor's own storage, which must not be detached by transfer.
             const data = new Float32Array(await y.data<'float32'>());

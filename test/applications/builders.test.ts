@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { readFileSync } from 'node:fs';
 import { describe, expect, test } from 'vitest';
-import { applications, IncompatibleModelError, preprocessingFor } from '../../src/index';
+import { applications, IncompatibleModelError } from '../../src/index';
 import { fixture } from '../keras/helpers';
 
 /**

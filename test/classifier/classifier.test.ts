@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it, vi } from 'vitest';
 import { Wrapper } from '../../src/models/wrapper';
-import { getWrapperParts } from '../../src/models/parts';
+import { describeWrapper } from '../../src/models/wrapper-view';
 import { fit } from '../../src/pipeline/fit';
 import { evaluate } from '../../src/pipeline/evaluate';
 import { saveClassifier } from '../../src/classifier/save';
@@ -40,16 +40,25 @@ describe('saveClassifier / loadClassifier', () => {
     const onDisk = JSON.parse(await readFile(join(dir, 'metadata.json'), 'utf8'));
     expect(onDisk).toEqual(JSON.parse(JSON.stringify(written)));
     expect(onDisk).toMatchObject({
+      // Teachable Machine's field names...
+      labels: ['red', 'green', 'blue'],
+      imageSize: 8,
+      modelName: 'flowers',
+      packageName: 'tl-kit',
+      packageVersion: VERSION,
+      tfjsVersion: tf.version_core,
+      // ...and tl-kit's own.
       format: 'tl-kit-classifier',
-      tlKitVersion: VERSION,
-      labelNames: ['red', 'green', 'blue'],
+      formatVersion: 2,
       labelMode: 'categorical',
-      imageSize: [8, 8],
+      inputSize: [8, 8],
       preprocessing: 'unit',
       resize: 'stretch',
       baseName: 'tiny',
-      metrics: { split: 'test', accuracy: metrics.accuracy },
+      base: { format: 'layers', layerName: 'tlkit_base' },
+      metrics: { split: 'test', accuracy: metrics.accuracy, exampleCount: metrics.exampleCount },
     });
+    expect(await readFile(join(dir, 'model.json'), 'utf8')).not.toMatch(/TlKit/);
 
     const classifier = await loadClassifier(dir);
     expect(classifier.labelNames).toEqual(['red', 'green', 'blue']);
@@ -66,14 +75,14 @@ describe('saveClassifier / loadClassifier', () => {
     }
     expect(image.isDisposed).toBe(false); // the caller's tensor stays the caller's
     // The loaded model keeps the Wrapper structure: evaluate runs its frozen base once per image, as before saving.
-    const parts = getWrapperParts(classifier.model);
-    expect(parts?.featureSize).toBe(getWrapperParts(model)?.featureSize);
+    const parts = describeWrapper(classifier.model);
+    expect(parts?.featureSize).toBe(describeWrapper(model)?.featureSize);
     expect(parts?.isBaseFrozen()).toBe(true);
     const reloaded = await evaluate(classifier.model, data);
     expect(reloaded.accuracy).toBe(metrics.accuracy);
     expect(reloaded.loss).toBeCloseTo(metrics.loss, 5);
     image.dispose();
-    classifier.dispose();
+    await classifier.dispose();
     model.dispose();
     data.dispose();
   });
@@ -90,7 +99,7 @@ describe('saveClassifier / loadClassifier', () => {
     expect(out.map((p) => p.label).sort()).toEqual(['bright', 'dark']);
     expect(out[0]!.probability + out[1]!.probability).toBeCloseTo(1, 6);
     expect(out[0]!.probability).toBeGreaterThanOrEqual(out[1]!.probability);
-    classifier.dispose();
+    await classifier.dispose();
     model.dispose();
     data.dispose();
   });
@@ -107,10 +116,10 @@ describe('saveClassifier / loadClassifier', () => {
     await saveClassifier(model, data, join(dir, 'ok'));
     await expect(saveClassifier(model, data, join(dir, 'm3'), { metrics: { accuracy: 0.9 } as never })).rejects.toThrowErrorMatchingInlineSnapshot(`[InvalidArgumentError: saveClassifier: metrics must be the result of evaluate(), got {"accuracy":0.9}]`);
     const classifier = await loadClassifier(join(dir, 'ok'));
-    classifier.dispose();
+    await classifier.dispose();
     const img = flatImage(10);
     const before = tf.memory().numTensors;
-    await expect(classifier.predict(img)).rejects.toThrowErrorMatchingInlineSnapshot(`[TlKitError: Classifier.predict: the classifier was disposed; load it again]`);
+    await expect(classifier.predict(img)).rejects.toThrowErrorMatchingInlineSnapshot(`[TlKitError: Classifier.predict: the classifier was disposed; it cannot be used any more (create or load it again)]`);
     // A download that fails (a lost GPU context, say) still frees the prediction tensor.
     const again = await loadClassifier(join(dir, 'ok'));
     const original = tf.Tensor.prototype.data;
@@ -123,7 +132,7 @@ describe('saveClassifier / loadClassifier', () => {
     } finally {
       download.mockRestore();
     }
-    again.dispose();
+    await again.dispose();
     expect(tf.memory().numTensors).toBe(before);
     expect(tf.memory().numTensors).toBe(before);
     img.dispose();
@@ -145,7 +154,7 @@ describe('saveClassifier / loadClassifier', () => {
     await expect(plain).rejects.toBeInstanceOf(LoadError);
     await expect(plain).rejects.toThrow(/^loadClassifier: .*plain is not a tl-kit classifier \(no tl-kit metadata\); save it with saveClassifier$/);
     const overGraph = Wrapper(graphLike(tinyConvBnBase()));
-    await expect(saveClassifier(overGraph, data, join(dir, 'g'))).rejects.toThrowErrorMatchingInlineSnapshot(`[UnsupportedError: saveClassifier: Wrapper: a model over a GraphModel base cannot be serialised as a whole; save its head (the trained layers) and reload the graph base separately]`);
+    await expect(saveClassifier(overGraph, data, join(dir, 'g'))).rejects.toThrowErrorMatchingInlineSnapshot(`[UnsupportedError: saveClassifier: the graph-model base has no save method (a tfjs-converter GraphModel has one), so it cannot be stored with the classifier]`);
     overGraph.dispose();
     await expect(loadClassifier('ftp://example.com/x')).rejects.toThrowErrorMatchingInlineSnapshot(`[InvalidArgumentError: loadClassifier: src must be a folder path, file:// URL, indexeddb:// or http(s):// URL, got "ftp://example.com/x"]`);
     model.dispose();

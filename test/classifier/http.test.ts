@@ -50,13 +50,13 @@ describe('classifier over http', () => {
     await saveClassifier(model, data, `${origin}/upload`);
     expect([...stored.keys()].sort()).toEqual(['/model.json', '/model.weights.bin']);
     const classifier = await loadClassifier(`${origin}/model.json`);
-    expect(classifier.metadata.labelNames).toEqual(['red', 'green', 'blue']);
+    expect(classifier.metadata.labels).toEqual(['red', 'green', 'blue']);
     const image = tf.fill([8, 8, 3], 128, 'int32') as tf.Tensor3D;
     const out = await classifier.predict(image);
     expect(out).toHaveLength(3);
     expect(out.reduce((a, p) => a + p.probability, 0)).toBeCloseTo(1, 5);
     image.dispose();
-    classifier.dispose();
+    await classifier.dispose();
     model.dispose();
     base.dispose();
     data.dispose();

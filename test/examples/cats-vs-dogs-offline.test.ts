@@ -12,7 +12,7 @@ import { pathToFileURL } from 'node:url';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { PNG } from 'pngjs';
 import { afterAll, describe, expect, it } from 'vitest';
-import { fileSaveHandler } from '../../src/index';
+import { io } from '../../src/index';
 
 const repo = resolve(__dirname, '../..');
 const example = join(repo, 'examples', 'cats-vs-dogs');
@@ -74,7 +74,7 @@ describe.skipIf(!built)('cats-vs-dogs example offline (needs npm run build)', ()
         tfl.layers.conv2d({ inputShape: [32, 32, 3], filters: 4, kernelSize: 3, strides: 2, activation: 'relu', kernelInitializer: tfl.initializers.glorotUniform({ seed: 1 }) }),
       ],
     });
-    await base.save(fileSaveHandler(join(dir, 'base')));
+    await base.save(io.fileSaveHandler(join(dir, 'base')));
     base.dispose();
     const out = join(dir, 'report');
     const { code, output } = await runExample([

@@ -4,6 +4,7 @@ import { mkdtemp, readFile, readdir, rm, symlink, truncate, writeFile, mkdir, st
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { relativeError } from '../runtime/helpers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fileLoadHandler, fileSaveHandler } from '../../src/io/file-handler';
 import { writeFolderAtomic } from '../../src/io/atomic';
@@ -59,7 +60,8 @@ describe('fileSaveHandler / fileLoadHandler', () => {
     const images = randomImages(2);
     const a = model.predict(images) as tf.Tensor;
     const b = reloaded.predict(images) as tf.Tensor;
-    expect(Array.from(b.dataSync())).toEqual(Array.from(a.dataSync()));
+    // Plain tfjs runs the saved (standard) base layer by layer, the Wrapper its fused executor: equal up to rounding.
+    expect(relativeError(b, a)).toBeLessThan(1e-5);
     tf.dispose([images, a, b]);
     reloaded.dispose();
     expect(tf.memory().numTensors).toBe(before);

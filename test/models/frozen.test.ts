@@ -7,7 +7,7 @@ import * as tfl from '@tensorflow/tfjs-layers';
 import { describe, expect, it } from 'vitest';
 import { Wrapper } from '../../src/models/wrapper';
 import { unfreeze } from '../../src/models/unfreeze';
-import { getWrapperParts } from '../../src/models/parts';
+import { describeWrapper } from '../../src/models/wrapper-view';
 import { randomImages, randomizeBatchNorm, tinyConvBnBase, tinyDagBase, tinyDenseBase } from '../fixtures/bases';
 
 type Snapshot = Map<string, Float32Array>;
@@ -38,7 +38,7 @@ describe('frozen base', () => {
   it('keeps every base weight and BN moving statistic bit-identical through model.fit', async () => {
     const base = tinyDagBase();
     const model = Wrapper(base, { hiddenUnits: [4] });
-    const baseLayers = getWrapperParts(model)!.baseLayers;
+    const baseLayers = describeWrapper(model)!.baseLayers;
     const before = snapshot(baseLayers);
     const head = snapshot([model.getLayer('tlkit_output')]);
     const xs = randomImages(8);
@@ -53,7 +53,7 @@ describe('frozen base', () => {
 
   it('keeps the base bit-identical through trainOnBatch', async () => {
     const model = Wrapper(tinyConvBnBase(), { numClasses: 3 });
-    const baseLayers = getWrapperParts(model)!.baseLayers;
+    const baseLayers = describeWrapper(model)!.baseLayers;
     const before = snapshot(baseLayers);
     const xs = randomImages(6);
     const ys = tf.oneHot(tf.tensor1d([0, 1, 2, 0, 1, 2], 'int32'), 3);
@@ -123,7 +123,7 @@ describe('frozen base', () => {
     const before = tf.memory().numTensors;
     await model.fit(xs, ys, { epochs: 1, batchSize: 2, verbose: 0 });
     tf.dispose(model.predict(xs) as tf.Tensor);
-    const parts = getWrapperParts(model)!;
+    const parts = describeWrapper(model)!;
     tf.dispose(tf.tidy(() => parts.pool(parts.runBase(xs))));
     expect(tf.memory().numTensors).toBe(before);
     tf.dispose([xs, ys]);
@@ -134,7 +134,7 @@ describe('frozen base', () => {
 describe('unfreeze', () => {
   it('trains an unfrozen BatchNorm (gamma/beta) and the layers above it, never its moving statistics', async () => {
     const model = Wrapper(tinyDenseBase(), { numClasses: 3, seed: 2 });
-    const parts = getWrapperParts(model)!;
+    const parts = describeWrapper(model)!;
     expect(unfreeze(model, { fromLayer: 'bn1' })).toEqual(['bn1', 'relu1', 'flatten', 'dense', 'logits']);
     const before = snapshot(parts.baseLayers);
     const xs = randomImages(6);
@@ -151,7 +151,7 @@ describe('unfreeze', () => {
   // The wasm backend has no Conv2DBackpropFilter kernel, so training a convolution needs cpu (or webgl).
   it.skipIf(process.env['TLKIT_BACKEND'] === 'wasm')('trains the top layers of the base while BN stays in inference mode', async () => {
     const model = Wrapper(tinyConvBnBase(), { seed: 5 });
-    const parts = getWrapperParts(model)!;
+    const parts = describeWrapper(model)!;
     expect(unfreeze(model, { topLayers: 3 })).toEqual(['conv2', 'bn2', 'relu2']);
     expect(parts.isBaseFrozen()).toBe(false);
     const before = snapshot(parts.baseLayers);
@@ -181,7 +181,7 @@ describe('unfreeze', () => {
     expect(() => unfreeze(model, { fromLayer: 'conv' })).toThrowErrorMatchingInlineSnapshot(`[InvalidArgumentError: unfreeze: fromLayer must be the name of a layer of the base (closest: conv1, conv2, bn1, bn2, relu1), got "conv"]`);
     expect(() => unfreeze(model, { topLayers: 9 })).toThrowErrorMatchingInlineSnapshot(`[InvalidArgumentError: unfreeze: topLayers must be at most 6, the base's number of layers, got 9]`);
     expect(() => unfreeze(model, {})).toThrowErrorMatchingInlineSnapshot(`[InvalidArgumentError: unfreeze: options must be exactly one of fromLayer and topLayers, got {}]`);
-    expect(() => unfreeze(tinyConvBnBase(), { topLayers: 1 })).toThrowErrorMatchingInlineSnapshot(`[InvalidArgumentError: unfreeze: model must be a model returned by Wrapper, got a LayersModel]`);
+    expect(() => unfreeze(tinyConvBnBase(), { topLayers: 1 })).toThrowErrorMatchingInlineSnapshot(`[InvalidArgumentError: unfreeze: model must be a model shaped like a Wrapper model (base, pooling, head), got a LayersModel]`);
     model.dispose();
   });
 });

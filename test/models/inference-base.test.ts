@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { describe, expect, it } from 'vitest';
-import { getWrapperParts } from '../../src/models/parts';
+import { describeWrapper } from '../../src/models/wrapper-view';
 import { unfreeze } from '../../src/models/unfreeze';
 import { Wrapper } from '../../src/models/wrapper';
 import { randomImages, tinyConvBnBase } from '../fixtures/bases';
@@ -28,8 +28,8 @@ async function kernelsOf(run: () => tf.Tensor): Promise<Set<string>> {
 
 /** The base's output run layer by layer, pooled and headed: what predict must equal up to rounding. */
 function plainPrediction(model: tfl.LayersModel, images: tf.Tensor4D): tf.Tensor {
-  const parts = getWrapperParts(model)!;
-  return tf.tidy(() => parts.head.predict(parts.pool(parts.runBase(images))) as tf.Tensor);
+  const parts = describeWrapper(model)!;
+  return tf.tidy(() => parts.runHead(parts.pool(parts.runBase(images)), false));
 }
 
 // Gradients through tfjs-layers convolutions need Conv2DBackpropFilter, which the wasm backend lacks: the tests that
@@ -94,13 +94,13 @@ describe('InferenceBase: predict on the fused executor', () => {
   it.skipIf(onWasm)('stays fused under a gradient tape while the base is frozen, and gradients reach the pixels (saliency)', async () => {
     const base = relu6Base();
     const model = Wrapper(base, { numClasses: 2 });
-    const parts = getWrapperParts(model)!;
+    const parts = describeWrapper(model)!;
     const images = randomImages(2);
     const saliency = (f: (x: tf.Tensor) => tf.Tensor) => tf.grad((x: tf.Tensor) => tf.sum(f(x)))(images);
     const kernels = await kernelsOf(() => saliency((x) => model.apply(x) as tf.Tensor));
     expect(kernels.has('FusedBatchNorm')).toBe(false);
     const fused = saliency((x) => model.apply(x) as tf.Tensor);
-    const plain = saliency((x) => parts.head.apply(parts.pool(parts.runBase(x as tf.Tensor4D))) as tf.Tensor);
+    const plain = saliency((x) => parts.runHead(parts.pool(parts.runBase(x as tf.Tensor4D)), false));
     expect(fused.shape).toEqual([2, 8, 8, 3]);
     expect(tf.max(tf.abs(plain)).dataSync()[0]).toBeGreaterThan(0);
     expect(relativeError(fused, plain)).toBeLessThan(1e-4);

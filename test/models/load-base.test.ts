@@ -12,7 +12,7 @@ import { loadBase } from '../../src/models/load-base';
 import { KNOWN_BASES } from '../../src/models/registry';
 import { Wrapper } from '../../src/models/wrapper';
 import type { GraphModelLike } from '../../src/models/base-spec';
-import { getWrapperParts } from '../../src/models/parts';
+import { describeWrapper } from '../../src/models/wrapper-view';
 import { randomImages, tinyDagBase } from '../fixtures/bases';
 import { graphKernel, writeTinyGraphModel } from './graph-fixture';
 
@@ -59,7 +59,7 @@ describe('loadBase', () => {
       cutAt: 'relu_stem',
     });
     const model = Wrapper(spec, { numClasses: 3 });
-    const parts = getWrapperParts(model)!;
+    const parts = describeWrapper(model)!;
     expect(parts.baseLayers.map((l) => l.name)).toEqual(['stem', 'bn_stem', 'relu_stem']);
     expect(parts.preprocessing).toBe('unit');
     tf.dispose(tf.tidy(() => model.predict(randomImages(1))));
@@ -88,9 +88,9 @@ describe('loadBase', () => {
     expect(spec.inputShape).toEqual([8, 8, 3]);
     expect(spec.model).not.toBeInstanceOf(tfl.LayersModel);
     const model = Wrapper(spec);
-    const parts = getWrapperParts(model)!;
+    const parts = describeWrapper(model)!;
     expect(parts.featureSize).toBe(4);
-    expect(parts.base).toBeNull();
+    expect(parts.base.kind).toBe('graph');
     // Features equal a direct computation of relu(conv(x, w)) averaged over space.
     const images = randomImages(2);
     const features = tf.tidy(() => parts.pool(parts.runBase(images)));

@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { Wrapper } from '../../src/models/wrapper';
-import { getWrapperParts } from '../../src/models/parts';
+import { describeWrapper } from '../../src/models/wrapper-view';
 import { InvalidArgumentError } from '../../src/errors';
 import { graphLike, randomImages, tinyConvBnBase, tinyDagBase, tinyDenseBase } from '../fixtures/bases';
 import { relativeError } from '../runtime/helpers';
@@ -24,7 +24,7 @@ describe('Wrapper shapes', () => {
     expect(predictShape(model, 3, [8, 8, 3])).toEqual([3, 1]);
     const out = model.getLayer('tlkit_output');
     expect(out.getConfig()['activation']).toBe('sigmoid');
-    const parts = getWrapperParts(model);
+    const parts = describeWrapper(model);
     expect(parts?.featureSize).toBe(8);
     expect(parts?.numClasses).toBe(2);
     expect(parts?.inputShape).toEqual([8, 8, 3]);
@@ -56,7 +56,7 @@ describe('Wrapper shapes', () => {
     const model = Wrapper(base, { numClasses: 2, labelMode: 'categorical' });
     expect(predictShape(model, 3, [8, 8, 3])).toEqual([3, 2]);
     expect(model.getLayer('tlkit_output').getConfig()['activation']).toBe('softmax');
-    expect(getWrapperParts(model)!.numClasses).toBe(2);
+    expect(describeWrapper(model)!.numClasses).toBe(2);
     model.dispose();
     base.dispose();
   });
@@ -64,14 +64,14 @@ describe('Wrapper shapes', () => {
   it('a base that already outputs [batch, features] gets no pooling', () => {
     const model = Wrapper(tinyDenseBase(), { numClasses: 3 });
     expect(model.layers.map((l) => l.name)).not.toContain('tlkit_pool');
-    expect(getWrapperParts(model)?.featureSize).toBe(5);
+    expect(describeWrapper(model)?.featureSize).toBe(5);
     expect(predictShape(model, 2, [8, 8, 3])).toEqual([2, 3]);
     model.dispose();
   });
 
   it('cutAt uses the base up to that layer', () => {
     const model = Wrapper(tinyDenseBase(), { cutAt: 'relu1' });
-    const parts = getWrapperParts(model);
+    const parts = describeWrapper(model);
     expect(parts?.featureSize).toBe(4);
     expect(parts?.baseLayers.map((l) => l.name)).toEqual(['conv1', 'bn1', 'relu1']);
     expect(model.layers.map((l) => l.name)).toContain('tlkit_pool');
@@ -82,7 +82,7 @@ describe('Wrapper shapes', () => {
     const base = tinyConvBnBase();
     const model = Wrapper(base, { inputShape: [12, 10, 3] });
     expect(predictShape(model, 1, [12, 10, 3])).toEqual([1, 1]);
-    const parts = getWrapperParts(model);
+    const parts = describeWrapper(model);
     expect(parts?.inputShape).toEqual([12, 10, 3]);
     // Same weights as the original base: on an 8x8 crop-free check, compare conv1's kernel values.
     const a = base.getLayer('conv1').getWeights()[0] as tf.Tensor;
@@ -100,8 +100,8 @@ describe('Wrapper shapes', () => {
     const model = Wrapper(graph, { numClasses: 3 });
     expect(model).toBeInstanceOf(tfl.LayersModel);
     expect(predictShape(model, 2, [8, 8, 3])).toEqual([2, 3]);
-    const parts = getWrapperParts(model);
-    expect(parts?.base).toBeNull();
+    const parts = describeWrapper(model);
+    expect(parts?.base.kind).toBe('graph');
     expect(parts?.featureSize).toBe(8);
     expect(parts?.baseLayers).toEqual([]);
     expect(model.trainableWeights.map((w) => w.name)).toEqual([
@@ -112,16 +112,16 @@ describe('Wrapper shapes', () => {
     inner.dispose();
   });
 
-  it('parts.runBase + parts.pool + parts.head reproduce the wrapper output', () => {
+  it('view.runBase + view.pool + view.runHead reproduce the wrapper output', () => {
     const model = Wrapper(tinyDagBase(), { numClasses: 3, hiddenUnits: [4] });
-    const parts = getWrapperParts(model)!;
+    const parts = describeWrapper(model)!;
     const images = randomImages(3);
     // predict runs the base's fused executor, runBase its layers one by one: equal up to float rounding.
     const direct = model.predict(images) as tf.Tensor;
-    const composed = tf.tidy(() => parts.head.predict(parts.pool(parts.runBase(images))) as tf.Tensor);
+    const composed = tf.tidy(() => parts.runHead(parts.pool(parts.runBase(images)), false));
     expect(relativeError(composed, direct)).toBeLessThan(1e-5);
-    // The head shares the wrapper's layers (and so its weights).
-    expect(parts.head.getLayer('tlkit_output')).toBe(model.getLayer('tlkit_output'));
+    // The view's head is the wrapper's own layers (and so its weights).
+    expect(parts.headLayers.at(-1)).toBe(model.getLayer('tlkit_output'));
     tf.dispose([images, direct, composed]);
     model.dispose();
   });
@@ -186,56 +186,104 @@ describe('Wrapper option errors', () => {
   });
 });
 
+/** Saves `model` into memory with its own `save` (what a user's `model.save(...)` writes). */
+async function saveToMemory(model: tfl.LayersModel): Promise<tf.io.ModelArtifacts> {
+  let saved: tf.io.ModelArtifacts | undefined;
+  await model.save(
+    tf.io.withSaveHandler(async (artifacts) => {
+      saved = artifacts;
+      return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
+    }),
+  );
+  return saved!;
+}
+
 describe('Wrapper serialisation', () => {
-  it('saves and reloads with plain tfjs (the inference-mode base class is registered by Wrapper)', async () => {
+  it('saves only tfjs built-in classes, so plain tfjs reloads it and predicts the same', async () => {
     const model = Wrapper(tinyDagBase(), { numClasses: 3, hiddenUnits: [4] });
-    let saved: tf.io.ModelArtifacts | undefined;
-    await model.save(
-      tf.io.withSaveHandler(async (artifacts) => {
-        saved = artifacts;
-        return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
-      }),
-    );
-    const reloaded = await tfl.loadLayersModel(tf.io.fromMemory(saved!));
-    expect(reloaded.getLayer('tlkit_base').getClassName()).toBe('TlKitInferenceBase');
+    const saved = await saveToMemory(model);
+    expect(JSON.stringify(saved.modelTopology)).not.toMatch(/TlKit/);
+    const reloaded = await tfl.loadLayersModel(tf.io.fromMemory(saved));
+    expect(reloaded.getLayer('tlkit_base').getClassName()).toBe('Functional');
     const images = randomImages(2);
     const a = model.predict(images) as tf.Tensor;
     const b = reloaded.predict(images) as tf.Tensor;
-    expect(Array.from(b.dataSync())).toEqual(Array.from(a.dataSync()));
+    // The Wrapper runs its base fused (BatchNorm folded), plain tfjs layer by layer: equal up to float rounding.
+    expect(relativeError(b, a)).toBeLessThan(1e-5);
     tf.dispose([images, a, b]);
     model.dispose();
     reloaded.dispose();
   });
 });
 
-describe('restoreWrapperParts', () => {
-  it('recovers the parts of a saved and reloaded Wrapper model', async () => {
-    const { restoreWrapperParts } = await import('../../src/models/restore');
+describe('describeWrapper reads the structure from the model itself', () => {
+  it('recognises a Wrapper model reloaded by plain tfjs, and unfreeze works on it', async () => {
     const { unfreeze } = await import('../../src/models/unfreeze');
     const model = Wrapper(tinyConvBnBase(), { numClasses: 3, hiddenUnits: [4], dropout: 0.2, pooling: 'max' });
-    let saved: tf.io.ModelArtifacts | undefined;
-    await model.save(
-      tf.io.withSaveHandler(async (artifacts) => {
-        saved = artifacts;
-        return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
-      }),
-    );
+    const saved = await saveToMemory(model);
     const start = tf.memory().numTensors;
-    const reloaded = await tfl.loadLayersModel(tf.io.fromMemory(saved!));
-    expect(getWrapperParts(reloaded)).toBeUndefined();
-    const parts = restoreWrapperParts(reloaded, { baseName: 'tiny', preprocessing: 'unit' });
-    expect(getWrapperParts(reloaded)).toBe(parts);
-    expect(parts).toMatchObject({ featureSize: 8, numClasses: 3, inputShape: [8, 8, 3], baseName: 'tiny' });
-    expect(parts.isBaseFrozen()).toBe(true);
+    const reloaded = await tfl.loadLayersModel(tf.io.fromMemory(saved));
+    const view = describeWrapper(reloaded)!;
+    expect(view).toMatchObject({ featureSize: 8, numClasses: 3, inputShape: [8, 8, 3], pooling: 'max' });
+    expect(view.headLayers.map((l) => l.name)).toEqual(['tlkit_hidden_0', 'tlkit_dropout', 'tlkit_output']);
+    expect(view.isBaseFrozen()).toBe(true);
     const images = randomImages(2);
     const direct = reloaded.predict(images) as tf.Tensor;
-    const composed = tf.tidy(() => parts.head.predict(parts.pool(parts.runBase(images))) as tf.Tensor);
+    const composed = tf.tidy(() => view.runHead(view.pool(view.runBase(images)), false));
     expect(relativeError(composed, direct)).toBeLessThan(1e-5);
-    expect(unfreeze(reloaded, { topLayers: 1 })).toEqual(['relu2']);
-    expect(() => restoreWrapperParts(model.getLayer('tlkit_base') as tfl.LayersModel)).toThrowErrorMatchingInlineSnapshot(`[InvalidArgumentError: restoreWrapperParts: model must be a model built by Wrapper (layers tlkit_input, tlkit_base, [tlkit_pool], head) over a layers base, got a InferenceBase]`);
+    expect(unfreeze(reloaded, { topLayers: 2 })).toEqual(['bn2', 'relu2']);
+    expect(view.isBaseFrozen()).toBe(false);
     tf.dispose([images, direct, composed]);
-    reloaded.dispose(); // a reloaded wrapper owns its base: everything it loaded is freed
+    reloaded.dispose(); // a reloaded model owns its base: everything it loaded is freed
     expect(tf.memory().numTensors).toBe(start);
     model.dispose();
+  });
+
+  it('recognises a model built by hand: a nested base, pooling and a head (any layer names)', () => {
+    const base = tinyConvBnBase();
+    const input = tfl.input({ shape: [8, 8, 3] });
+    const pooled = tfl.layers.globalAveragePooling2d({}).apply(base.apply(input)) as tfl.SymbolicTensor;
+    const hidden = tfl.layers.dense({ units: 5, activation: 'relu' }).apply(pooled) as tfl.SymbolicTensor;
+    const output = tfl.layers.dense({ units: 4, activation: 'softmax' }).apply(hidden) as tfl.SymbolicTensor;
+    const model = tfl.model({ inputs: input, outputs: output });
+    const view = describeWrapper(model)!;
+    expect(view.base.kind).toBe('layers');
+    expect(view).toMatchObject({ featureSize: 8, numClasses: 4, pooling: 'avg' });
+    expect(view.baseLayers.map((l) => l.name)).toEqual(['conv1', 'bn1', 'relu1', 'conv2', 'bn2', 'relu2']);
+    model.dispose();
+  });
+
+  it('recognises a flat model (base layers, then pooling, then head) and leaves it unchanged', () => {
+    const input = tfl.input({ shape: [8, 8, 3] });
+    const conv = tfl.layers.conv2d({ filters: 6, kernelSize: 3, name: 'c' }).apply(input) as tfl.SymbolicTensor;
+    const bn = tfl.layers.batchNormalization({ name: 'b' }).apply(conv) as tfl.SymbolicTensor;
+    const pooled = tfl.layers.globalMaxPooling2d({}).apply(bn) as tfl.SymbolicTensor;
+    const output = tfl.layers.dense({ units: 1, activation: 'sigmoid' }).apply(pooled) as tfl.SymbolicTensor;
+    const model = tfl.model({ inputs: input, outputs: output });
+    const layersBefore = model.layers.map((l) => l.name);
+    const view = describeWrapper(model)!;
+    expect(view.baseLayers.map((l) => l.name)).toEqual(['c', 'b']);
+    expect(view).toMatchObject({ featureSize: 6, numClasses: 2, pooling: 'max' });
+    const images = randomImages(2);
+    const direct = model.predict(images) as tf.Tensor;
+    const composed = tf.tidy(() => view.runHead(view.pool(view.runBase(images)), false));
+    expect(relativeError(composed, direct)).toBeLessThan(1e-6);
+    expect(model.layers.map((l) => l.name)).toEqual(layersBefore);
+    tf.dispose([images, direct, composed]);
+    model.dispose();
+  });
+
+  it('finds no Wrapper shape in a model without a head, with two inputs, or that is only a base', () => {
+    const base = tinyConvBnBase();
+    expect(describeWrapper(base)).toBeUndefined();
+    const input = tfl.input({ shape: [8, 8, 3] });
+    const pooledOnly = tfl.model({ inputs: input, outputs: tfl.layers.globalAveragePooling2d({}).apply(base.apply(input)) as tfl.SymbolicTensor });
+    expect(describeWrapper(pooledOnly)).toBeUndefined();
+    const a = tfl.input({ shape: [4] });
+    const b = tfl.input({ shape: [4] });
+    const twoInputs = tfl.model({ inputs: [a, b], outputs: tfl.layers.dense({ units: 2 }).apply(tfl.layers.add().apply([a, b])) as tfl.SymbolicTensor });
+    expect(describeWrapper(twoInputs)).toBeUndefined();
+    twoInputs.dispose();
+    base.dispose();
   });
 });

@@ -11,7 +11,7 @@ import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadNsfwBase } from '../../src/nsfwjs/index';
 import { Wrapper } from '../../src/models/wrapper';
-import { getWrapperParts } from '../../src/models/parts';
+import { describeWrapper } from '../../src/models/wrapper-view';
 
 const suiteBackend = tf.getBackend();
 
@@ -62,7 +62,7 @@ describe('tl-kit/nsfwjs', () => {
     probs.forEach((p) => expect(p).toBeCloseTo(1, 4));
 
     const model = Wrapper(spec, { numClasses: 2 });
-    const parts = getWrapperParts(model)!;
+    const parts = describeWrapper(model)!;
     expect(parts.featureSize).toBe(1280);
     const features = tf.tidy(() => parts.pool(parts.runBase(xs)));
     const values = features.arraySync() as number[][];
@@ -94,9 +94,9 @@ describe('tl-kit/nsfwjs', () => {
     const spec = await loadNsfwBase('mobilenet_v2_mid');
     expect(spec).toMatchObject({ name: 'nsfwjs_mobilenet_v2_mid', inputShape: [224, 224, 3], preprocessing: 'unit' });
     const model = Wrapper(spec, { numClasses: 4 });
-    const parts = getWrapperParts(model)!;
+    const parts = describeWrapper(model)!;
     expect(parts.featureSize).toBe(1792);
-    expect(parts.base).toBeNull();
+    expect(parts.base.kind).toBe('graph');
     const xs = images();
     const out = model.predict(xs) as tf.Tensor;
     expect(out.shape).toEqual([2, 4]);

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
 import { Wrapper } from '../../src/models/wrapper';
-import { earlyStopping, terminateOnNaN } from '../../src/pipeline/callbacks';
+import { earlyStopping, nanGuard } from '../../src/pipeline/callbacks';
 import { fit } from '../../src/pipeline/fit';
 import { formatDuration, progressBar } from '../../src/pipeline/progress-bar';
 import { tinyConvBnBase } from '../fixtures/bases';
@@ -80,9 +80,9 @@ describe('progressBar', () => {
   });
 });
 
-describe('terminateOnNaN and earlyStopping', () => {
-  it('terminateOnNaN names epoch and batch', async () => {
-    const cb = terminateOnNaN();
+describe('the NaN guard and earlyStopping', () => {
+  it('the NaN guard names the call, epoch and batch', async () => {
+    const cb = nanGuard('fit');
     await cb.onEpochBegin?.(2, {});
     expect(() => cb.onBatchEnd?.(4, { loss: Number.POSITIVE_INFINITY })).toThrowErrorMatchingInlineSnapshot(`[TrainingError: fit: the loss became Infinity at epoch 3, batch 5; lower the learning rate or check the data for invalid values]`);
   });

@@ -5,7 +5,7 @@ import { dirname } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { Wrapper } from '../../src/models/wrapper';
-import { getWrapperParts } from '../../src/models/parts';
+import { describeWrapper } from '../../src/models/wrapper-view';
 import { compareBases } from '../../src/pipeline/compare';
 import { fineTune } from '../../src/pipeline/fine-tune';
 import { fit } from '../../src/pipeline/fit';
@@ -34,8 +34,8 @@ describe('compareBases', () => {
     expect(rows.map((r) => r.name)).toEqual(['conv-bn', 'dag']);
     for (const r of rows) {
       expect(r.history.epoch).toEqual([0, 1]);
-      expect(r.baseline.numExamples).toBe(8);
-      expect(r.evaluation.numExamples).toBe(8);
+      expect(r.baseline.exampleCount).toBe(8);
+      expect(r.evaluation.exampleCount).toBe(8);
       expect(r.trainSeconds).toBeGreaterThan(0);
       expect(r.totalSeconds).toBeGreaterThanOrEqual(r.trainSeconds);
       expect(r.model).toBeUndefined();
@@ -127,7 +127,7 @@ describe('fineTune', () => {
     const data = makeTestSource({ perSplit: { train: 16, validation: 8, test: 8 } });
     const model = Wrapper(tinyConvBnBase(), { seed: 1 });
     await fit(model, data, { epochs: 1 });
-    const parts = getWrapperParts(model)!;
+    const parts = describeWrapper(model)!;
     const conv2 = parts.baseLayers.find((l) => l.name === 'conv2')!;
     const conv1 = parts.baseLayers.find((l) => l.name === 'conv1')!;
     const bn2 = parts.baseLayers.find((l) => l.name === 'bn2')!;
@@ -158,7 +158,7 @@ describe('fineTune', () => {
     await tf.setBackend('wasm');
     try {
       await expect(fineTune(model, data, { topLayers: 3 })).rejects.toThrowErrorMatchingInlineSnapshot(`[UnsupportedError: fineTune: the wasm backend cannot train convolution layers (tfjs 4.22 has no wasm kernels for their gradients), and the unfrozen layers include 1 (first: 'conv2'); fine-tune on the cpu, webgl or webgpu backend (tf.setBackend('cpu')), or unfreeze only layers above the last convolution]`);
-      expect(getWrapperParts(model)!.isBaseFrozen()).toBe(true);
+      expect(describeWrapper(model)!.isBaseFrozen()).toBe(true);
     } finally {
       await tf.setBackend(previous);
     }

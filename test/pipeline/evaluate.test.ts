@@ -36,7 +36,7 @@ describe('evaluate', () => {
     const before = tf.memory().numTensors;
     const r = await evaluate(model, data);
     expect(tf.memory().numTensors).toBe(before);
-    expect(r.numExamples).toBe(4);
+    expect(r.exampleCount).toBe(4);
     expect(r.accuracy).toBe(0.5);
     expect(r.confusionMatrix).toEqual([
       [1, 1],
@@ -53,7 +53,7 @@ describe('evaluate', () => {
     expect(r.perClass.map((c) => c.label)).toEqual(['dark', 'bright']);
     const base = await evaluateBaseline(model, data, { steps: 1 });
     // steps: 1 -> the first batch of 3: predicted 0,0,1 vs labels 0,1,0 -> 1/3
-    expect(base.numExamples).toBe(3);
+    expect(base.exampleCount).toBe(3);
     expect(base.accuracy).toBeCloseTo(1 / 3, 6);
     model.dispose();
     data.dispose();
@@ -111,7 +111,7 @@ describe('evaluate', () => {
     const predicted = tf.tidy(() => Array.from(tf.argMax(model.predict(xs) as tf.Tensor, -1).dataSync()));
     const acc = predicted.filter((p, i) => p === labels[i]).length / labels.length;
     expect(r.accuracy).toBeCloseTo(acc, 6);
-    expect(b.numExamples).toBe(12);
+    expect(b.exampleCount).toBe(12);
     model.dispose();
     data.dispose();
   });

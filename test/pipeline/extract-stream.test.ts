@@ -2,7 +2,9 @@ import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
 import type { Batch } from '../../src/data/types';
 import { forEachExtracted, type BatchIterator } from '../../src/pipeline/extract-stream';
-import type { FeatureExtractor } from '../../src/runtime/extractor';
+import type { BaseRuntimeInfo, FrozenRuntime } from '../../src/runtime/types';
+
+const info: BaseRuntimeInfo = { engine: 'tfjs', implementation: 'tfjs-layers', backend: 'cpu', threads: 0, summary: 'test' };
 
 /** Batch `i` holds one image whose pixels are all `i`; its target is `[i]`. */
 function batches(count: number): BatchIterator {
@@ -21,12 +23,12 @@ function batches(count: number): BatchIterator {
  * A worker-like extractor: features = the image's mean. Later calls finish first (a delay that shrinks with each call),
  * so results only come back in order if the stream orders them. Records how many calls overlap.
  */
-function slowExtractor(workers: number, failOn?: number): FeatureExtractor & { maxOverlap: number } {
+function slowExtractor(workers: number, failOn?: number): FrozenRuntime & { maxOverlap: number } {
   let running = 0;
   let calls = 0;
   const extractor = {
-    workers,
-    fused: false,
+    info: { ...info, threads: workers },
+    concurrency: workers > 1 ? 2 : 1,
     maxOverlap: 0,
     extract: async (images: tf.Tensor4D) => {
       const call = calls++;

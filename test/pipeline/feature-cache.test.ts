@@ -1,13 +1,13 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
 import { extractFeatures } from '../../src/pipeline/feature-cache';
-import type { FeatureExtractor } from '../../src/runtime/extractor';
+import type { FrozenRuntime } from '../../src/runtime/types';
 import { makeTestSource } from './helpers';
 
 /** Features = per-image channel means, so rows are easy to check. */
-const meanExtractor: FeatureExtractor = {
-  workers: 0,
-  fused: false,
+const meanExtractor: FrozenRuntime = {
+  info: { engine: 'tfjs', implementation: 'tfjs-layers', backend: 'cpu', threads: 0, summary: 'test' },
+  concurrency: 1,
   extract: async (images) => tf.tidy(() => tf.mean(images, [1, 2]) as tf.Tensor2D),
   dispose: async () => {},
 };

@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { Wrapper } from '../../src/models/wrapper';
-import { getWrapperParts } from '../../src/models/parts';
+import { describeWrapper } from '../../src/models/wrapper-view';
 import { fit } from '../../src/pipeline/fit';
 import { evaluate, evaluateBaseline } from '../../src/pipeline/evaluate';
 import { earlyStopping, type TrainingCallback } from '../../src/pipeline/callbacks';
@@ -58,8 +58,8 @@ describe('fit', () => {
     b.setWeights(a.getWeights());
     const ha = await fit(a, data, { epochs: 3, shuffle: false, learningRate: 0.01 });
     const hb = await fit(b, data, { epochs: 3, cacheFeatures: false, learningRate: 0.01 });
-    const wa = getWrapperParts(a)!.head.getWeights();
-    const wb = getWrapperParts(b)!.head.getWeights();
+    const wa = describeWrapper(a)!.headLayers.flatMap((l) => l.getWeights());
+    const wb = describeWrapper(b)!.headLayers.flatMap((l) => l.getWeights());
     for (let i = 0; i < wa.length; i++) {
       const diff = tf.tidy(() => tf.max(tf.abs(tf.sub(wa[i]!, wb[i]!))).dataSync()[0]!);
       expect(diff).toBeLessThan(1e-5);
@@ -147,7 +147,7 @@ describe('fit', () => {
       onEpochEnd: (_e, logs) => {
         if ((logs?.val_loss ?? Infinity) < bestLoss) {
           bestLoss = logs!.val_loss!;
-          bestWeights = Array.from(getWrapperParts(model)!.head.getWeights()[0]!.dataSync());
+          bestWeights = Array.from(describeWrapper(model)!.headLayers[0]!.getWeights()[0]!.dataSync());
         }
       },
     };
@@ -158,7 +158,7 @@ describe('fit', () => {
       callbacks: [recorder, earlyStopping({ patience: 1 })],
     });
     expect(history.epoch.length).toBeLessThanOrEqual(12);
-    const now = Array.from(getWrapperParts(model)!.head.getWeights()[0]!.dataSync());
+    const now = Array.from(describeWrapper(model)!.headLayers[0]!.getWeights()[0]!.dataSync());
     expect(now).toEqual(bestWeights);
     model.dispose();
   });
@@ -235,7 +235,7 @@ describe('fit', () => {
   it('throws a TrainingError naming epoch and batch when the loss becomes NaN', async () => {
     const data = source();
     const model = wrapped();
-    const head = getWrapperParts(model)!.head;
+    const head = describeWrapper(model)!.headLayers.at(-1)!;
     const w = head.getWeights();
     head.setWeights([tf.fill(w[0]!.shape, Number.NaN), w[1]!]);
     // Mean squared error lets the NaN through (cross-entropy clips probabilities, which hides it on wasm).

@@ -49,7 +49,8 @@ const history = (loss: number[], acc: number[]) => ({
 function fakeEvaluation(): EvaluationResult {
   return {
     split: 'test',
-    numExamples: 9,
+    exampleCount: 9,
+    runtime: undefined,
     loss: 0.41,
     accuracy: 6 / 9,
     labelNames: ['cats & dogs', 'birds', '<script>'],
@@ -79,7 +80,7 @@ describe('writeReport', () => {
       (c) =>
         ({
           name: c.name,
-          baseline: { loss: 0.7, accuracy: c.base, numExamples: 20 },
+          baseline: { loss: 0.7, accuracy: c.base, exampleCount: 20 },
           history: c.h,
           evaluation: { ...fakeEvaluation(), accuracy: c.acc },
           trainSeconds: 12.5,

@@ -5,26 +5,26 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
-import { getWrapperParts } from '../../src/models/parts';
+import { describeWrapper } from '../../src/models/wrapper-view';
 import { Wrapper } from '../../src/models/wrapper';
 import { loadNsfwBase, type NsfwBaseName } from '../../src/nsfwjs/index';
-import { createFeatureExtractor } from '../../src/runtime/extractor';
+import { openBaseRuntime } from '../../src/models/runtime-choice';
 import { createFrozenExecutor } from '../../src/runtime/executor';
 import { randomImages, relativeError } from './helpers';
 
 async function check(name: NsfwBaseName, size: number, batch: number) {
   const spec = await loadNsfwBase(name);
   const wrapper = Wrapper(spec, { inputShape: [size, size, 3] });
-  const parts = getWrapperParts(wrapper);
-  if (parts?.base == null) throw new Error('Wrapper registered no layers base');
+  const parts = describeWrapper(wrapper);
+  if (parts?.base.kind !== 'layers') throw new Error('Wrapper made no layers base');
   const x = tf.tidy(() => tf.sub(tf.mul(randomImages([batch, size, size, 3], 5), 2), 1)) as tf.Tensor4D;
-  const fused = await createFeatureExtractor(parts);
-  const plain = await createFeatureExtractor(parts, { fused: false });
+  const fused = await openBaseRuntime(parts, { call: 'test', images: batch, workers: 0 });
+  const plain = await openBaseRuntime(parts, { call: 'test', images: batch, workers: 0, fused: false });
   const a = await fused.extract(x);
   const b = await plain.extract(x);
   const error = relativeError(a, b);
-  const stats = createFrozenExecutor(parts.base);
-  const result = { error, stats: stats.stats, fused: fused.fused };
+  const stats = createFrozenExecutor(parts.base.container);
+  const result = { error, stats: stats.stats, fused: fused.info.implementation === 'tfjs-fused' };
   stats.dispose();
   tf.dispose([a, b, x]);
   await fused.dispose();

@@ -2,10 +2,10 @@ import * as tf from '@tensorflow/tfjs-core';
 import { availableParallelism } from 'node:os';
 import { describe, expect, it } from 'vitest';
 import { Wrapper } from '../../src/models/wrapper';
-import { getWrapperParts } from '../../src/models/parts';
+import { describeWrapper } from '../../src/models/wrapper-view';
 import { unfreeze } from '../../src/models/unfreeze';
 import { fit } from '../../src/pipeline/fit';
-import { AUTO_WORKERS_MAX, AUTO_WORKERS_MIN_IMAGES, defaultWorkers } from '../../src/runtime/extractor';
+import { AUTO_WORKERS_MAX, AUTO_WORKERS_MIN_IMAGES, defaultWorkers } from '../../src/models/runtime-choice';
 import { tinyConvBnBase } from '../fixtures/bases';
 import { makeTestSource } from '../pipeline/helpers';
 
@@ -13,7 +13,7 @@ describe('default worker threads', () => {
   it('uses every core (capped) only for enough images on a frozen layers base', async () => {
     const base = tinyConvBnBase();
     const model = Wrapper(base);
-    const parts = getWrapperParts(model)!;
+    const parts = describeWrapper(model)!;
     const cores = Math.min(availableParallelism(), AUTO_WORKERS_MAX);
     expect(await defaultWorkers(parts, AUTO_WORKERS_MIN_IMAGES - 1)).toBe(0);
     expect(await defaultWorkers(parts, AUTO_WORKERS_MIN_IMAGES)).toBe(cores >= 2 ? cores : 0);

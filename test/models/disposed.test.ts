@@ -1,0 +1,40 @@
+/** Use after dispose is reported one way (code DISPOSED, before anything is allocated), and dispose is idempotent. */
+import * as tf from '@tensorflow/tfjs-core';
+import { describe, expect, it } from 'vitest';
+import { saveClassifier } from '../../src/classifier/save';
+import { TlKitError } from '../../src/errors';
+import { unfreeze } from '../../src/models/unfreeze';
+import { Wrapper } from '../../src/models/wrapper';
+import { evaluate, evaluateBaseline } from '../../src/pipeline/evaluate';
+import { fineTune } from '../../src/pipeline/fine-tune';
+import { fit } from '../../src/pipeline/fit';
+import { tinyConvBnBase } from '../fixtures/bases';
+import { makeTestSource } from '../pipeline/helpers';
+
+describe('a disposed Wrapper model', () => {
+  it('is refused by every call with code DISPOSED, without tensor growth; dispose() twice is harmless', async () => {
+    const data = makeTestSource();
+    const base = tinyConvBnBase();
+    const model = Wrapper(base);
+    model.dispose();
+    expect(() => model.dispose()).not.toThrow();
+    const before = tf.memory().numTensors;
+    const calls: [string, () => Promise<unknown>][] = [
+      ['fit', () => fit(model, data, { epochs: 1 })],
+      ['evaluate', () => evaluate(model, data)],
+      ['evaluateBaseline', () => evaluateBaseline(model, data)],
+      ['fineTune', () => fineTune(model, data, { topLayers: 2 })],
+      ['saveClassifier', () => saveClassifier(model, data, 'never-written')],
+      ['unfreeze', async () => unfreeze(model, { topLayers: 1 })],
+    ];
+    for (const [name, call] of calls) {
+      const err = await call().then(() => undefined, (e: unknown) => e);
+      expect(err, name).toBeInstanceOf(TlKitError);
+      expect((err as TlKitError).code, name).toBe('DISPOSED');
+      expect((err as Error).message).toBe(`${name}: the model 'tlkit_wrapper' was disposed; it cannot be used any more (create or load it again)`);
+    }
+    expect(tf.memory().numTensors).toBe(before);
+    base.dispose(); // the base passed in stays the caller's, and still works until then
+    data.dispose();
+  });
+});
