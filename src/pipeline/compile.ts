@@ -70,11 +70,57 @@ export function checkModelFitsData(call: string, model: tfl.LayersModel, data: I
   }
 }
 
-/** The activation of the model's last layer, when it has one in its config. */
+/**
+ * The activation that produces the model's output: the last layer's `activation` config, or the last layer itself
+ * when it is an activation layer (`Activation`, `Softmax`, `ReLU`...). Undefined when the model does not say.
+ */
 function outputActivation(model: tfl.LayersModel): string | undefined {
   const last = model.layers[model.layers.length - 1];
-  const config = last?.getConfig() as { activation?: unknown } | undefined;
-  return typeof config?.activation === 'string' ? config.activation : undefined;
+  if (last === undefined) return undefined;
+  const className = last.getClassName();
+  if (className === 'Softmax') return 'softmax';
+  if (className === 'ReLU' || className === 'LeakyReLU' || className === 'ELU') return className.toLowerCase();
+  let config: { activation?: unknown };
+  try {
+    config = last.getConfig() as { activation?: unknown };
+  } catch {
+    return undefined;
+  }
+  return typeof config.activation === 'string' ? config.activation : undefined;
+}
+
+/** The loss's name (`'binaryCrossentropy'`, ...) whether the model was compiled with a name or a tfjs function. */
+function lossName(loss: unknown): string | undefined {
+  const one = Array.isArray(loss) ? loss[0] : loss;
+  if (typeof one === 'string') return one.replace(/_(\w)/g, (_, c: string) => c.toUpperCase());
+  if (typeof one === 'function' && one.name) return one.name;
+  return undefined;
+}
+
+/**
+ * Refuses output / loss / label combinations that can never learn, whoever compiled the model: categorical
+ * cross-entropy on one unit (the loss is exactly 0 for every weight), softmax over one unit (always 1: a constant
+ * loss), and cross-entropy on a head without probabilities. The message says which combination works.
+ */
+export function checkHeadCanLearn(call: string, model: tfl.LayersModel, data: ImageBatchSource): void {
+  const units = outputUnits(call, model);
+  const activation = outputActivation(model);
+  const loss = lossName(model.loss) ?? (data.labelMode === 'binary' ? 'binaryCrossentropy' : 'categoricalCrossentropy');
+  const works =
+    data.labelMode === 'binary'
+      ? "one sigmoid unit with 'binaryCrossentropy' (Wrapper's default for two classes)"
+      : `${units} softmax units with 'categoricalCrossentropy' (Wrapper's default with labelMode 'categorical')`;
+  const refuse = (what: string): never => {
+    throw new IncompatibleModelError(`${call}: ${what}, so training could never learn; use ${works}`);
+  };
+  if (units === 1 && activation === 'softmax') refuse("the output is a softmax over one unit, which is always 1 (the loss cannot change)");
+  if (units === 1 && /^(sparse)?[cC]ategoricalCrossentropy$/.test(loss)) {
+    refuse(`the model is compiled with '${loss}' on one output unit, whose loss is 0 for every weight`);
+  }
+  const crossEntropy = /Crossentropy$/.test(loss);
+  if (crossEntropy && activation !== undefined && activation !== 'sigmoid' && activation !== 'softmax') {
+    refuse(`the output activation is '${activation}' but '${loss}' needs probabilities (a linear Dense under cross-entropy is a known tutorial bug)`);
+  }
 }
 
 /** Whether the model has been compiled (has an optimizer and a loss). */
@@ -123,6 +169,8 @@ export function ensureCompiled(
   ownsOptimizer: boolean,
 ): void {
   const compiled = isCompiled(model);
+  // Whoever compiled the model, a combination that can never learn is refused before anything trains.
+  if (compiled) checkHeadCanLearn(call, model, data);
   if (compiled && optimizer === null) return;
   let loss = model.loss;
   if (!compiled) {
@@ -132,7 +180,8 @@ export function ensureCompiled(
       throw new IncompatibleModelError(
         `${call}: the output layer has activation '${activation}', but ${data.labelMode} cross-entropy needs ` +
           `probabilities from '${wanted}' (a Dense(1) without activation under binaryCrossentropy is a known tutorial bug); ` +
-          'compile the model yourself to use another loss',
+          `end the model in a Dense layer with activation '${wanted}'` +
+          (data.labelMode === 'binary' ? ' and one unit' : ` and ${data.labelNames.length} units`),
       );
     }
     loss = data.labelMode === 'binary' ? 'binaryCrossentropy' : 'categoricalCrossentropy';
