@@ -6,15 +6,15 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { DecodeError, InvalidArgumentError, UnsupportedError } from '../errors';
-import { checkOneOf } from '../internal/validate';
+import { checkOneOf, checkOptionKeys, checkOptionsObject } from '../internal/validate';
 import { DecodeFailure, errorMessage } from './decode-error';
 import { jsDecode } from './js-decode';
 import type { DecodeTarget } from './node-decode';
 import { sniffFormat, toRgb, type RgbPixels } from './pixels';
-import { checkResize, resolveImageSize } from './prepare';
+import { checkPreprocessing, checkResize, resolveImageSize } from './prepare';
 import { isNode } from '../internal/env';
 import { describeSource, isBrowserImage, isPixelData, isUrlString, type ImageSource } from './sources';
-import type { ResizeMode } from './types';
+import type { PreprocessingMode, ResizeMode } from './types';
 
 /**
  * Which decoder reads encoded bytes in Node: `'auto'` uses sharp when it is installed and the pure-JS decoders
@@ -42,7 +42,8 @@ export interface DecodeImageOptions {
   /**
    * Size hint `[height, width]` (or one number): in Node with sharp the image is decoded and resized in one pass with
    * `resize` and comes back at this size; other decoders return the original size. Pass the result to
-   * {@link prepareImages} with the same options either way: that is exactly what the loader's batches do.
+   * {@link prepareImages} with the same `imageSize`, `resize` and `preprocessing` either way: that is exactly what the
+   * loader's batches do. At most 8192 per side.
    * @defaultValue undefined (original size)
    */
   readonly imageSize?: number | readonly [number, number];
@@ -56,7 +57,16 @@ export interface DecodeImageOptions {
    * @defaultValue 'auto'
    */
   readonly decoder?: DecoderChoice;
+  /**
+   * Not used for decoding: accepted (and validated) so that one options object, `{ imageSize, resize, preprocessing }`,
+   * can go to both `decodeImage` and {@link prepareImages}, as the loader's batches do.
+   * @defaultValue 'tf'
+   */
+  readonly preprocessing?: PreprocessingMode;
 }
+
+/** Every DecodeImageOptions name, so a misspelt one is refused. */
+const DECODE_KEYS: Readonly<Record<keyof DecodeImageOptions, true>> = { imageSize: true, resize: true, decoder: true, preprocessing: true };
 
 /** Validates `decoder`. */
 export function checkDecoder(call: string, value: unknown): asserts value is DecoderChoice {
@@ -194,9 +204,11 @@ export async function decodeToPixels(
 export async function decodeImage(source: ImageSource, options: DecodeImageOptions = {}): Promise<tf.Tensor3D> {
   const call = 'decodeImage';
   if (source === undefined || source === null) throw new InvalidArgumentError(call, 'source', 'an image source', source);
-  if (typeof options !== 'object' || options === null) throw new InvalidArgumentError(call, 'options', 'an object or undefined', options);
+  checkOptionsObject(call, options);
+  checkOptionKeys<DecodeImageOptions>(call, options, DECODE_KEYS);
   const decoder = options.decoder ?? 'auto';
   checkDecoder(call, decoder);
+  if (options.preprocessing !== undefined) checkPreprocessing(call, options.preprocessing);
   let target: DecodeTarget | undefined;
   if (options.imageSize !== undefined) {
     const [height, width] = resolveImageSize(call, options.imageSize);

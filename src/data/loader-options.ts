@@ -14,7 +14,17 @@ import {
   weightedSplit,
   type SplitIndices,
 } from '../internal/split';
-import { checkOneOf, checkOptionKeys, checkOptionsObject, checkPositiveInteger, checkSeed } from '../internal/validate';
+import {
+  MAX_CLASSES,
+  MAX_CONCURRENCY,
+  checkBatchElements,
+  checkIntegerInRange,
+  checkOneOf,
+  checkOptionKeys,
+  checkOptionsObject,
+  checkPositiveInteger,
+  checkSeed,
+} from '../internal/validate';
 import { checkDecoder, type DecoderChoice } from './decode';
 import type { DataLoaderOptions, DataLoaderProgress, SplitMethod, SplitSlices, ValidateMode } from './loader-types';
 import { checkPreprocessing, checkResize, resolveImageSize } from './prepare';
@@ -40,10 +50,13 @@ export interface ResolvedOptions {
   onProgress: ((e: DataLoaderProgress) => void) | undefined;
 }
 
-/** Validates every option and resolves defaults once. */
 /** Every DataLoaderOptions name, so a misspelt one is refused. */
 const OPTION_KEYS: Readonly<Record<keyof DataLoaderOptions, true>> = { imageSize: true, batchSize: true, splitWeights: true, splits: true, splitMethod: true, stratify: true, seed: true, shuffleBufferSize: true, preprocessing: true, resize: true, labelMode: true, labelNames: true, cache: true, concurrency: true, validate: true, decoder: true, onProgress: true };
 
+/** The keys of a `splits` object. */
+const SPLIT_KEYS: Readonly<Record<keyof SplitSlices, true>> = { train: true, validation: true, test: true };
+
+/** Validates every option and resolves defaults once. */
 export function resolveOptions(call: string, options: DataLoaderOptions | undefined): ResolvedOptions {
   checkOptionsObject(call, options);
   checkOptionKeys<DataLoaderOptions>(call, options, OPTION_KEYS);
@@ -51,6 +64,7 @@ export function resolveOptions(call: string, options: DataLoaderOptions | undefi
   const imageSize = resolveImageSize(call, o.imageSize ?? 160);
   const batchSize = o.batchSize ?? 32;
   checkPositiveInteger(call, 'batchSize', batchSize);
+  checkBatchElements(call, 'batchSize', batchSize, imageSize[0], imageSize[1]);
   const weights = o.splitWeights ?? [8, 1, 1];
   if (
     !Array.isArray(weights) ||
@@ -61,9 +75,11 @@ export function resolveOptions(call: string, options: DataLoaderOptions | undefi
   }
   const splits = o.splits;
   if (splits !== undefined) {
-    if (typeof splits !== 'object' || splits === null) {
+    if (typeof splits !== 'object' || splits === null || Array.isArray(splits)) {
       throw new InvalidArgumentError(call, 'splits', "an object { train, validation, test } of slices like '[:80%]'", splits);
     }
+    const extra = Object.keys(splits).find((k) => !Object.prototype.hasOwnProperty.call(SPLIT_KEYS, k));
+    if (extra !== undefined) throw new InvalidArgumentError(call, 'splits', 'an object with the keys train, validation and test only', extra);
     for (const name of SPLIT_ORDER) {
       const spec: unknown = (splits as unknown as Record<string, unknown>)[name];
       if (typeof spec !== 'string' || !parseSlice(spec)) {
@@ -92,11 +108,14 @@ export function resolveOptions(call: string, options: DataLoaderOptions | undefi
     if (!ok || new Set(labelNames).size !== labelNames.length) {
       throw new InvalidArgumentError(call, 'labelNames', 'a non-empty array of distinct non-empty strings', labelNames);
     }
+    if (labelNames.length > MAX_CLASSES) {
+      throw new InvalidArgumentError(call, 'labelNames', `at most ${MAX_CLASSES} class names`, `${labelNames.length} names`);
+    }
   }
   const cache = o.cache ?? 'none';
   checkOneOf(call, 'cache', cache, ['none', 'memory']);
   const concurrency = o.concurrency ?? 16;
-  checkPositiveInteger(call, 'concurrency', concurrency);
+  checkIntegerInRange(call, 'concurrency', concurrency, 1, MAX_CONCURRENCY);
   const validate = o.validate ?? 'decode';
   checkOneOf(call, 'validate', validate, ['decode', 'header']);
   const decoder = o.decoder ?? 'auto';

@@ -159,14 +159,17 @@ export function checkWeightSize(call: string, option: string, shape: readonly nu
   }
 }
 
-/** Throws unless a batch of `batchSize` images of `height x width x channels` has at most {@link MAX_BATCH_ELEMENTS} values. */
-export function checkBatchElements(call: string, batchSize: number, height: number, width: number, channels = 3): void {
-  if (!(batchSize * height * width * channels <= MAX_BATCH_ELEMENTS)) {
+/**
+ * Throws unless a batch of `count` images of `height x width x channels` holds at most {@link MAX_BATCH_ELEMENTS}
+ * values; `option` names what sets `count` (`batchSize`, or `images` for a list given at once).
+ */
+export function checkBatchElements(call: string, option: string, count: number, height: number, width: number, channels = 3): void {
+  if (!(count * height * width * channels <= MAX_BATCH_ELEMENTS)) {
     throw new InvalidArgumentError(
       call,
-      'batchSize',
-      `small enough that batchSize * height * width * ${channels} is at most ${MAX_BATCH_ELEMENTS} (${height} x ${width} images)`,
-      batchSize,
+      option,
+      `small enough that one batch of ${height} x ${width} x ${channels} images holds at most ${MAX_BATCH_ELEMENTS} values`,
+      count,
     );
   }
 }

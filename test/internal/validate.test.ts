@@ -80,12 +80,12 @@ describe('bounds', () => {
       `[InvalidArgumentError: c: classes must be small enough that one weight has at most 536870912 values (it would be [1280, 1000000]), got 1000000]`,
     );
     expect(() => checkWeightSize('c', 'o', [Number.NaN], 1)).toThrow(InvalidArgumentError);
-    expect(() => checkBatchElements('c', 1, 8192, 8192)).not.toThrow();
+    expect(() => checkBatchElements('c', 'batchSize', 1, 8192, 8192)).not.toThrow();
     const side = Math.floor(Math.sqrt(MAX_BATCH_ELEMENTS / 3));
-    expect(() => checkBatchElements('c', 1, side, side)).not.toThrow();
-    expect(() => checkBatchElements('c', 2, side, side)).toThrow(InvalidArgumentError);
-    expect(() => checkBatchElements('DataLoader.fromDirectory', 32, 8192, 8192)).toThrowErrorMatchingInlineSnapshot(
-      `[InvalidArgumentError: DataLoader.fromDirectory: batchSize must be small enough that batchSize * height * width * 3 is at most 536870912 (8192 x 8192 images), got 32]`,
+    expect(() => checkBatchElements('c', 'batchSize', 1, side, side)).not.toThrow();
+    expect(() => checkBatchElements('c', 'batchSize', 2, side, side)).toThrow(InvalidArgumentError);
+    expect(() => checkBatchElements('DataLoader.fromDirectory', 'batchSize', 32, 8192, 8192)).toThrowErrorMatchingInlineSnapshot(
+      `[InvalidArgumentError: DataLoader.fromDirectory: batchSize must be small enough that one batch of 8192 x 8192 x 3 images holds at most 536870912 values, got 32]`,
     );
   });
 
