@@ -78,12 +78,14 @@ export function checkSeed(call: string, value: unknown): asserts value is number
  * Also throws when an option is `null`, unless its name is in `nullable`: tl-kit's policy is that `undefined` (or
  * leaving the option out) means "the default" and `null` is refused, except for the options whose documentation
  * lists `null` as a value (e.g. `applications`' `weights: null`). Every call that checks its keys here inherits it.
+ * `argument` names the checked object in the message when it is not the call's `options` (e.g. `content`).
  */
 export function checkOptionKeys<T extends object>(
   call: string,
   options: unknown,
   known: Readonly<Record<keyof T, true>>,
   nullable: readonly (keyof T & string)[] = [],
+  argument = 'options',
 ): void {
   if (options === undefined || options === null || typeof options !== 'object') return;
   const names = Object.keys(known);
@@ -91,10 +93,12 @@ export function checkOptionKeys<T extends object>(
     if (!Object.prototype.hasOwnProperty.call(known, key)) {
       // Edit distances of a long key cost O(key x name): no suggestion for keys no one would type.
       const close = key.length <= 64 ? closestNames(key, names, 1)[0] : undefined;
-      throw new InvalidArgumentError(call, 'options', `known option names${close === undefined ? '' : ` (did you mean '${close}'?)`}`, key);
+      const expected = argument === 'options' ? 'known option names' : `an object with known keys only (${names.join(', ')})`;
+      throw new InvalidArgumentError(call, argument, `${expected}${close === undefined ? '' : ` (did you mean '${close}'?)`}`, key);
     }
     if ((options as Record<string, unknown>)[key] === null && !(nullable as readonly string[]).includes(key)) {
-      throw new InvalidArgumentError(call, key, 'left out (or undefined) for its default, or a value; null is not an option value here', null);
+      const option = argument === 'options' ? key : `${argument}.${key}`;
+      throw new InvalidArgumentError(call, option, 'left out (or undefined) for its default, or a value; null is not an option value here', null);
     }
   }
 }
