@@ -95,7 +95,7 @@ export interface ArchitectureSpec {
 export function resolveOptions(spec: ArchitectureSpec, options: ApplicationOptions | undefined): ResolvedOptions {
   const { call } = spec;
   checkOptionsObject(call, options);
-  const known: Record<string, true> = { ...OPTION_KEYS };
+  const known: Record<keyof ApplicationOptions, true> & Record<string, true> = { ...OPTION_KEYS };
   for (const key of spec.extraKeys ?? []) known[key] = true;
   checkOptionKeys<ApplicationOptions>(call, options, known, NULLABLE);
   const o = options ?? {};

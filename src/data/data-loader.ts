@@ -6,10 +6,10 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfd from '@tensorflow/tfjs-data';
-import { DatasetError, InvalidArgumentError, UnsupportedError } from '../errors';
+import { DatasetError, InvalidArgumentError, UnsupportedError, disposedError, type TlKitError } from '../errors';
 import { isNode } from '../internal/env';
 import { hashSeed, shuffled } from '../internal/rng';
-import { epochOrder, type SplitIndices } from '../internal/split';
+import { bufferedEpochOrder, type SplitIndices } from '../internal/split';
 import { checkOneOf, checkPositiveInteger } from '../internal/validate';
 import { batchDataset, type BatchContext, type SampleStore } from './batches';
 import { decodeToPixels } from './decode';
@@ -76,7 +76,8 @@ export class DataLoader implements ImageBatchSource {
   readonly #splits: SplitIndices;
   readonly #skipped: SkippedFile[];
   readonly #seed: number;
-  readonly #decoder: ResolvedOptions['decoder'];
+  readonly #shuffleBufferSize: number;
+  readonly #cache: Map<number, RgbPixels> | undefined;
   #epoch = 0;
   #rawDraws = 0;
   #disposed = false;
@@ -93,7 +94,8 @@ export class DataLoader implements ImageBatchSource {
     this.#splits = init.splits;
     this.#skipped = init.skipped;
     this.#seed = o.seed;
-    this.#decoder = o.decoder;
+    this.#shuffleBufferSize = o.shuffleBufferSize ?? Infinity;
+    this.#cache = o.cache === 'memory' ? new Map<number, RgbPixels>() : undefined;
     const ctx: BatchContext = {
       call: 'DataLoader',
       store: init.store,
@@ -104,13 +106,17 @@ export class DataLoader implements ImageBatchSource {
       numClasses: init.labelNames.length,
       batchSize: o.batchSize,
       concurrency: o.concurrency,
-      cache: o.cache === 'memory' ? new Map<number, RgbPixels>() : undefined,
+      cache: this.#cache,
       onFailure: (i, reason) => this.#dropFailed(i, reason),
-      checkAlive: () => this.#checkAlive('batches'),
+      checkAlive: () => undefined,
+      isAlive: () => !this.#disposed,
     };
-    this.trainBatches = batchDataset(ctx, () => epochOrder(this.#splits.train, this.#seed, this.#epoch++));
-    this.validationBatches = batchDataset(ctx, () => this.#splits.validation.slice());
-    this.testBatches = batchDataset(ctx, () => this.#splits.test.slice());
+    const stream = (name: string): BatchContext => ({ ...ctx, checkAlive: () => this.#checkAlive(name) });
+    this.trainBatches = batchDataset(stream('trainBatches'), () =>
+      bufferedEpochOrder(this.#splits.train, this.#shuffleBufferSize, this.#seed, this.#epoch++),
+    );
+    this.validationBatches = batchDataset(stream('validationBatches'), () => this.#splits.validation.slice());
+    this.testBatches = batchDataset(stream('testBatches'), () => this.#splits.test.slice());
   }
 
   /**
@@ -286,13 +292,14 @@ export class DataLoader implements ImageBatchSource {
    *
    * @param index - a class index in `[0, labelNames.length)`.
    * @returns the class name.
-   * @throws {@link InvalidArgumentError} for an index out of range.
+   * @throws {@link InvalidArgumentError} for an index out of range; a `DISPOSED` {@link TlKitError} after `dispose()`.
    * @example
    * ```ts
    * data.getLabelName(1); // 'Dog'
    * ```
    */
   getLabelName(index: number): string {
+    this.#checkAlive('getLabelName');
     if (!Number.isInteger(index) || index < 0 || index >= this.labelNames.length) {
       throw new InvalidArgumentError('DataLoader.getLabelName', 'index', `an integer in [0, ${this.labelNames.length})`, index);
     }
@@ -304,13 +311,14 @@ export class DataLoader implements ImageBatchSource {
    *
    * @param split - `'train'`, `'validation'` or `'test'`.
    * @returns a new array.
-   * @throws {@link InvalidArgumentError} for an unknown split name.
+   * @throws {@link InvalidArgumentError} for an unknown split name; a `DISPOSED` {@link TlKitError} after `dispose()`.
    * @example
    * ```ts
    * const testFiles = data.files('test'); // ['Cat/12.jpg', 'Dog/7.jpg', ...]
    * ```
    */
   files(split: SplitName): string[] {
+    this.#checkAlive('files');
     checkOneOf('DataLoader.files', 'split', split, ['train', 'validation', 'test']);
     return this.#splits[split].map((i) => this.#store.ids[i] as string);
   }
@@ -321,7 +329,8 @@ export class DataLoader implements ImageBatchSource {
    *
    * @param n - how many images (capped at the number of usable samples).
    * @returns images with their labels; the tensors belong to the caller, who must dispose them.
-   * @throws {@link InvalidArgumentError} unless `n` is a positive integer; {@link DatasetError} after `dispose()`.
+   * @throws {@link InvalidArgumentError} unless `n` is a positive integer (it takes no options); a `DISPOSED`
+   *   {@link TlKitError} after `dispose()`.
    * @example
    * ```ts
    * const shown = await data.getRandomRawImages(20);
@@ -329,6 +338,10 @@ export class DataLoader implements ImageBatchSource {
    * ```
    */
   async getRandomRawImages(n: number): Promise<RawImage[]> {
+    // It takes no options: a second argument ({ imageSize }) would otherwise be ignored in silence.
+    if (arguments.length > 1) {
+      throw new InvalidArgumentError('DataLoader.getRandomRawImages', 'arguments', 'one argument, n (the call takes no options)', arguments[1]);
+    }
     checkPositiveInteger('DataLoader.getRandomRawImages', 'n', n);
     this.#checkAlive('getRandomRawImages');
     const all = [...this.#splits.train, ...this.#splits.validation, ...this.#splits.test];
@@ -359,7 +372,9 @@ export class DataLoader implements ImageBatchSource {
 
   /**
    * Frees what the loader holds: its clone of `fromTensors` tensors and any `cache: 'memory'` images. Tensors the
-   * caller passed in and tensors handed out (batches, raw images) are the caller's. Using the loader afterwards throws.
+   * caller passed in and tensors handed out (batches, raw images) are the caller's. Afterwards every method and every
+   * iteration of its datasets throws a {@link TlKitError} with code `DISPOSED`; its properties (`labelNames`,
+   * `numExamples`, `skipped`, ...) stay readable. Calling `dispose()` again does nothing.
    *
    * @example
    * ```ts
@@ -369,11 +384,12 @@ export class DataLoader implements ImageBatchSource {
   dispose(): void {
     if (this.#disposed) return;
     this.#disposed = true;
+    this.#cache?.clear();
     this.#store.dispose();
   }
 
   #checkAlive(what: string): void {
-    if (this.#disposed) throw new DatasetError(`DataLoader: ${what} used after dispose()`);
+    if (this.#disposed) throw disposedError(`DataLoader.${what}`, 'the DataLoader');
   }
 
   #dropFailed(index: number, reason: string): void {

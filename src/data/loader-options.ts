@@ -39,6 +39,7 @@ export interface ResolvedOptions {
   splitMethod: SplitMethod;
   stratify: boolean;
   seed: number;
+  shuffleBufferSize: number | undefined;
   preprocessing: PreprocessingMode;
   resize: ResizeMode;
   labelMode: LabelMode | undefined;
@@ -96,7 +97,7 @@ export function resolveOptions(call: string, options: DataLoaderOptions | undefi
   if (typeof stratify !== 'boolean') throw new InvalidArgumentError(call, 'stratify', 'a boolean', stratify);
   const seed = o.seed ?? 42;
   checkSeed(call, seed);
-  checkPositiveInteger(call, 'shuffleBufferSize', o.shuffleBufferSize ?? 1000);
+  if (o.shuffleBufferSize !== undefined) checkPositiveInteger(call, 'shuffleBufferSize', o.shuffleBufferSize);
   const preprocessing = o.preprocessing ?? 'tf';
   checkPreprocessing(call, preprocessing);
   const resize = o.resize ?? 'stretch';
@@ -131,6 +132,7 @@ export function resolveOptions(call: string, options: DataLoaderOptions | undefi
     splitMethod,
     stratify,
     seed,
+    shuffleBufferSize: o.shuffleBufferSize,
     preprocessing,
     resize,
     labelMode: o.labelMode,

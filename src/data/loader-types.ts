@@ -150,9 +150,12 @@ export interface DataLoaderOptions {
    */
   readonly seed?: number;
   /**
-   * Accepted for familiarity with tf.data. tl-kit shuffles index arrays, so every epoch is a full permutation of the
-   * training split (what a buffer at least as large as the split gives); the value is validated and otherwise unused.
-   * @defaultValue 1000
+   * Size of the shuffle buffer of the training batches, with tf.data's `shuffle(bufferSize)` semantics: each epoch the
+   * training split (in file order) streams through a buffer of this many examples, and each step takes a seeded
+   * random example out of it. A buffer of 1 keeps file order; a buffer smaller than the split only mixes nearby
+   * files (class folders are listed one after the other, so a small buffer gives batches of one class). It only
+   * orders training batches: splits never depend on it.
+   * @defaultValue the size of the training split (a full seeded permutation every epoch)
    */
   readonly shuffleBufferSize?: number;
   /**
