@@ -31,6 +31,7 @@ interface LoaderInit {
   readonly labelMode: LabelMode;
   readonly splits: SplitIndices;
   readonly skipped: SkippedFile[];
+  readonly droppedClasses: readonly string[];
 }
 
 /**
@@ -53,6 +54,11 @@ interface LoaderInit {
 export class DataLoader implements ImageBatchSource {
   /** Class names, index = class id (class folders sorted by code point, as Keras sorts them). */
   readonly labelNames: readonly string[];
+  /**
+   * Classes that had no usable image and were left out because of `emptyClasses: 'drop'`, in their original order
+   * (empty otherwise: by default such a class is an error). They have no index in `labelNames`.
+   */
+  readonly droppedClasses: readonly string[];
   /** `[height, width]` of every image in a batch. */
   readonly imageSize: readonly [number, number];
   /** Target encoding of `ys`. */
@@ -85,6 +91,7 @@ export class DataLoader implements ImageBatchSource {
   private constructor(init: LoaderInit) {
     const o = init.options;
     this.labelNames = Object.freeze([...init.labelNames]);
+    this.droppedClasses = Object.freeze([...init.droppedClasses]);
     this.imageSize = Object.freeze([o.imageSize[0], o.imageSize[1]]) as readonly [number, number];
     this.labelMode = init.labelMode;
     this.batchSize = o.batchSize;
@@ -146,8 +153,9 @@ export class DataLoader implements ImageBatchSource {
       throw new UnsupportedError(`${call}: reading folders needs Node; in a browser use DataLoader.fromSamples with URLs or Files`);
     }
     const { listDirectory, validateFiles } = await import('./scan');
+    const { readImageFile } = await import('./node-decode');
     const listed = await listDirectory(call, root, o.onProgress);
-    const reasons = await validateFiles(listed.files, o.validate, o.decoder, o.concurrency, o.onProgress);
+    const reasons = await validateFiles(listed.files, o.validate, o.decoder, o.limits, o.concurrency, o.onProgress);
     const skipped = [...listed.skipped];
     const usable = listed.files.filter((f, i) => {
       const reason = reasons[i];
@@ -161,10 +169,14 @@ export class DataLoader implements ImageBatchSource {
     const store: SampleStore = {
       ids,
       labels,
-      load: (i, target) => decodeToPixels(paths[i] as string, target, o.decoder),
+      // Read by the real bytes of the path, with the same checks as the scan: the file may have been replaced since.
+      load: async (i, target) => {
+        const bytes = await readImageFile(paths[i] as Uint8Array, o.limits.maxFileBytes);
+        return decodeToPixels(ids[i] as string, target, o.decoder, o.limits, bytes);
+      },
       dispose: () => undefined,
     };
-    return DataLoader.#build(call, o, store, labelNames, skipped);
+    return DataLoader.#build(call, o, store, labelNames, skipped, 'folder');
   }
 
   /**
@@ -195,9 +207,9 @@ export class DataLoader implements ImageBatchSource {
     });
     const o = resolveOptions(call, options);
     const { labels, labelNames } = resolveSampleLabels(call, samples, o.labelNames);
-    const store = sampleStore(samples, labels, o.decoder);
+    const store = sampleStore(samples, labels, o.decoder, o.limits);
     const { kept, skipped } = await validateSamples(store, samples, o);
-    return DataLoader.#build(call, o, kept, labelNames, skipped);
+    return DataLoader.#build(call, o, kept, labelNames, skipped, 'label');
   }
 
   /**
@@ -250,7 +262,7 @@ export class DataLoader implements ImageBatchSource {
       o.labelNames,
     );
     const store = tensorStore(xs, indices);
-    return DataLoader.#build(call, o, store, labelNames, []);
+    return DataLoader.#build(call, o, store, labelNames, [], 'label');
   }
 
   static #build(
@@ -259,6 +271,7 @@ export class DataLoader implements ImageBatchSource {
     store: SampleStore,
     labelNames: readonly string[],
     skipped: SkippedFile[],
+    classKind: 'folder' | 'label',
   ): DataLoader {
     try {
       const present = new Set(store.labels);
@@ -267,10 +280,20 @@ export class DataLoader implements ImageBatchSource {
           `${call}: needs at least two classes with usable images, got ${present.size} (classes: ${JSON.stringify(labelNames)}, ${store.ids.length} usable, ${skipped.length} skipped)`,
         );
       }
-      const labelMode = resolveLabelMode(call, o.labelMode, labelNames.length);
+      const kept = keepUsableClasses(call, o.emptyClasses, store, labelNames, skipped, classKind);
+      const labelMode = resolveLabelMode(call, o.labelMode, kept.labelNames.length);
       if (typeof o.preprocessing === 'function') checkPreprocessingFunction(call, o);
-      const splits = planSplits(call, store.ids, store.labels, o);
-      return new DataLoader({ call, options: o, store, labelNames, labelMode, splits, skipped });
+      const splits = planSplits(call, kept.store.ids, kept.store.labels, o);
+      return new DataLoader({
+        call,
+        options: o,
+        store: kept.store,
+        labelNames: kept.labelNames,
+        droppedClasses: kept.dropped,
+        labelMode,
+        splits,
+        skipped,
+      });
     } catch (err) {
       store.dispose();
       throw err;
@@ -431,4 +454,45 @@ function orderFolderLabels(
   }
   const newId = folders.map((name) => wanted.indexOf(name));
   return { labels: labels.map((l) => newId[l] as number), labelNames: [...wanted] };
+}
+
+/**
+ * Refuses classes without a usable sample (`emptyClasses: 'error'`), or leaves them out and renumbers the others in
+ * order (`'drop'`). A class that silently stayed would widen the head, shift nothing visible and skew macro metrics.
+ */
+function keepUsableClasses(
+  call: string,
+  policy: ResolvedOptions['emptyClasses'],
+  store: SampleStore,
+  labelNames: readonly string[],
+  skipped: readonly SkippedFile[],
+  classKind: 'folder' | 'label',
+): { store: SampleStore; labelNames: readonly string[]; dropped: readonly string[] } {
+  const counts = new Array<number>(labelNames.length).fill(0);
+  for (const label of store.labels) counts[label] = (counts[label] as number) + 1;
+  const empty = labelNames.flatMap((name, i) => (counts[i] === 0 ? [{ name, index: i }] : []));
+  if (empty.length === 0) return { store, labelNames, dropped: [] };
+  if (policy === 'error') {
+    const describe = ({ name, index }: { name: string; index: number }): string => {
+      if (classKind === 'label') return `${JSON.stringify(name)} (index ${index})`;
+      const under = skipped.filter((s) => s.path === name || s.path.startsWith(`${name}/`)).length;
+      return `${JSON.stringify(name)} (${under === 0 ? 'no image files' : `all ${under} files skipped, see skipped`})`;
+    };
+    const what = classKind === 'folder' ? 'class folder' : 'class';
+    const list = empty.slice(0, 10).map(describe).join(', ') + (empty.length > 10 ? `, and ${empty.length - 10} more` : '');
+    throw new DatasetError(
+      `${call}: ${empty.length === 1 ? `${what} ${list} has` : `${what}s ${list} have`} no usable image; ` +
+        `remove ${empty.length === 1 ? 'it' : 'them'} or pass emptyClasses: 'drop' to leave ${empty.length === 1 ? 'it' : 'them'} out (the other classes are then renumbered)`,
+    );
+  }
+  const newIndex = counts.map((_, i) => -1);
+  const kept: string[] = [];
+  labelNames.forEach((name, i) => {
+    if (counts[i] !== 0) newIndex[i] = kept.push(name) - 1;
+  });
+  return {
+    store: { ...store, labels: store.labels.map((l) => newIndex[l] as number) },
+    labelNames: kept,
+    dropped: empty.map((e) => e.name),
+  };
 }

@@ -25,8 +25,8 @@ import {
   checkPositiveInteger,
   checkSeed,
 } from '../internal/validate';
-import { checkDecoder, type DecoderChoice } from './decode';
-import type { DataLoaderOptions, DataLoaderProgress, SplitMethod, SplitSlices, ValidateMode } from './loader-types';
+import { checkDecoder, resolveDecodeLimits, type DecodeLimits, type DecoderChoice } from './decode';
+import type { DataLoaderOptions, DataLoaderProgress, EmptyClassPolicy, SplitMethod, SplitSlices, ValidateMode } from './loader-types';
 import { checkPreprocessing, checkResize, resolveImageSize } from './prepare';
 import type { LabelMode, PreprocessingMode, ResizeMode } from './types';
 
@@ -48,11 +48,13 @@ export interface ResolvedOptions {
   concurrency: number;
   validate: ValidateMode;
   decoder: DecoderChoice;
+  limits: DecodeLimits;
+  emptyClasses: EmptyClassPolicy;
   onProgress: ((e: DataLoaderProgress) => void) | undefined;
 }
 
 /** Every DataLoaderOptions name, so a misspelt one is refused. */
-const OPTION_KEYS: Readonly<Record<keyof DataLoaderOptions, true>> = { imageSize: true, batchSize: true, splitWeights: true, splits: true, splitMethod: true, stratify: true, seed: true, shuffleBufferSize: true, preprocessing: true, resize: true, labelMode: true, labelNames: true, cache: true, concurrency: true, validate: true, decoder: true, onProgress: true };
+const OPTION_KEYS: Readonly<Record<keyof DataLoaderOptions, true>> = { imageSize: true, batchSize: true, splitWeights: true, splits: true, splitMethod: true, stratify: true, seed: true, shuffleBufferSize: true, preprocessing: true, resize: true, labelMode: true, labelNames: true, cache: true, concurrency: true, validate: true, decoder: true, maxPixels: true, maxFileBytes: true, emptyClasses: true, onProgress: true };
 
 /** The keys of a `splits` object. */
 const SPLIT_KEYS: Readonly<Record<keyof SplitSlices, true>> = { train: true, validation: true, test: true };
@@ -121,6 +123,9 @@ export function resolveOptions(call: string, options: DataLoaderOptions | undefi
   checkOneOf(call, 'validate', validate, ['decode', 'header']);
   const decoder = o.decoder ?? 'auto';
   checkDecoder(call, decoder);
+  const limits = resolveDecodeLimits(call, o);
+  const emptyClasses = o.emptyClasses ?? 'error';
+  checkOneOf(call, 'emptyClasses', emptyClasses, ['error', 'drop']);
   if (o.onProgress !== undefined && typeof o.onProgress !== 'function') {
     throw new InvalidArgumentError(call, 'onProgress', 'a function', o.onProgress);
   }
@@ -141,6 +146,8 @@ export function resolveOptions(call: string, options: DataLoaderOptions | undefi
     concurrency,
     validate,
     decoder,
+    limits,
+    emptyClasses,
     onProgress: o.onProgress,
   };
 }

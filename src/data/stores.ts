@@ -8,7 +8,7 @@ import { InvalidArgumentError } from '../errors';
 import { MAX_CLASSES } from '../internal/validate';
 import type { SampleStore } from './batches';
 import { mapWithConcurrency } from '../internal/concurrency';
-import { decodeToPixels, type DecoderChoice } from './decode';
+import { decodeToPixels, type DecodeLimits, type DecoderChoice } from './decode';
 import { DecodeFailure } from './decode-error';
 import type { ResolvedOptions } from './loader-options';
 import type { SkippedFile } from './loader-types';
@@ -54,7 +54,7 @@ export function resolveSampleLabels(
 }
 
 /** A store over user samples; ids default to the path/URL or `sample-<i>`. */
-export function sampleStore(samples: readonly Sample[], labels: readonly number[], decoder: DecoderChoice): SampleStore {
+export function sampleStore(samples: readonly Sample[], labels: readonly number[], decoder: DecoderChoice, limits: DecodeLimits): SampleStore {
   const ids = samples.map((s, i) =>
     s.id ?? (typeof s.source === 'string' ? s.source : s.source instanceof URL ? s.source.href : `sample-${i}`),
   );
@@ -66,7 +66,7 @@ export function sampleStore(samples: readonly Sample[], labels: readonly number[
   return {
     ids,
     labels,
-    load: (i, target) => decodeToPixels((samples[i] as Sample).source, target, decoder),
+    load: (i, target) => decodeToPixels((samples[i] as Sample).source, target, decoder, limits),
     dispose: () => undefined,
   };
 }

@@ -130,6 +130,18 @@ export const MAX_CONCURRENCY = 256;
 /** Most worker threads one call may start (`workers`); see {@link capWorkers} for the number actually worth starting. */
 export const MAX_WORKERS = 64;
 
+/**
+ * Default `maxPixels` of decoding: the most pixels (width x height, as the header declares them) an image may have
+ * before it is refused without being decoded. sharp's own default, 0x3FFF x 0x3FFF.
+ */
+export const DEFAULT_MAX_PIXELS = 268_402_689;
+
+/** Default `maxFileBytes`: the largest image file (or download) read, 256 MiB. */
+export const DEFAULT_MAX_FILE_BYTES = 256 * 1024 * 1024;
+
+/** Largest `maxFileBytes` a caller may set (4 GiB, the most one Node Buffer holds). */
+export const MAX_FILE_BYTES = 2 ** 32;
+
 /** Throws unless `value` is an integer in `[min, max]`. */
 export function checkIntegerInRange(call: string, option: string, value: unknown, min: number, max: number): asserts value is number {
   if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
