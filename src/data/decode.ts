@@ -15,7 +15,7 @@ import {
   checkOptionKeys,
   checkOptionsObject,
 } from '../internal/validate';
-import { DecodeFailure, errorMessage } from './decode-error';
+import { DecodeFailure, errorMessage, overFileLimit } from './decode-error';
 import { jsDecode } from './js-decode';
 import type { DecodeTarget } from './node-decode';
 import { checkDeclaredPixels } from './image-header';
@@ -122,17 +122,12 @@ export function checkDecoder(call: string, value: unknown): asserts value is Dec
   checkOneOf(call, 'decoder', value, DECODERS);
 }
 
-/** The reason for a download or Blob over `maxFileBytes`. */
-function overFileLimit(size: string, maxFileBytes: number): DecodeFailure {
-  return new DecodeFailure(`file is larger than maxFileBytes (${size} > ${maxFileBytes} bytes); raise maxFileBytes to read it`);
-}
-
 /** Reads a response body, refusing it (and cancelling the download) as soon as it passes `maxFileBytes`. */
 async function readResponse(response: Response, maxFileBytes: number): Promise<Uint8Array> {
   const declared = Number(response.headers.get('content-length') ?? Number.NaN);
   if (Number.isFinite(declared) && declared > maxFileBytes) {
     await response.body?.cancel().catch(() => undefined);
-    throw overFileLimit(`${declared}`, maxFileBytes);
+    throw overFileLimit(maxFileBytes, declared);
   }
   if (response.body === null) return new Uint8Array(await response.arrayBuffer());
   const reader = response.body.getReader();
@@ -144,7 +139,7 @@ async function readResponse(response: Response, maxFileBytes: number): Promise<U
     total += value.byteLength;
     if (total > maxFileBytes) {
       await reader.cancel().catch(() => undefined);
-      throw overFileLimit(`more than ${maxFileBytes}`, maxFileBytes);
+      throw overFileLimit(maxFileBytes);
     }
     chunks.push(value);
   }
@@ -162,7 +157,7 @@ async function encodedBytes(source: ImageSource, maxFileBytes: number): Promise<
   if (source instanceof Uint8Array) return source;
   if (source instanceof ArrayBuffer) return new Uint8Array(source);
   if (typeof Blob !== 'undefined' && source instanceof Blob) {
-    if (source.size > maxFileBytes) throw overFileLimit(`${source.size}`, maxFileBytes);
+    if (source.size > maxFileBytes) throw overFileLimit(maxFileBytes, source.size);
     return new Uint8Array(await source.arrayBuffer());
   }
   const url = source instanceof URL ? source : typeof source === 'string' && (isUrlString(source) || !isNode()) ? source : undefined;

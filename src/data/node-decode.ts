@@ -6,7 +6,7 @@
  * @module
  */
 import type sharpFn from 'sharp';
-import { DecodeFailure, errorMessage, overPixelLimit } from './decode-error';
+import { DecodeFailure, errorMessage, overFileLimit, overPixelLimit } from './decode-error';
 import { NOT_AN_IMAGE, sniffFormat, toRgb, type RgbPixels } from './pixels';
 import { resizePlan } from './resize-plan';
 import type { ResizeMode } from './types';
@@ -106,15 +106,13 @@ export async function readImageFile(path: string | Uint8Array, maxFileBytes: num
     const { bytesRead: headLength } = await handle.read(head, 0, HEAD_BYTES, 0);
     if (headLength === 0) throw new DecodeFailure('empty file (0 bytes)');
     if (sniffFormat(head.subarray(0, headLength)) === undefined) throw new DecodeFailure(NOT_AN_IMAGE);
-    const tooLarge = (size: string): DecodeFailure =>
-      new DecodeFailure(`file is larger than maxFileBytes (${size} > ${maxFileBytes} bytes); raise maxFileBytes to read it`);
-    if (st.size > maxFileBytes) throw tooLarge(`${st.size}`);
+    if (st.size > maxFileBytes) throw overFileLimit(maxFileBytes, st.size);
     // One byte more than expected shows a file that grew since the stat.
     let buffer = new Uint8Array(Math.min(Math.max(st.size, headLength) + 1, maxFileBytes + 1));
     let filled = 0;
     for (;;) {
       if (filled === buffer.length) {
-        if (buffer.length > maxFileBytes) throw tooLarge(`more than ${maxFileBytes}`);
+        if (buffer.length > maxFileBytes) throw overFileLimit(maxFileBytes);
         const grown = new Uint8Array(Math.min(buffer.length * 2, maxFileBytes + 1));
         grown.set(buffer);
         buffer = grown;
