@@ -17,7 +17,7 @@ export interface RgbPixels {
 
 /**
  * Converts 1 (gray), 2 (gray + alpha), 3 (RGB) or 4 (RGBA) channel 8-bit pixels to RGB. Alpha is flattened onto
- * black (each colour multiplied by alpha / 255, rounded), as the sharp path does.
+ * black (each colour multiplied by alpha / 255, rounded down), exactly as the sharp path does.
  */
 export function toRgb(data: ArrayLike<number>, width: number, height: number, channels: number): RgbPixels {
   const n = width * height;
@@ -38,9 +38,10 @@ export function toRgb(data: ArrayLike<number>, width: number, height: number, ch
       if (channels === 4) a = data[i * 4 + 3] as number;
     }
     if (a !== 255) {
-      r = Math.round((r * a) / 255);
-      g = Math.round((g * a) / 255);
-      b = Math.round((b * a) / 255);
+      // Truncated, as libvips's flatten does: both decoders give the same bytes.
+      r = Math.floor((r * a) / 255);
+      g = Math.floor((g * a) / 255);
+      b = Math.floor((b * a) / 255);
     }
     out[i * 3] = r;
     out[i * 3 + 1] = g;
