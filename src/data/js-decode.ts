@@ -2,7 +2,8 @@
  * The pure-JS decoders (pngjs, jpeg-js), used in Node only when sharp is not installed (or `decoder: 'pure-js'`).
  * PNG and JPEG only; both imported lazily. They follow sharp's decoding contract (see docs/data.md): the declared
  * size is checked against `maxPixels` before decoding, EXIF orientation is applied, 16-bit PNGs keep their high byte,
- * alpha is flattened onto black, and CMYK / YCCK JPEGs get sharp's colours through a measured table.
+ * alpha is flattened onto black, embedded matrix/TRC RGB profiles (Display P3, Adobe RGB, ...) are converted to sRGB,
+ * and CMYK / YCCK JPEGs get sharp's colours through a measured table.
  *
  * @module
  */
@@ -11,6 +12,7 @@ import { importOptional, interopDefault } from '../internal/optional-import';
 import { DEFAULT_MAX_PIXELS } from '../internal/validate';
 import { CMYK_TABLE_BASE64, CMYK_TABLE_SIZE } from './cmyk-table';
 import { DecodeFailure, errorMessage } from './decode-error';
+import { convertToSrgb, jpegIccProfile, parseRgbProfile, pngCompressedIccProfile } from './icc';
 import { checkDeclaredPixels, jpegComponents, readOrientation } from './image-header';
 import { NOT_AN_IMAGE, applyOrientation, sniffFormat, toRgb, type RgbPixels } from './pixels';
 
@@ -33,6 +35,18 @@ export async function jsDecode(bytes: Uint8Array, maxPixels: number = DEFAULT_MA
     } catch (err) {
       throw new DecodeFailure(`corrupt PNG: ${errorMessage(err)}`, err);
     }
+    const compressed = pngCompressedIccProfile(bytes);
+    if (compressed !== undefined) {
+      const { inflateSync } = await import('node:zlib');
+      let profile: Uint8Array | undefined;
+      try {
+        profile = inflateSync(compressed, { maxOutputLength: MAX_PROFILE_BYTES });
+      } catch {
+        profile = undefined; // a broken profile is ignored, as a broken profile would be by a viewer
+      }
+      const parsed = profile === undefined ? undefined : parseRgbProfile(profile);
+      if (parsed !== undefined) pixels = convertToSrgb(pixels, parsed);
+    }
     return applyOrientation(pixels, readOrientation(bytes));
   }
   if (format === 'jpeg') {
@@ -52,11 +66,20 @@ export async function jsDecode(bytes: Uint8Array, maxPixels: number = DEFAULT_MA
     } catch (err) {
       throw new DecodeFailure(`corrupt JPEG: ${errorMessage(err)}`, err);
     }
-    if (jpegComponents(bytes) === 4) pixels = cmykToSharpColours(pixels);
+    const components = jpegComponents(bytes);
+    if (components === 4) pixels = cmykToSharpColours(pixels);
+    else if (components === 3) {
+      const profile = jpegIccProfile(bytes);
+      const parsed = profile === undefined ? undefined : parseRgbProfile(profile);
+      if (parsed !== undefined) pixels = convertToSrgb(pixels, parsed);
+    }
     return applyOrientation(pixels, readOrientation(bytes));
   }
   throw new DecodeFailure(format ? `${format} images need sharp (the pure-JS fallback reads PNG and JPEG only)` : NOT_AN_IMAGE);
 }
+
+/** Largest inflated ICC profile read from a PNG (real profiles are a few KB; LUT profiles up to a few hundred). */
+const MAX_PROFILE_BYTES = 4 * 1024 * 1024;
 
 let cmykTable: Int16Array | undefined;
 

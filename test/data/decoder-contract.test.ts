@@ -131,3 +131,20 @@ describe('colour handling is the same on both decoders', () => {
     expect(readImageSize(new Uint8Array([0xff, 0xd8, 0xff]))).toBeUndefined();
   });
 });
+
+describe('embedded colour profiles', () => {
+  it('a Display P3 photo (JPEG and PNG) comes out in sRGB on both decoders, within 3 levels', async () => {
+    const colours: Rgb[] = [[230, 20, 20], [20, 200, 40], [30, 60, 220], [128, 128, 128], [250, 200, 30], [5, 5, 5], [255, 255, 255]];
+    const raw = rawImage(8, 8 * colours.length, (_, y) => colours[Math.floor(y / 8)] as Rgb);
+    const tagged = sharp(raw, { raw: { width: 8, height: 8 * colours.length, channels: 3 } }).withIccProfile('p3');
+    for (const bytes of [await tagged.clone().jpeg({ quality: 100, chromaSubsampling: '4:4:4' }).toBuffer(), await tagged.clone().png().toBuffer()]) {
+      expect((await sharp(bytes).metadata()).icc).toBeDefined();
+      const viaSharp = await pixels(bytes, 'sharp');
+      const viaJs = await pixels(bytes, 'pure-js');
+      expect(maxDifference(viaJs.data, viaSharp.data)).toBeLessThanOrEqual(3);
+      // The stored values are P3 and far from sRGB in saturated colours: the comparison above is not vacuous.
+      const stored = await sharp(bytes).keepIccProfile().raw().toBuffer();
+      expect(maxDifference(Array.from(stored), viaSharp.data)).toBeGreaterThan(30);
+    }
+  });
+});
