@@ -25,6 +25,7 @@ export { DataLoader } from './data/data-loader';
 export type {
   DataLoaderOptions,
   DataLoaderProgress,
+  EmptyClassPolicy,
   RawImage,
   SkippedFile,
   SplitMethod,

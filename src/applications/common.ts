@@ -2,9 +2,10 @@
  * Options, validation and layer helpers shared by the `applications` builders. Internal except for the exported
  * option types.
  */
+import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { InvalidArgumentError } from '../errors';
-import { checkOneOf, checkOptionsObject, checkPositiveInteger } from '../internal/validate';
+import { MAX_CLASSES, MAX_IMAGE_SIDE, checkIntegerInRange, checkOneOf, checkOptionKeys, checkOptionsObject } from '../internal/validate';
 import { isKerasFileSource, type KerasFileSource } from '../keras/source';
 
 /**
@@ -65,11 +66,27 @@ export interface ResolvedOptions {
   readonly cacheDir: string | undefined;
 }
 
+/** Every ApplicationOptions name, so a misspelt one is refused. */
+const OPTION_KEYS: Readonly<Record<keyof ApplicationOptions, true>> = {
+  includeTop: true,
+  weights: true,
+  inputShape: true,
+  pooling: true,
+  classes: true,
+  classifierActivation: true,
+  cacheDir: true,
+};
+
+/** The options whose documentation lists `null` as a value; `null` is refused for the others. */
+const NULLABLE: readonly (keyof ApplicationOptions)[] = ['weights', 'pooling'];
+
 /** What each architecture tells the shared validation. */
 export interface ArchitectureSpec {
   readonly call: string;
   readonly defaultSize: number;
   readonly minSize: number;
+  /** Option names the architecture adds to {@link ApplicationOptions} (MobileNetV2's `alpha`). */
+  readonly extraKeys?: readonly string[];
   /** Square sizes with published ImageNet classifier weights (default: only `defaultSize`). */
   readonly topSizes?: readonly number[];
 }
@@ -78,6 +95,9 @@ export interface ArchitectureSpec {
 export function resolveOptions(spec: ArchitectureSpec, options: ApplicationOptions | undefined): ResolvedOptions {
   const { call } = spec;
   checkOptionsObject(call, options);
+  const known: Record<keyof ApplicationOptions, true> & Record<string, true> = { ...OPTION_KEYS };
+  for (const key of spec.extraKeys ?? []) known[key] = true;
+  checkOptionKeys<ApplicationOptions>(call, options, known, NULLABLE);
   const o = options ?? {};
   const includeTop = o.includeTop ?? true;
   if (typeof includeTop !== 'boolean') throw new InvalidArgumentError(call, 'includeTop', 'a boolean', includeTop);
@@ -88,7 +108,7 @@ export function resolveOptions(spec: ArchitectureSpec, options: ApplicationOptio
   const pooling = o.pooling ?? null;
   if (pooling !== null) checkOneOf(call, 'pooling', pooling, ['avg', 'max'] as const);
   const classes = o.classes ?? 1000;
-  checkPositiveInteger(call, 'classes', classes);
+  checkIntegerInRange(call, 'classes', classes, 1, MAX_CLASSES);
   const classifierActivation = o.classifierActivation ?? 'softmax';
   checkOneOf(call, 'classifierActivation', classifierActivation, ['softmax', 'linear'] as const);
   if (weights === 'imagenet' && includeTop && classes !== 1000) {
@@ -111,6 +131,9 @@ export function resolveOptions(spec: ArchitectureSpec, options: ApplicationOptio
       inputShape,
     );
   }
+  if (inputShape[0] > MAX_IMAGE_SIDE || inputShape[1] > MAX_IMAGE_SIDE) {
+    throw new InvalidArgumentError(call, 'inputShape', `[height, width, 3] with height and width at most ${MAX_IMAGE_SIDE}`, inputShape);
+  }
   const topSizes = spec.topSizes ?? [d];
   if (weights === 'imagenet' && includeTop && (inputShape[0] !== inputShape[1] || !topSizes.includes(inputShape[0]))) {
     const allowed = topSizes.map((t) => `[${t}, ${t}, 3]`).join(' or ');
@@ -128,6 +151,23 @@ export function resolveOptions(spec: ArchitectureSpec, options: ApplicationOptio
     classifierActivation,
     cacheDir: o.cacheDir,
   };
+}
+
+/**
+ * Runs a synchronous graph build and, when it throws, disposes every variable it created: a build that fails half way
+ * (an allocation refused by the backend) would otherwise leave the weights of the layers built so far alive, with no
+ * model to dispose them through. Builds are synchronous, so no other code registers variables meanwhile.
+ */
+export function buildDisposingOnFailure<T>(build: () => T): T {
+  const before = new Set(Object.keys(tf.engine().registeredVariables));
+  try {
+    return build();
+  } catch (err) {
+    for (const [name, variable] of Object.entries(tf.engine().registeredVariables)) {
+      if (!before.has(name)) variable.dispose();
+    }
+    throw err;
+  }
 }
 
 /**

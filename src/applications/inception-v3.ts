@@ -4,7 +4,7 @@
  * `mixed10`.
  */
 import * as tfl from '@tensorflow/tfjs-layers';
-import { addHead, apply, AutoNamer, resolveOptions, type ApplicationOptions } from './common';
+import { addHead, apply, AutoNamer, resolveOptions, buildDisposingOnFailure, type ApplicationOptions } from './common';
 import { finishModel } from './weights';
 
 /** Options of `applications.InceptionV3`. */
@@ -120,6 +120,6 @@ export function buildInceptionV3(options?: InceptionV3Options): tfl.LayersModel 
  * ```
  */
 export async function InceptionV3(options?: InceptionV3Options): Promise<tfl.LayersModel> {
-  const model = buildInceptionV3(options);
+  const model = buildDisposingOnFailure(() => buildInceptionV3(options));
   return finishModel('applications.InceptionV3', model, { arch: 'inception_v3', options });
 }

@@ -1,7 +1,7 @@
 /** MobileNetV2 with Keras's layer names (`Conv1`, `expanded_conv_depthwise`, `block_1_expand`, ... `out_relu`). */
 import * as tfl from '@tensorflow/tfjs-layers';
 import { InvalidArgumentError } from '../errors';
-import { addHead, apply, AutoNamer, resolveOptions, type ApplicationOptions } from './common';
+import { addHead, apply, AutoNamer, buildDisposingOnFailure, resolveOptions, type ApplicationOptions } from './common';
 import { finishModel } from './weights';
 
 /** Options of `applications.MobileNetV2`. */
@@ -15,6 +15,11 @@ export interface MobileNetV2Options extends ApplicationOptions {
 
 /** Alphas for which Keras publishes ImageNet weights. */
 export const MOBILENET_V2_ALPHAS: readonly number[] = [0.35, 0.5, 0.75, 1.0, 1.3, 1.4];
+/**
+ * Largest width multiplier accepted. MobileNetV2's weights grow with alpha squared: alpha 4 has about 16 times the
+ * 3.5 million weights of alpha 1, and `alpha: 1e6` would ask for 10^19.
+ */
+export const MAX_MOBILENET_V2_ALPHA = 4;
 /** Input sizes for which Keras publishes ImageNet weights (other sizes load the 224 weights, as in Keras). */
 export const MOBILENET_V2_SIZES: readonly number[] = [96, 128, 160, 192, 224];
 
@@ -60,10 +65,13 @@ function invertedResBlock(x: tfl.SymbolicTensor, expansion: number, stride: numb
 /** Builds the MobileNetV2 graph (no weights loaded). */
 export function buildMobileNetV2(options?: MobileNetV2Options): tfl.LayersModel {
   const call = 'applications.MobileNetV2';
-  const o = resolveOptions({ call, defaultSize: 224, minSize: 32, topSizes: MOBILENET_V2_SIZES }, options);
+  const o = resolveOptions({ call, defaultSize: 224, minSize: 32, topSizes: MOBILENET_V2_SIZES, extraKeys: ['alpha'] }, options);
   const alpha = options?.alpha ?? 1.0;
   if (typeof alpha !== 'number' || !Number.isFinite(alpha) || alpha <= 0) {
     throw new InvalidArgumentError(call, 'alpha', 'a positive finite number', alpha);
+  }
+  if (alpha > MAX_MOBILENET_V2_ALPHA) {
+    throw new InvalidArgumentError(call, 'alpha', `at most ${MAX_MOBILENET_V2_ALPHA}`, alpha);
   }
   if (o.weights === 'imagenet' && !MOBILENET_V2_ALPHAS.includes(alpha)) {
     throw new InvalidArgumentError(call, 'alpha', `one of ${MOBILENET_V2_ALPHAS.join(', ')} with weights 'imagenet'`, alpha);
@@ -107,6 +115,6 @@ export function buildMobileNetV2(options?: MobileNetV2Options): tfl.LayersModel 
  * ```
  */
 export async function MobileNetV2(options?: MobileNetV2Options): Promise<tfl.LayersModel> {
-  const model = buildMobileNetV2(options);
+  const model = buildDisposingOnFailure(() => buildMobileNetV2(options));
   return finishModel('applications.MobileNetV2', model, { arch: 'mobilenetv2', options, alpha: options?.alpha ?? 1.0 });
 }

@@ -1,6 +1,6 @@
 /** ResNet50V2 / ResNet101V2 with Keras's layer names (`conv1_conv`, `conv2_block1_preact_bn`, ... `post_relu`). */
 import * as tfl from '@tensorflow/tfjs-layers';
-import { addHead, apply, AutoNamer, resolveOptions, type ApplicationOptions } from './common';
+import { addHead, apply, AutoNamer, resolveOptions, buildDisposingOnFailure, type ApplicationOptions } from './common';
 import { finishModel } from './weights';
 
 /** Options of `applications.ResNet50V2` and `applications.ResNet101V2`. */
@@ -71,7 +71,7 @@ export function buildResNetV2(call: string, name: string, blocks: readonly [numb
  * ```
  */
 export async function ResNet50V2(options?: ResNetV2Options): Promise<tfl.LayersModel> {
-  const model = buildResNetV2('applications.ResNet50V2', 'resnet50v2', [3, 4, 6, 3], options);
+  const model = buildDisposingOnFailure(() => buildResNetV2('applications.ResNet50V2', 'resnet50v2', [3, 4, 6, 3], options));
   return finishModel('applications.ResNet50V2', model, { arch: 'resnet50v2', options });
 }
 
@@ -89,6 +89,6 @@ export async function ResNet50V2(options?: ResNetV2Options): Promise<tfl.LayersM
  * ```
  */
 export async function ResNet101V2(options?: ResNetV2Options): Promise<tfl.LayersModel> {
-  const model = buildResNetV2('applications.ResNet101V2', 'resnet101v2', [3, 4, 23, 3], options);
+  const model = buildDisposingOnFailure(() => buildResNetV2('applications.ResNet101V2', 'resnet101v2', [3, 4, 23, 3], options));
   return finishModel('applications.ResNet101V2', model, { arch: 'resnet101v2', options });
 }

@@ -1,6 +1,7 @@
 /** VGG16 with Keras's layer names (`block1_conv1` ... `predictions`). */
 import * as tfl from '@tensorflow/tfjs-layers';
-import { addHead, apply, resolveOptions, type ApplicationOptions } from './common';
+import { checkWeightSize } from '../internal/validate';
+import { addHead, apply, buildDisposingOnFailure, resolveOptions, type ApplicationOptions } from './common';
 import { finishModel } from './weights';
 
 /** Options of `applications.VGG16`. */
@@ -8,7 +9,14 @@ export type VGG16Options = ApplicationOptions;
 
 /** Builds the VGG16 graph (no weights loaded). */
 export function buildVGG16(options?: VGG16Options): tfl.LayersModel {
-  const o = resolveOptions({ call: 'applications.VGG16', defaultSize: 224, minSize: 32 }, options);
+  const call = 'applications.VGG16';
+  const o = resolveOptions({ call, defaultSize: 224, minSize: 32 }, options);
+  if (o.includeTop) {
+    // fc1 flattens the last feature map (five 2x2 poolings: a 32nd of each side, 512 channels): its weight grows with
+    // the input's area, 102,760,448 values at 224 x 224.
+    const flat = Math.floor(o.inputShape[0] / 32) * Math.floor(o.inputShape[1] / 32) * 512;
+    checkWeightSize(call, 'inputShape', [flat, 4096], o.inputShape);
+  }
   const input = tfl.input({ shape: o.inputShape, name: 'input_layer' });
   let x = input;
   const blocks: Array<[number, number]> = [
@@ -58,6 +66,6 @@ export function buildVGG16(options?: VGG16Options): tfl.LayersModel {
  * ```
  */
 export async function VGG16(options?: VGG16Options): Promise<tfl.LayersModel> {
-  const model = buildVGG16(options);
+  const model = buildDisposingOnFailure(() => buildVGG16(options));
   return finishModel('applications.VGG16', model, { arch: 'vgg16', options });
 }

@@ -42,6 +42,8 @@ export interface BatchContext {
   onFailure(index: number, reason: string): void;
   /** Throws when the loader was disposed. */
   checkAlive(): void;
+  /** False once the loader was disposed (a decode that finishes afterwards is not cached). */
+  isAlive(): boolean;
 }
 
 /** Builds one batch from decoded images: tensors exist only inside this call's tidy and in its result. */
@@ -78,7 +80,7 @@ async function loadOne(ctx: BatchContext, i: number): Promise<{ pixels: RgbPixel
   try {
     const [height, width] = ctx.imageSize;
     const pixels = await ctx.store.load(i, { height, width, mode: ctx.resize });
-    ctx.cache?.set(i, pixels);
+    if (ctx.isAlive()) ctx.cache?.set(i, pixels);
     return { pixels };
   } catch (err) {
     if (err instanceof DecodeFailure) return { reason: err.message };

@@ -6,12 +6,13 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfd from '@tensorflow/tfjs-data';
-import { DatasetError, InvalidArgumentError, UnsupportedError } from '../errors';
+import { DatasetError, InvalidArgumentError, UnsupportedError, disposedError, type TlKitError } from '../errors';
 import { isNode } from '../internal/env';
 import { hashSeed, shuffled } from '../internal/rng';
-import { epochOrder, type SplitIndices } from '../internal/split';
+import { bufferedEpochOrder, type SplitIndices } from '../internal/split';
 import { checkOneOf, checkPositiveInteger } from '../internal/validate';
 import { batchDataset, type BatchContext, type SampleStore } from './batches';
+import { keepUsableClasses, orderFolderLabels } from './classes';
 import { decodeToPixels } from './decode';
 import { DecodeFailure } from './decode-error';
 import type { DataLoaderOptions, RawImage, SkippedFile } from './loader-types';
@@ -31,6 +32,7 @@ interface LoaderInit {
   readonly labelMode: LabelMode;
   readonly splits: SplitIndices;
   readonly skipped: SkippedFile[];
+  readonly droppedClasses: readonly string[];
 }
 
 /**
@@ -53,6 +55,11 @@ interface LoaderInit {
 export class DataLoader implements ImageBatchSource {
   /** Class names, index = class id (class folders sorted by code point, as Keras sorts them). */
   readonly labelNames: readonly string[];
+  /**
+   * Classes that had no usable image and were left out because of `emptyClasses: 'drop'`, in their original order
+   * (empty otherwise: by default such a class is an error). They have no index in `labelNames`.
+   */
+  readonly droppedClasses: readonly string[];
   /** `[height, width]` of every image in a batch. */
   readonly imageSize: readonly [number, number];
   /** Target encoding of `ys`. */
@@ -76,7 +83,8 @@ export class DataLoader implements ImageBatchSource {
   readonly #splits: SplitIndices;
   readonly #skipped: SkippedFile[];
   readonly #seed: number;
-  readonly #decoder: ResolvedOptions['decoder'];
+  readonly #shuffleBufferSize: number;
+  readonly #cache: Map<number, RgbPixels> | undefined;
   readonly #context: BatchContext;
   #epoch = 0;
   #rawDraws = 0;
@@ -85,6 +93,7 @@ export class DataLoader implements ImageBatchSource {
   private constructor(init: LoaderInit) {
     const o = init.options;
     this.labelNames = Object.freeze([...init.labelNames]);
+    this.droppedClasses = Object.freeze([...init.droppedClasses]);
     this.imageSize = Object.freeze([o.imageSize[0], o.imageSize[1]]) as readonly [number, number];
     this.labelMode = init.labelMode;
     this.batchSize = o.batchSize;
@@ -94,7 +103,8 @@ export class DataLoader implements ImageBatchSource {
     this.#splits = init.splits;
     this.#skipped = init.skipped;
     this.#seed = o.seed;
-    this.#decoder = o.decoder;
+    this.#shuffleBufferSize = o.shuffleBufferSize ?? Infinity;
+    this.#cache = o.cache === 'memory' ? new Map<number, RgbPixels>() : undefined;
     const ctx: BatchContext = {
       call: 'DataLoader',
       store: init.store,
@@ -105,19 +115,24 @@ export class DataLoader implements ImageBatchSource {
       numClasses: init.labelNames.length,
       batchSize: o.batchSize,
       concurrency: o.concurrency,
-      cache: o.cache === 'memory' ? new Map<number, RgbPixels>() : undefined,
+      cache: this.#cache,
       onFailure: (i, reason) => this.#dropFailed(i, reason),
-      checkAlive: () => this.#checkAlive('batches'),
+      checkAlive: () => undefined,
+      isAlive: () => !this.#disposed,
     };
-    this.#context = ctx;
-    this.trainBatches = batchDataset(ctx, () => epochOrder(this.#splits.train, this.#seed, this.#epoch++));
-    this.validationBatches = batchDataset(ctx, () => this.#splits.validation.slice());
-    this.testBatches = batchDataset(ctx, () => this.#splits.test.slice());
+    const stream = (name: string): BatchContext => ({ ...ctx, checkAlive: () => this.#checkAlive(name) });
+    this.trainBatches = batchDataset(stream('trainBatches'), () =>
+      bufferedEpochOrder(this.#splits.train, this.#shuffleBufferSize, this.#seed, this.#epoch++),
+    );
+    this.validationBatches = batchDataset(stream('validationBatches'), () => this.#splits.validation.slice());
+    this.testBatches = batchDataset(stream('testBatches'), () => this.#splits.test.slice());
+    this.#context = stream('batches');
   }
 
   /**
-   * The batches of one split in a chosen order: `shuffle: true` gives a new seeded order on every iteration (what
-   * {@link DataLoader.trainBatches} does for training), `false` the split's own order (what validation and test use).
+   * The batches of one split in a chosen order: `shuffle: true` gives a new seeded order on every iteration, with the
+   * loader's `shuffleBufferSize` (what {@link DataLoader.trainBatches} does for training), `false` the split's own
+   * order (what validation and test use).
    *
    * @param split - `'train'`, `'validation'` or `'test'`.
    * @param options - `shuffle`: reshuffle on every iteration.
@@ -135,7 +150,10 @@ export class DataLoader implements ImageBatchSource {
       throw new InvalidArgumentError(call, 'options.shuffle', 'a boolean', (options as { shuffle?: unknown } | null)?.shuffle);
     }
     const indices = this.#splits[split];
-    return batchDataset(this.#context, () => (options.shuffle ? epochOrder(indices, this.#seed, this.#epoch++) : indices.slice()));
+    this.#checkAlive('batches');
+    return batchDataset(this.#context, () =>
+      options.shuffle ? bufferedEpochOrder(indices, this.#shuffleBufferSize, this.#seed, this.#epoch++) : indices.slice(),
+    );
   }
 
   /**
@@ -165,8 +183,9 @@ export class DataLoader implements ImageBatchSource {
       throw new UnsupportedError(`${call}: reading folders needs Node; in a browser use DataLoader.fromSamples with URLs or Files`);
     }
     const { listDirectory, validateFiles } = await import('./scan');
+    const { readImageFile } = await import('./node-decode');
     const listed = await listDirectory(call, root, o.onProgress);
-    const reasons = await validateFiles(listed.files, o.validate, o.decoder, o.concurrency, o.onProgress);
+    const reasons = await validateFiles(listed.files, o.validate, o.decoder, o.limits, o.concurrency, o.onProgress);
     const skipped = [...listed.skipped];
     const usable = listed.files.filter((f, i) => {
       const reason = reasons[i];
@@ -180,10 +199,14 @@ export class DataLoader implements ImageBatchSource {
     const store: SampleStore = {
       ids,
       labels,
-      load: (i, target) => decodeToPixels(paths[i] as string, target, o.decoder),
+      // Read by the real bytes of the path, with the same checks as the scan: the file may have been replaced since.
+      load: async (i, target) => {
+        const bytes = await readImageFile(paths[i] as Uint8Array, o.limits.maxFileBytes);
+        return decodeToPixels(ids[i] as string, target, o.decoder, o.limits, bytes);
+      },
       dispose: () => undefined,
     };
-    return DataLoader.#build(call, o, store, labelNames, skipped);
+    return DataLoader.#build(call, o, store, labelNames, skipped, 'folder');
   }
 
   /**
@@ -214,9 +237,9 @@ export class DataLoader implements ImageBatchSource {
     });
     const o = resolveOptions(call, options);
     const { labels, labelNames } = resolveSampleLabels(call, samples, o.labelNames);
-    const store = sampleStore(samples, labels, o.decoder);
+    const store = sampleStore(samples, labels, o.decoder, o.limits);
     const { kept, skipped } = await validateSamples(store, samples, o);
-    return DataLoader.#build(call, o, kept, labelNames, skipped);
+    return DataLoader.#build(call, o, kept, labelNames, skipped, 'label');
   }
 
   /**
@@ -269,7 +292,7 @@ export class DataLoader implements ImageBatchSource {
       o.labelNames,
     );
     const store = tensorStore(xs, indices);
-    return DataLoader.#build(call, o, store, labelNames, []);
+    return DataLoader.#build(call, o, store, labelNames, [], 'label');
   }
 
   static #build(
@@ -278,6 +301,7 @@ export class DataLoader implements ImageBatchSource {
     store: SampleStore,
     labelNames: readonly string[],
     skipped: SkippedFile[],
+    classKind: 'folder' | 'label',
   ): DataLoader {
     try {
       const present = new Set(store.labels);
@@ -286,10 +310,20 @@ export class DataLoader implements ImageBatchSource {
           `${call}: needs at least two classes with usable images, got ${present.size} (classes: ${JSON.stringify(labelNames)}, ${store.ids.length} usable, ${skipped.length} skipped)`,
         );
       }
-      const labelMode = resolveLabelMode(call, o.labelMode, labelNames.length);
+      const kept = keepUsableClasses(call, o.emptyClasses, store, labelNames, skipped, classKind);
+      const labelMode = resolveLabelMode(call, o.labelMode, kept.labelNames.length);
       if (typeof o.preprocessing === 'function') checkPreprocessingFunction(call, o);
-      const splits = planSplits(call, store.ids, store.labels, o);
-      return new DataLoader({ call, options: o, store, labelNames, labelMode, splits, skipped });
+      const splits = planSplits(call, kept.store.ids, kept.store.labels, o);
+      return new DataLoader({
+        call,
+        options: o,
+        store: kept.store,
+        labelNames: kept.labelNames,
+        droppedClasses: kept.dropped,
+        labelMode,
+        splits,
+        skipped,
+      });
     } catch (err) {
       store.dispose();
       throw err;
@@ -311,13 +345,14 @@ export class DataLoader implements ImageBatchSource {
    *
    * @param index - a class index in `[0, labelNames.length)`.
    * @returns the class name.
-   * @throws {@link InvalidArgumentError} for an index out of range.
+   * @throws {@link InvalidArgumentError} for an index out of range; a `DISPOSED` {@link TlKitError} after `dispose()`.
    * @example
    * ```ts
    * data.getLabelName(1); // 'Dog'
    * ```
    */
   getLabelName(index: number): string {
+    this.#checkAlive('getLabelName');
     if (!Number.isInteger(index) || index < 0 || index >= this.labelNames.length) {
       throw new InvalidArgumentError('DataLoader.getLabelName', 'index', `an integer in [0, ${this.labelNames.length})`, index);
     }
@@ -329,13 +364,14 @@ export class DataLoader implements ImageBatchSource {
    *
    * @param split - `'train'`, `'validation'` or `'test'`.
    * @returns a new array.
-   * @throws {@link InvalidArgumentError} for an unknown split name.
+   * @throws {@link InvalidArgumentError} for an unknown split name; a `DISPOSED` {@link TlKitError} after `dispose()`.
    * @example
    * ```ts
    * const testFiles = data.files('test'); // ['Cat/12.jpg', 'Dog/7.jpg', ...]
    * ```
    */
   files(split: SplitName): string[] {
+    this.#checkAlive('files');
     checkOneOf('DataLoader.files', 'split', split, ['train', 'validation', 'test']);
     return this.#splits[split].map((i) => this.#store.ids[i] as string);
   }
@@ -346,7 +382,8 @@ export class DataLoader implements ImageBatchSource {
    *
    * @param n - how many images (capped at the number of usable samples).
    * @returns images with their labels; the tensors belong to the caller, who must dispose them.
-   * @throws {@link InvalidArgumentError} unless `n` is a positive integer; {@link DatasetError} after `dispose()`.
+   * @throws {@link InvalidArgumentError} unless `n` is a positive integer (it takes no options); a `DISPOSED`
+   *   {@link TlKitError} after `dispose()`.
    * @example
    * ```ts
    * const shown = await data.getRandomRawImages(20);
@@ -354,6 +391,10 @@ export class DataLoader implements ImageBatchSource {
    * ```
    */
   async getRandomRawImages(n: number): Promise<RawImage[]> {
+    // It takes no options: a second argument ({ imageSize }) would otherwise be ignored in silence.
+    if (arguments.length > 1) {
+      throw new InvalidArgumentError('DataLoader.getRandomRawImages', 'arguments', 'one argument, n (the call takes no options)', arguments[1]);
+    }
     checkPositiveInteger('DataLoader.getRandomRawImages', 'n', n);
     this.#checkAlive('getRandomRawImages');
     const all = [...this.#splits.train, ...this.#splits.validation, ...this.#splits.test];
@@ -384,7 +425,9 @@ export class DataLoader implements ImageBatchSource {
 
   /**
    * Frees what the loader holds: its clone of `fromTensors` tensors and any `cache: 'memory'` images. Tensors the
-   * caller passed in and tensors handed out (batches, raw images) are the caller's. Using the loader afterwards throws.
+   * caller passed in and tensors handed out (batches, raw images) are the caller's. Afterwards every method and every
+   * iteration of its datasets throws a {@link TlKitError} with code `DISPOSED`; its properties (`labelNames`,
+   * `numExamples`, `skipped`, ...) stay readable. Calling `dispose()` again does nothing.
    *
    * @example
    * ```ts
@@ -394,11 +437,12 @@ export class DataLoader implements ImageBatchSource {
   dispose(): void {
     if (this.#disposed) return;
     this.#disposed = true;
+    this.#cache?.clear();
     this.#store.dispose();
   }
 
   #checkAlive(what: string): void {
-    if (this.#disposed) throw new DatasetError(`DataLoader: ${what} used after dispose()`);
+    if (this.#disposed) throw disposedError(`DataLoader.${what}`, 'the DataLoader');
   }
 
   #dropFailed(index: number, reason: string): void {
@@ -421,23 +465,4 @@ function checkPreprocessingFunction(call: string, o: ResolvedOptions): void {
       throw new InvalidArgumentError(call, 'preprocessing', 'a function returning a Tensor4D with the same batch size', out instanceof tf.Tensor ? out.shape : out);
     }
   });
-}
-
-/**
- * Class ids for a folder dataset. Folder names sort as Keras sorts them; a `labelNames` option (Keras's `class_names`)
- * must name the same folders and sets their order.
- */
-function orderFolderLabels(
-  call: string,
-  labels: readonly number[],
-  folders: readonly string[],
-  wanted: readonly string[] | undefined,
-): { labels: number[]; labelNames: readonly string[] } {
-  if (wanted === undefined) return { labels: [...labels], labelNames: folders };
-  const sortedKey = (names: readonly string[]): string => [...names].sort(compareCodePoints).join('\u0000');
-  if (wanted.length !== folders.length || sortedKey(wanted) !== sortedKey(folders)) {
-    throw new InvalidArgumentError(call, 'labelNames', `the class folder names in the order you want, ${JSON.stringify(folders)}`, wanted);
-  }
-  const newId = folders.map((name) => wanted.indexOf(name));
-  return { labels: labels.map((l) => newId[l] as number), labelNames: [...wanted] };
 }

@@ -17,3 +17,15 @@ export class DecodeFailure extends Error {
 export function errorMessage(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
+
+/** The reason for an image whose declared size is over `maxPixels` (width and height when known). */
+export function overPixelLimit(maxPixels: number, width?: number, height?: number): string {
+  const size = width === undefined || height === undefined ? 'more pixels' : `${width} x ${height} = ${width * height} pixels`;
+  return `image has ${size}, more than maxPixels (${maxPixels}); raise maxPixels to load it`;
+}
+
+/** A file, download or Blob over `maxFileBytes` (its size when known before reading). */
+export function overFileLimit(maxFileBytes: number, size?: number): DecodeFailure {
+  const what = size === undefined ? `more than ${maxFileBytes} bytes` : `${size} > ${maxFileBytes} bytes`;
+  return new DecodeFailure(`file is larger than maxFileBytes (${what}); raise maxFileBytes to read it`);
+}

@@ -6,15 +6,24 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { DecodeError, InvalidArgumentError, UnsupportedError } from '../errors';
-import { checkOneOf } from '../internal/validate';
-import { DecodeFailure, errorMessage } from './decode-error';
+import {
+  DEFAULT_MAX_FILE_BYTES,
+  DEFAULT_MAX_PIXELS,
+  MAX_FILE_BYTES,
+  checkIntegerInRange,
+  checkOneOf,
+  checkOptionKeys,
+  checkOptionsObject,
+} from '../internal/validate';
+import { DecodeFailure, errorMessage, overFileLimit } from './decode-error';
 import { jsDecode } from './js-decode';
 import type { DecodeTarget } from './node-decode';
-import { sniffFormat, toRgb, type RgbPixels } from './pixels';
-import { checkResize, resolveImageSize } from './prepare';
+import { checkDeclaredPixels } from './image-header';
+import { NOT_AN_IMAGE, sniffFormat, toRgb, type RgbPixels } from './pixels';
+import { checkPreprocessing, checkResize, resolveImageSize } from './prepare';
 import { isNode } from '../internal/env';
 import { describeSource, isBrowserImage, isPixelData, isUrlString, type ImageSource } from './sources';
-import type { ResizeMode } from './types';
+import type { PreprocessingMode, ResizeMode } from './types';
 
 /**
  * Which decoder reads encoded bytes in Node: `'auto'` uses sharp when it is installed and the pure-JS decoders
@@ -42,7 +51,8 @@ export interface DecodeImageOptions {
   /**
    * Size hint `[height, width]` (or one number): in Node with sharp the image is decoded and resized in one pass with
    * `resize` and comes back at this size; other decoders return the original size. Pass the result to
-   * {@link prepareImages} with the same options either way: that is exactly what the loader's batches do.
+   * {@link prepareImages} with the same `imageSize`, `resize` and `preprocessing` either way: that is exactly what the
+   * loader's batches do. At most 8192 per side.
    * @defaultValue undefined (original size)
    */
   readonly imageSize?: number | readonly [number, number];
@@ -56,6 +66,55 @@ export interface DecodeImageOptions {
    * @defaultValue 'auto'
    */
   readonly decoder?: DecoderChoice;
+  /**
+   * Not used for decoding: accepted (and validated) so that one options object, `{ imageSize, resize, preprocessing }`,
+   * can go to both `decodeImage` and {@link prepareImages}, as the loader's batches do.
+   * @defaultValue 'tf'
+   */
+  readonly preprocessing?: PreprocessingMode;
+  /**
+   * Most pixels (width x height, as the image's header declares them) an image may have. The header is read before
+   * anything is decoded; an image over the limit is refused (`DecodeError`; in a dataset, a `skipped` entry naming
+   * `maxPixels`) by every decoder: sharp (through its `limitInputPixels`), the pure-JS decoders and browsers.
+   * @defaultValue 268402689 (sharp's default, 0x3FFF x 0x3FFF)
+   */
+  readonly maxPixels?: number;
+  /**
+   * Largest file, download or Blob read, in bytes (at most 4 GiB). Only regular files are read; a FIFO, socket or
+   * device is refused without blocking.
+   * @defaultValue 268435456 (256 MiB)
+   */
+  readonly maxFileBytes?: number;
+}
+
+/** Every DecodeImageOptions name, so a misspelt one is refused. */
+const DECODE_KEYS: Readonly<Record<keyof DecodeImageOptions, true>> = {
+  imageSize: true,
+  resize: true,
+  decoder: true,
+  preprocessing: true,
+  maxPixels: true,
+  maxFileBytes: true,
+};
+
+/** The resource limits of one decode: `maxPixels` and `maxFileBytes`. */
+export interface DecodeLimits {
+  /** Most pixels an image may declare. */
+  readonly maxPixels: number;
+  /** Largest file, download or Blob read, in bytes. */
+  readonly maxFileBytes: number;
+}
+
+/** The default limits. */
+export const DEFAULT_DECODE_LIMITS: DecodeLimits = { maxPixels: DEFAULT_MAX_PIXELS, maxFileBytes: DEFAULT_MAX_FILE_BYTES };
+
+/** Validates `maxPixels` and `maxFileBytes` (undefined = default). */
+export function resolveDecodeLimits(call: string, options: { readonly maxPixels?: unknown; readonly maxFileBytes?: unknown }): DecodeLimits {
+  const maxPixels = options.maxPixels ?? DEFAULT_MAX_PIXELS;
+  checkIntegerInRange(call, 'maxPixels', maxPixels, 1, Number.MAX_SAFE_INTEGER);
+  const maxFileBytes = options.maxFileBytes ?? DEFAULT_MAX_FILE_BYTES;
+  checkIntegerInRange(call, 'maxFileBytes', maxFileBytes, 1, MAX_FILE_BYTES);
+  return { maxPixels, maxFileBytes };
 }
 
 /** Validates `decoder`. */
@@ -63,17 +122,50 @@ export function checkDecoder(call: string, value: unknown): asserts value is Dec
   checkOneOf(call, 'decoder', value, DECODERS);
 }
 
-/** Gets the encoded bytes of a byte-like or URL source; undefined for pixel-like sources. */
-async function encodedBytes(source: ImageSource): Promise<Uint8Array | undefined> {
+/** Reads a response body, refusing it (and cancelling the download) as soon as it passes `maxFileBytes`. */
+async function readResponse(response: Response, maxFileBytes: number): Promise<Uint8Array> {
+  const declared = Number(response.headers.get('content-length') ?? Number.NaN);
+  if (Number.isFinite(declared) && declared > maxFileBytes) {
+    await response.body?.cancel().catch(() => undefined);
+    throw overFileLimit(maxFileBytes, declared);
+  }
+  if (response.body === null) return new Uint8Array(await response.arrayBuffer());
+  const reader = response.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    total += value.byteLength;
+    if (total > maxFileBytes) {
+      await reader.cancel().catch(() => undefined);
+      throw overFileLimit(maxFileBytes);
+    }
+    chunks.push(value);
+  }
+  const out = new Uint8Array(total);
+  let at = 0;
+  for (const chunk of chunks) {
+    out.set(chunk, at);
+    at += chunk.byteLength;
+  }
+  return out;
+}
+
+/** Gets the encoded bytes of a byte-like or URL source within `maxFileBytes`; undefined for pixel-like sources. */
+async function encodedBytes(source: ImageSource, maxFileBytes: number): Promise<Uint8Array | undefined> {
   if (source instanceof Uint8Array) return source;
   if (source instanceof ArrayBuffer) return new Uint8Array(source);
-  if (typeof Blob !== 'undefined' && source instanceof Blob) return new Uint8Array(await source.arrayBuffer());
+  if (typeof Blob !== 'undefined' && source instanceof Blob) {
+    if (source.size > maxFileBytes) throw overFileLimit(maxFileBytes, source.size);
+    return new Uint8Array(await source.arrayBuffer());
+  }
   const url = source instanceof URL ? source : typeof source === 'string' && (isUrlString(source) || !isNode()) ? source : undefined;
   if (url !== undefined) {
     if (url instanceof URL && url.protocol === 'file:' && isNode()) {
       const { fileURLToPath } = await import('node:url');
-      const { readFileBytes } = await import('./node-decode');
-      return readFileBytes(fileURLToPath(url));
+      const { readImageFile } = await import('./node-decode');
+      return readImageFile(fileURLToPath(url), maxFileBytes);
     }
     let response: Response;
     try {
@@ -81,12 +173,15 @@ async function encodedBytes(source: ImageSource): Promise<Uint8Array | undefined
     } catch (err) {
       throw new DecodeFailure(`fetch failed: ${errorMessage(err)}`, err);
     }
-    if (!response.ok) throw new DecodeFailure(`fetch failed: HTTP ${response.status} ${response.statusText}`.trim());
-    return new Uint8Array(await response.arrayBuffer());
+    if (!response.ok) {
+      await response.body?.cancel().catch(() => undefined);
+      throw new DecodeFailure(`fetch failed: HTTP ${response.status} ${response.statusText}`.trim());
+    }
+    return readResponse(response, maxFileBytes);
   }
   if (typeof source === 'string') {
-    const { readFileBytes } = await import('./node-decode');
-    return readFileBytes(source);
+    const { readImageFile } = await import('./node-decode');
+    return readImageFile(source, maxFileBytes);
   }
   return undefined;
 }
@@ -135,6 +230,7 @@ export async function decodeToPixels(
   source: ImageSource,
   target: DecodeTarget | undefined,
   decoder: DecoderChoice,
+  limits: DecodeLimits = DEFAULT_DECODE_LIMITS,
   bytesOverride?: Uint8Array,
 ): Promise<RgbPixels> {
   if (source instanceof tf.Tensor) {
@@ -154,18 +250,17 @@ export async function decodeToPixels(
     return toRgb(bytes, width, height, channels);
   }
   if (isBrowserImage(source)) return pixelsFromBrowserImage(source);
-  const bytes = bytesOverride ?? (await encodedBytes(source));
+  const bytes = bytesOverride ?? (await encodedBytes(source, limits.maxFileBytes));
   if (bytes === undefined) throw new DecodeFailure(`not an image source: ${describeSource(source)}`);
   if (bytes.byteLength === 0) throw new DecodeFailure('empty file (0 bytes)');
+  checkDeclaredPixels(bytes, limits.maxPixels);
   if (!isNode()) return browserDecodeBytes(bytes);
-  if (sniffFormat(bytes) === undefined) {
-    throw new DecodeFailure('not a supported image (content is not JPEG, PNG, WebP, GIF, TIFF or HEIF)');
-  }
+  if (sniffFormat(bytes) === undefined) throw new DecodeFailure(NOT_AN_IMAGE);
   const { loadSharp, sharpDecode } = await import('./node-decode');
   const sharp = decoder === 'pure-js' ? undefined : await loadSharp();
-  if (sharp) return sharpDecode(sharp, bytes, target);
+  if (sharp) return sharpDecode(sharp, bytes, target, limits.maxPixels);
   if (decoder === 'sharp') throw new UnsupportedError("decoder 'sharp' was requested but the sharp package is not installed");
-  return jsDecode(bytes);
+  return jsDecode(bytes, limits.maxPixels);
 }
 
 /**
@@ -194,9 +289,12 @@ export async function decodeToPixels(
 export async function decodeImage(source: ImageSource, options: DecodeImageOptions = {}): Promise<tf.Tensor3D> {
   const call = 'decodeImage';
   if (source === undefined || source === null) throw new InvalidArgumentError(call, 'source', 'an image source', source);
-  if (typeof options !== 'object' || options === null) throw new InvalidArgumentError(call, 'options', 'an object or undefined', options);
+  checkOptionsObject(call, options);
+  checkOptionKeys<DecodeImageOptions>(call, options, DECODE_KEYS);
+  const limits = resolveDecodeLimits(call, options);
   const decoder = options.decoder ?? 'auto';
   checkDecoder(call, decoder);
+  if (options.preprocessing !== undefined) checkPreprocessing(call, options.preprocessing);
   let target: DecodeTarget | undefined;
   if (options.imageSize !== undefined) {
     const [height, width] = resolveImageSize(call, options.imageSize);
@@ -206,7 +304,7 @@ export async function decodeImage(source: ImageSource, options: DecodeImageOptio
   }
   let pixels: RgbPixels;
   try {
-    pixels = await decodeToPixels(source, target, decoder);
+    pixels = await decodeToPixels(source, target, decoder, limits);
   } catch (err) {
     if (err instanceof DecodeFailure) {
       throw new DecodeError(`${call}: cannot decode ${describeSource(source)}: ${err.message}`, { cause: err.cause ?? err });

@@ -14,9 +14,19 @@ import {
   weightedSplit,
   type SplitIndices,
 } from '../internal/split';
-import { checkOneOf, checkOptionKeys, checkOptionsObject, checkPositiveInteger, checkSeed } from '../internal/validate';
-import { checkDecoder, type DecoderChoice } from './decode';
-import type { DataLoaderOptions, DataLoaderProgress, SplitMethod, SplitSlices, ValidateMode } from './loader-types';
+import {
+  MAX_CLASSES,
+  MAX_CONCURRENCY,
+  checkBatchElements,
+  checkIntegerInRange,
+  checkOneOf,
+  checkOptionKeys,
+  checkOptionsObject,
+  checkPositiveInteger,
+  checkSeed,
+} from '../internal/validate';
+import { checkDecoder, resolveDecodeLimits, type DecodeLimits, type DecoderChoice } from './decode';
+import type { DataLoaderOptions, DataLoaderProgress, EmptyClassPolicy, SplitMethod, SplitSlices, ValidateMode } from './loader-types';
 import { checkPreprocessing, checkResize, resolveImageSize } from './prepare';
 import type { LabelMode, PreprocessingMode, ResizeMode } from './types';
 
@@ -29,6 +39,7 @@ export interface ResolvedOptions {
   splitMethod: SplitMethod;
   stratify: boolean;
   seed: number;
+  shuffleBufferSize: number | undefined;
   preprocessing: PreprocessingMode;
   resize: ResizeMode;
   labelMode: LabelMode | undefined;
@@ -37,13 +48,18 @@ export interface ResolvedOptions {
   concurrency: number;
   validate: ValidateMode;
   decoder: DecoderChoice;
+  limits: DecodeLimits;
+  emptyClasses: EmptyClassPolicy;
   onProgress: ((e: DataLoaderProgress) => void) | undefined;
 }
 
-/** Validates every option and resolves defaults once. */
 /** Every DataLoaderOptions name, so a misspelt one is refused. */
-const OPTION_KEYS: Readonly<Record<keyof DataLoaderOptions, true>> = { imageSize: true, batchSize: true, splitWeights: true, splits: true, splitMethod: true, stratify: true, seed: true, shuffleBufferSize: true, preprocessing: true, resize: true, labelMode: true, labelNames: true, cache: true, concurrency: true, validate: true, decoder: true, onProgress: true };
+const OPTION_KEYS: Readonly<Record<keyof DataLoaderOptions, true>> = { imageSize: true, batchSize: true, splitWeights: true, splits: true, splitMethod: true, stratify: true, seed: true, shuffleBufferSize: true, preprocessing: true, resize: true, labelMode: true, labelNames: true, cache: true, concurrency: true, validate: true, decoder: true, maxPixels: true, maxFileBytes: true, emptyClasses: true, onProgress: true };
 
+/** The keys of a `splits` object. */
+const SPLIT_KEYS: Readonly<Record<keyof SplitSlices, true>> = { train: true, validation: true, test: true };
+
+/** Validates every option and resolves defaults once. */
 export function resolveOptions(call: string, options: DataLoaderOptions | undefined): ResolvedOptions {
   checkOptionsObject(call, options);
   checkOptionKeys<DataLoaderOptions>(call, options, OPTION_KEYS);
@@ -51,6 +67,7 @@ export function resolveOptions(call: string, options: DataLoaderOptions | undefi
   const imageSize = resolveImageSize(call, o.imageSize ?? 160);
   const batchSize = o.batchSize ?? 32;
   checkPositiveInteger(call, 'batchSize', batchSize);
+  checkBatchElements(call, 'batchSize', batchSize, imageSize[0], imageSize[1]);
   const weights = o.splitWeights ?? [8, 1, 1];
   if (
     !Array.isArray(weights) ||
@@ -61,9 +78,11 @@ export function resolveOptions(call: string, options: DataLoaderOptions | undefi
   }
   const splits = o.splits;
   if (splits !== undefined) {
-    if (typeof splits !== 'object' || splits === null) {
+    if (typeof splits !== 'object' || splits === null || Array.isArray(splits)) {
       throw new InvalidArgumentError(call, 'splits', "an object { train, validation, test } of slices like '[:80%]'", splits);
     }
+    const extra = Object.keys(splits).find((k) => !Object.prototype.hasOwnProperty.call(SPLIT_KEYS, k));
+    if (extra !== undefined) throw new InvalidArgumentError(call, 'splits', 'an object with the keys train, validation and test only', extra);
     for (const name of SPLIT_ORDER) {
       const spec: unknown = (splits as unknown as Record<string, unknown>)[name];
       if (typeof spec !== 'string' || !parseSlice(spec)) {
@@ -80,7 +99,7 @@ export function resolveOptions(call: string, options: DataLoaderOptions | undefi
   if (typeof stratify !== 'boolean') throw new InvalidArgumentError(call, 'stratify', 'a boolean', stratify);
   const seed = o.seed ?? 42;
   checkSeed(call, seed);
-  checkPositiveInteger(call, 'shuffleBufferSize', o.shuffleBufferSize ?? 1000);
+  if (o.shuffleBufferSize !== undefined) checkPositiveInteger(call, 'shuffleBufferSize', o.shuffleBufferSize);
   const preprocessing = o.preprocessing ?? 'tf';
   checkPreprocessing(call, preprocessing);
   const resize = o.resize ?? 'stretch';
@@ -92,15 +111,21 @@ export function resolveOptions(call: string, options: DataLoaderOptions | undefi
     if (!ok || new Set(labelNames).size !== labelNames.length) {
       throw new InvalidArgumentError(call, 'labelNames', 'a non-empty array of distinct non-empty strings', labelNames);
     }
+    if (labelNames.length > MAX_CLASSES) {
+      throw new InvalidArgumentError(call, 'labelNames', `at most ${MAX_CLASSES} class names`, `${labelNames.length} names`);
+    }
   }
   const cache = o.cache ?? 'none';
   checkOneOf(call, 'cache', cache, ['none', 'memory']);
   const concurrency = o.concurrency ?? 16;
-  checkPositiveInteger(call, 'concurrency', concurrency);
+  checkIntegerInRange(call, 'concurrency', concurrency, 1, MAX_CONCURRENCY);
   const validate = o.validate ?? 'decode';
   checkOneOf(call, 'validate', validate, ['decode', 'header']);
   const decoder = o.decoder ?? 'auto';
   checkDecoder(call, decoder);
+  const limits = resolveDecodeLimits(call, o);
+  const emptyClasses = o.emptyClasses ?? 'error';
+  checkOneOf(call, 'emptyClasses', emptyClasses, ['error', 'drop']);
   if (o.onProgress !== undefined && typeof o.onProgress !== 'function') {
     throw new InvalidArgumentError(call, 'onProgress', 'a function', o.onProgress);
   }
@@ -112,6 +137,7 @@ export function resolveOptions(call: string, options: DataLoaderOptions | undefi
     splitMethod,
     stratify,
     seed,
+    shuffleBufferSize: o.shuffleBufferSize,
     preprocessing,
     resize,
     labelMode: o.labelMode,
@@ -120,6 +146,8 @@ export function resolveOptions(call: string, options: DataLoaderOptions | undefi
     concurrency,
     validate,
     decoder,
+    limits,
+    emptyClasses,
     onProgress: o.onProgress,
   };
 }

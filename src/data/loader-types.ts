@@ -75,6 +75,20 @@ export interface DataLoaderProgress {
 export type ValidateMode = 'decode' | 'header';
 
 /**
+ * What happens to a class with no usable image (an empty folder, one with only hidden or metadata files, or one
+ * whose every file was skipped; for samples, a name in `labelNames` or a class index that no usable sample has):
+ * `'error'` refuses the dataset with a {@link DatasetError} that names the class; `'drop'` leaves the class out, so
+ * the remaining classes are renumbered in order, and lists it in `DataLoader.droppedClasses`.
+ *
+ * @example
+ * ```ts
+ * const data = await DataLoader.fromDirectory('photos', { emptyClasses: 'drop' });
+ * console.log(data.droppedClasses); // ['unsorted']
+ * ```
+ */
+export type EmptyClassPolicy = 'error' | 'drop';
+
+/**
  * How samples are assigned to splits: a seeded permutation cut exactly (`'random'`) or a seeded hash of the id
  * (`'stable'`).
  *
@@ -150,9 +164,12 @@ export interface DataLoaderOptions {
    */
   readonly seed?: number;
   /**
-   * Accepted for familiarity with tf.data. tl-kit shuffles index arrays, so every epoch is a full permutation of the
-   * training split (what a buffer at least as large as the split gives); the value is validated and otherwise unused.
-   * @defaultValue 1000
+   * Size of the shuffle buffer of the training batches, with tf.data's `shuffle(bufferSize)` semantics: each epoch the
+   * training split (in file order) streams through a buffer of this many examples, and each step takes a seeded
+   * random example out of it. A buffer of 1 keeps file order; a buffer smaller than the split only mixes nearby
+   * files (class folders are listed one after the other, so a small buffer gives batches of one class). It only
+   * orders training batches: splits never depend on it.
+   * @defaultValue the size of the training split (a full seeded permutation every epoch)
    */
   readonly shuffleBufferSize?: number;
   /**
@@ -197,6 +214,23 @@ export interface DataLoaderOptions {
    * @defaultValue 'auto'
    */
   readonly decoder?: DecoderChoice;
+  /**
+   * Most pixels (width x height, as the image's header declares them) an image may have; it is checked before
+   * decoding, by every decoder. An image over it is skipped with a reason that names `maxPixels`.
+   * @defaultValue 268402689 (sharp's default, 0x3FFF x 0x3FFF)
+   */
+  readonly maxPixels?: number;
+  /**
+   * Largest image file or download read, in bytes (at most 4 GiB); a larger file is skipped with a reason that names
+   * `maxFileBytes`. Only regular files are read.
+   * @defaultValue 268435456 (256 MiB)
+   */
+  readonly maxFileBytes?: number;
+  /**
+   * What happens to a class with no usable image (see {@link EmptyClassPolicy}).
+   * @defaultValue 'error'
+   */
+  readonly emptyClasses?: EmptyClassPolicy;
   /**
    * Called while a folder or sample list is scanned.
    * @defaultValue undefined

@@ -6,8 +6,8 @@
  * @module
  */
 import type sharpFn from 'sharp';
-import { DecodeFailure, errorMessage } from './decode-error';
-import { toRgb, type RgbPixels } from './pixels';
+import { DecodeFailure, errorMessage, overFileLimit, overPixelLimit } from './decode-error';
+import { NOT_AN_IMAGE, sniffFormat, toRgb, type RgbPixels } from './pixels';
 import { resizePlan } from './resize-plan';
 import type { ResizeMode } from './types';
 import { importOptional, interopDefault, isModuleNotFound } from '../internal/optional-import';
@@ -41,40 +41,120 @@ export function loadSharp(): Promise<SharpFactory | undefined> {
   return sharpPromise;
 }
 
-/** Reads a whole file; failures become a {@link DecodeFailure} with the file system's reason. */
-export async function readFileBytes(path: string): Promise<Uint8Array> {
-  const fs = await import('node:fs/promises');
-  try {
-    return await fs.readFile(path);
-  } catch (err) {
-    const code = (err as { code?: string }).code;
-    const reason =
-      code === 'ELOOP'
-        ? 'symlink loop'
-        : code === 'ENOENT'
-          ? 'file not found (or a broken symlink)'
-          : code === 'EACCES' || code === 'EPERM'
-            ? 'unreadable: permission denied'
-            : code === 'EISDIR'
-              ? 'is a folder'
-              : `unreadable: ${errorMessage(err)}`;
-    throw new DecodeFailure(reason, err);
+/** How many leading bytes are read to tell an image from anything else. */
+const HEAD_BYTES = 64;
+
+/** The reason for a file-system error when opening or reading a file. */
+function fileSystemReason(err: unknown): string {
+  const code = (err as { code?: string }).code;
+  switch (code) {
+    case 'ELOOP':
+      return 'symlink loop';
+    case 'ENOENT':
+      return 'file not found (or a broken symlink)';
+    case 'EACCES':
+    case 'EPERM':
+      return 'unreadable: permission denied';
+    case 'EISDIR':
+      return 'is a folder';
+    case 'ENXIO':
+      return 'not a regular file (a socket or a device that is not there)';
+    default:
+      return `unreadable: ${errorMessage(err)}`;
   }
 }
 
+/** What kind of special file a stat describes. */
+export function specialFileKind(st: {
+  isFIFO(): boolean;
+  isSocket(): boolean;
+  isCharacterDevice(): boolean;
+  isBlockDevice(): boolean;
+}): string {
+  if (st.isFIFO()) return 'a FIFO';
+  if (st.isSocket()) return 'a socket';
+  if (st.isCharacterDevice()) return 'a character device';
+  if (st.isBlockDevice()) return 'a block device';
+  return 'not a file or folder';
+}
+
+/**
+ * Reads an image file with bounded memory and without ever blocking on a special file, whatever the path points to
+ * now (a file can be replaced by a FIFO after a folder scan):
+ * - the file is opened with `O_NONBLOCK` (a FIFO without a writer opens at once) and the opened handle is checked
+ *   with `fstat`: only a regular file is read; a FIFO, socket, device or folder is refused with a reason;
+ * - the first {@link HEAD_BYTES} bytes are read and sniffed: anything that is not an image is refused without
+ *   reading the rest (a 1.5 GB file named `.jpg` costs 64 bytes);
+ * - a file larger than `maxFileBytes` is refused before it is read, and a file that grows while it is read is cut
+ *   off at `maxFileBytes + 1` bytes and refused.
+ * `path` may be a Buffer, to open names that are not valid UTF-8. Failures are {@link DecodeFailure}s.
+ */
+export async function readImageFile(path: string | Uint8Array, maxFileBytes: number): Promise<Uint8Array> {
+  const fs = await import('node:fs/promises');
+  const { constants } = await import('node:fs');
+  let handle: import('node:fs/promises').FileHandle;
+  try {
+    handle = await fs.open(path as string | Buffer, constants.O_RDONLY | (constants.O_NONBLOCK ?? 0));
+  } catch (err) {
+    throw new DecodeFailure(fileSystemReason(err), err);
+  }
+  try {
+    const st = await handle.stat();
+    if (st.isDirectory()) throw new DecodeFailure('is a folder');
+    if (!st.isFile()) throw new DecodeFailure(`not a regular file (${specialFileKind(st)})`);
+    const head = new Uint8Array(HEAD_BYTES);
+    const { bytesRead: headLength } = await handle.read(head, 0, HEAD_BYTES, 0);
+    if (headLength === 0) throw new DecodeFailure('empty file (0 bytes)');
+    if (sniffFormat(head.subarray(0, headLength)) === undefined) throw new DecodeFailure(NOT_AN_IMAGE);
+    if (st.size > maxFileBytes) throw overFileLimit(maxFileBytes, st.size);
+    // One byte more than expected shows a file that grew since the stat.
+    let buffer = new Uint8Array(Math.min(Math.max(st.size, headLength) + 1, maxFileBytes + 1));
+    let filled = 0;
+    for (;;) {
+      if (filled === buffer.length) {
+        if (buffer.length > maxFileBytes) throw overFileLimit(maxFileBytes);
+        const grown = new Uint8Array(Math.min(buffer.length * 2, maxFileBytes + 1));
+        grown.set(buffer);
+        buffer = grown;
+      }
+      const { bytesRead } = await handle.read(buffer, filled, buffer.length - filled, filled);
+      if (bytesRead === 0) break;
+      filled += bytesRead;
+    }
+    if (filled === 0) throw new DecodeFailure('empty file (0 bytes)');
+    return buffer.subarray(0, filled);
+  } catch (err) {
+    if (err instanceof DecodeFailure) throw err;
+    throw new DecodeFailure(fileSystemReason(err), err);
+  } finally {
+    await handle.close().catch(() => undefined);
+  }
+}
+
+/** A sharp failure as a {@link DecodeFailure}: its pixel-limit error names `maxPixels`. */
+function sharpFailure(err: unknown, maxPixels: number): DecodeFailure {
+  const message = errorMessage(err);
+  if (/exceeds pixel limit/i.test(message)) return new DecodeFailure(overPixelLimit(maxPixels), err);
+  return new DecodeFailure(`corrupt or unsupported image: ${message}`, err);
+}
+
 /** Checks that sharp can read the header (`'header'`) or the whole image at a small size (`'decode'`). */
-export async function sharpValidate(sharp: SharpFactory, bytes: Uint8Array, level: 'header' | 'decode'): Promise<void> {
+export async function sharpValidate(sharp: SharpFactory, bytes: Uint8Array, level: 'header' | 'decode', maxPixels: number): Promise<void> {
+  const options = { failOn: 'error', limitInputPixels: maxPixels } as const;
   try {
     if (level === 'decode') {
       // A small output lets libjpeg decode at 1/8 scale (shrink-on-load) while still reading every entropy-coded
       // byte, so truncation and corruption are detected at a fraction of the cost of a full decode.
-      await sharp(bytes, { failOn: 'error' }).resize(8, 8, { fit: 'fill' }).raw().toBuffer();
+      await sharp(bytes, options).resize(8, 8, { fit: 'fill' }).raw().toBuffer();
     } else {
-      const meta = await sharp(bytes, { failOn: 'error' }).metadata();
+      const meta = await sharp(bytes, options).metadata();
       if (!meta.width || !meta.height) throw new Error('image has no size');
+      // metadata() reads the header only and does not apply limitInputPixels: check the size here.
+      if (meta.width * meta.height > maxPixels) throw new DecodeFailure(overPixelLimit(maxPixels, meta.width, meta.height));
     }
   } catch (err) {
-    throw new DecodeFailure(`corrupt or unsupported image: ${errorMessage(err)}`, err);
+    if (err instanceof DecodeFailure) throw err;
+    throw sharpFailure(err, maxPixels);
   }
 }
 
@@ -82,14 +162,14 @@ export async function sharpValidate(sharp: SharpFactory, bytes: Uint8Array, leve
  * Decodes encoded bytes to 8-bit RGB with sharp: EXIF orientation applied, alpha flattened onto black, gray, CMYK and
  * 16-bit images converted to 8-bit sRGB. With `target`, crops/resizes/pads inside sharp (bilinear kernel).
  */
-export async function sharpDecode(sharp: SharpFactory, bytes: Uint8Array, target?: DecodeTarget): Promise<RgbPixels> {
+export async function sharpDecode(sharp: SharpFactory, bytes: Uint8Array, target: DecodeTarget | undefined, maxPixels: number): Promise<RgbPixels> {
   try {
-    let pipeline = sharp(bytes, { failOn: 'error', autoOrient: true });
+    let pipeline = sharp(bytes, { failOn: 'error', autoOrient: true, limitInputPixels: maxPixels });
     if (target?.mode === 'stretch') {
       // No geometry to work out: skipping the metadata pass saves a second header parse per image.
       pipeline = pipeline.resize(target.width, target.height, { fit: 'fill', kernel: 'linear' });
     } else if (target) {
-      const meta = await sharp(bytes, { failOn: 'error', autoOrient: true }).metadata();
+      const meta = await sharp(bytes, { failOn: 'error', autoOrient: true, limitInputPixels: maxPixels }).metadata();
       const srcW = meta.autoOrient?.width ?? meta.width;
       const srcH = meta.autoOrient?.height ?? meta.height;
       if (!srcW || !srcH) throw new Error('image has no size');
@@ -109,6 +189,6 @@ export async function sharpDecode(sharp: SharpFactory, bytes: Uint8Array, target
       .toBuffer({ resolveWithObject: true });
     return toRgb(new Uint8Array(data.buffer, data.byteOffset, data.byteLength), info.width, info.height, info.channels);
   } catch (err) {
-    throw new DecodeFailure(`corrupt or unsupported image: ${errorMessage(err)}`, err);
+    throw sharpFailure(err, maxPixels);
   }
 }

@@ -17,7 +17,7 @@ export interface RgbPixels {
 
 /**
  * Converts 1 (gray), 2 (gray + alpha), 3 (RGB) or 4 (RGBA) channel 8-bit pixels to RGB. Alpha is flattened onto
- * black (each colour multiplied by alpha / 255, rounded), as the sharp path does.
+ * black (each colour multiplied by alpha / 255, rounded down), exactly as the sharp path does.
  */
 export function toRgb(data: ArrayLike<number>, width: number, height: number, channels: number): RgbPixels {
   const n = width * height;
@@ -38,9 +38,10 @@ export function toRgb(data: ArrayLike<number>, width: number, height: number, ch
       if (channels === 4) a = data[i * 4 + 3] as number;
     }
     if (a !== 255) {
-      r = Math.round((r * a) / 255);
-      g = Math.round((g * a) / 255);
-      b = Math.round((b * a) / 255);
+      // Truncated, as libvips's flatten does: both decoders give the same bytes.
+      r = Math.floor((r * a) / 255);
+      g = Math.floor((g * a) / 255);
+      b = Math.floor((b * a) / 255);
     }
     out[i * 3] = r;
     out[i * 3 + 1] = g;
@@ -48,6 +49,9 @@ export function toRgb(data: ArrayLike<number>, width: number, height: number, ch
   }
   return { data: out, width, height };
 }
+
+/** The reason given for content that is no image format tl-kit knows. */
+export const NOT_AN_IMAGE = 'not a supported image (content is not JPEG, PNG, WebP, GIF, TIFF or HEIF)';
 
 /** Names the container format from the first bytes, or undefined when it is not an image format tl-kit knows. */
 export function sniffFormat(bytes: Uint8Array): string | undefined {
@@ -63,4 +67,39 @@ export function sniffFormat(bytes: Uint8Array): string | undefined {
   }
   if (ascii(4, 8) === 'ftyp') return 'heif';
   return undefined;
+}
+
+/**
+ * Turns RGB pixels upright according to an EXIF orientation (1-8), as sharp's `autoOrient` does: 2 mirrors, 3
+ * rotates by 180 degrees, 4 flips, 5 transposes, 6 rotates 90 degrees clockwise, 7 transverses, 8 rotates 90 degrees
+ * counter-clockwise. Orientations 5-8 swap width and height. 1 (or any other value) returns the pixels as they are.
+ */
+export function applyOrientation(pixels: RgbPixels, orientation: number): RgbPixels {
+  if (orientation < 2 || orientation > 8 || !Number.isInteger(orientation)) return pixels;
+  const { data, width: w, height: h } = pixels;
+  const swap = orientation >= 5;
+  const outW = swap ? h : w;
+  const outH = swap ? w : h;
+  const out = new Uint8Array(data.length);
+  for (let y = 0; y < h; y++) {
+    for (let x = 0; x < w; x++) {
+      let dx: number;
+      let dy: number;
+      switch (orientation) {
+        case 2: dx = w - 1 - x; dy = y; break;
+        case 3: dx = w - 1 - x; dy = h - 1 - y; break;
+        case 4: dx = x; dy = h - 1 - y; break;
+        case 5: dx = y; dy = x; break;
+        case 6: dx = h - 1 - y; dy = x; break;
+        case 7: dx = h - 1 - y; dy = w - 1 - x; break;
+        default: dx = y; dy = w - 1 - x; break; // 8
+      }
+      const from = (y * w + x) * 3;
+      const to = (dy * outW + dx) * 3;
+      out[to] = data[from] as number;
+      out[to + 1] = data[from + 1] as number;
+      out[to + 2] = data[from + 2] as number;
+    }
+  }
+  return { data: out, width: outW, height: outH };
 }

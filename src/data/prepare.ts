@@ -6,7 +6,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { InvalidArgumentError, TlKitError } from '../errors';
-import { checkOneOf, checkOptionsObject } from '../internal/validate';
+import { MAX_IMAGE_SIDE, checkBatchElements, checkOneOf, checkOptionKeys, checkOptionsObject } from '../internal/validate';
 import { resizePlan } from './resize-plan';
 import type { PreprocessingMode, ResizeMode } from './types';
 
@@ -35,6 +35,9 @@ export interface PrepareImagesOptions {
    */
   readonly preprocessing?: PreprocessingMode;
 }
+
+/** Every PrepareImagesOptions name, so a misspelt one is refused. */
+const PREPARE_KEYS: Readonly<Record<keyof PrepareImagesOptions, true>> = { imageSize: true, resize: true, preprocessing: true };
 
 /** ImageNet channel means (RGB, 0..255) used by `'caffe'`, and mean/std (0..1) used by `'torch'`. */
 const CAFFE_MEAN_BGR = [103.939, 116.779, 123.68];
@@ -88,12 +91,19 @@ export function affineInto(out: Float32Array, at: number, bytes: Uint8Array, mod
 const RESIZE_MODES: readonly ResizeMode[] = ['stretch', 'center-crop', 'pad'];
 const PREPROCESSING_MODES = ['tf', 'caffe', 'torch', 'unit', 'none'] as const;
 
-/** Validates and normalises `imageSize` to `[height, width]`. */
+/** Validates and normalises `imageSize` to `[height, width]`, each side in `[1, MAX_IMAGE_SIDE]`. */
 export function resolveImageSize(call: string, value: unknown): [number, number] {
   const ok = (v: unknown): v is number => typeof v === 'number' && Number.isInteger(v) && v >= 1;
-  if (ok(value)) return [value, value];
-  if (Array.isArray(value) && value.length === 2 && ok(value[0]) && ok(value[1])) return [value[0], value[1]];
-  throw new InvalidArgumentError(call, 'imageSize', 'a positive integer or [height, width] of positive integers', value);
+  let size: [number, number] | undefined;
+  if (ok(value)) size = [value, value];
+  else if (Array.isArray(value) && value.length === 2 && ok(value[0]) && ok(value[1])) size = [value[0], value[1]];
+  if (size === undefined) {
+    throw new InvalidArgumentError(call, 'imageSize', 'a positive integer or [height, width] of positive integers', value);
+  }
+  if (size[0] > MAX_IMAGE_SIDE || size[1] > MAX_IMAGE_SIDE) {
+    throw new InvalidArgumentError(call, 'imageSize', `at most ${MAX_IMAGE_SIDE} pixels per side`, value);
+  }
+  return size;
 }
 
 /** Validates `resize`. */
@@ -202,6 +212,7 @@ function checkImageTensor(call: string, option: string, t: unknown): asserts t i
 export function prepareImages(images: tf.Tensor3D[] | tf.Tensor3D, options: PrepareImagesOptions = {}): tf.Tensor4D {
   const call = 'prepareImages';
   checkOptionsObject(call, options);
+  checkOptionKeys<PrepareImagesOptions>(call, options, PREPARE_KEYS);
   const list = Array.isArray(images) ? images : [images];
   if (list.length === 0) throw new InvalidArgumentError(call, 'images', 'a non-empty list of Tensor3D', list);
   list.forEach((t, i) => checkImageTensor(call, Array.isArray(images) ? `images[${i}]` : 'images', t));
@@ -210,6 +221,7 @@ export function prepareImages(images: tf.Tensor3D[] | tf.Tensor3D, options: Prep
   checkResize(call, resize);
   const preprocessing = options.preprocessing ?? 'tf';
   checkPreprocessing(call, preprocessing);
+  checkBatchElements(call, 'images', list.length, h, w);
   return prepareBatch(call, list, [h, w], resize, preprocessing);
 }
 

@@ -7,16 +7,18 @@
 import { DatasetError } from '../errors';
 import { mapWithConcurrency } from '../internal/concurrency';
 import { DecodeFailure, errorMessage } from './decode-error';
-import type { DecoderChoice } from './decode';
+import type { DecodeLimits, DecoderChoice } from './decode';
+import { displayName, isIgnoredName } from './file-names';
+import { checkDeclaredPixels } from './image-header';
 import type { DataLoaderProgress, SkippedFile, ValidateMode } from './loader-types';
 import { sniffFormat } from './pixels';
 
 /** A file found under a class folder. */
 export interface FoundFile {
-  /** Path relative to the root, `/`-separated: the sample id. */
+  /** Path relative to the root, `/`-separated, names shown as {@link displayName} writes them: the sample id. */
   readonly id: string;
-  /** Absolute path. */
-  readonly path: string;
+  /** Absolute path as bytes, so that names that are not valid UTF-8 open. */
+  readonly path: Uint8Array;
   /** Class index. */
   readonly label: number;
 }
@@ -32,9 +34,11 @@ export function compareCodePoints(a: string, b: string): number {
   return ca.length - cb.length;
 }
 
-const isHidden = (name: string): boolean => name.startsWith('.');
-
-/** Lists class folders and every non-hidden file under them; problems with entries become skipped files. */
+/**
+ * Lists class folders and every file under them that is not hidden or archive/OS metadata ({@link isIgnoredName});
+ * problems with entries become skipped files. Entries are read as bytes, so a name that is not valid UTF-8 is opened
+ * by its real bytes and shown escaped (see {@link displayName}).
+ */
 export async function listDirectory(
   call: string,
   root: string,
@@ -42,7 +46,13 @@ export async function listDirectory(
 ): Promise<{ labelNames: string[]; files: FoundFile[]; skipped: SkippedFile[] }> {
   const fs = await import('node:fs/promises');
   const nodePath = await import('node:path');
-  const absRoot = nodePath.resolve(root);
+  const { specialFileKind } = await import('./node-decode');
+  const absRoot = Buffer.from(nodePath.resolve(root));
+  const separator = Buffer.from(nodePath.sep);
+  const join = (dir: Buffer, name: Buffer): Buffer => Buffer.concat([dir, separator, name]);
+  // Folders are compared by their real path's bytes (latin1 keeps every byte) to detect symlink loops.
+  const realKey = async (path: Buffer): Promise<string> =>
+    (await fs.realpath(path, { encoding: 'buffer' }).catch(() => path)).toString('latin1');
   let rootStat;
   try {
     rootStat = await fs.stat(absRoot);
@@ -52,39 +62,43 @@ export async function listDirectory(
   if (!rootStat.isDirectory()) throw new DatasetError(`${call}: root ${JSON.stringify(root)} is not a folder`);
   const skipped: SkippedFile[] = [];
   const files: FoundFile[] = [];
-  const entries = await fs.readdir(absRoot, { withFileTypes: true });
-  const classDirs: string[] = [];
+  const entries = await fs.readdir(absRoot, { withFileTypes: true, encoding: 'buffer' });
+  const classDirs: { name: string; path: Buffer }[] = [];
   for (const e of entries) {
-    if (isHidden(e.name)) continue;
-    if (e.isDirectory()) classDirs.push(e.name);
+    if (isIgnoredName(e.name.toString('latin1'))) continue;
+    const name = displayName(e.name);
+    const path = join(absRoot, e.name);
+    if (e.isDirectory()) classDirs.push({ name, path });
     else if (e.isSymbolicLink()) {
       try {
-        if ((await fs.stat(nodePath.join(absRoot, e.name))).isDirectory()) classDirs.push(e.name);
+        if ((await fs.stat(path)).isDirectory()) classDirs.push({ name, path });
       } catch {
         // A broken link at the root is not under a class folder: ignored like other root-level files.
       }
     }
   }
-  classDirs.sort(compareCodePoints);
+  classDirs.sort((a, b) => compareCodePoints(a.name, b.name));
 
-  const walk = async (dir: string, rel: string, label: number, ancestors: ReadonlySet<string>): Promise<void> => {
+  const walk = async (dir: Buffer, rel: string, label: number, ancestors: ReadonlySet<string>): Promise<void> => {
     let list;
     try {
-      list = await fs.readdir(dir, { withFileTypes: true });
+      list = await fs.readdir(dir, { withFileTypes: true, encoding: 'buffer' });
     } catch (err) {
       skipped.push({ path: rel, reason: `unreadable folder: ${errorMessage(err)}` });
       return;
     }
-    list.sort((a, b) => compareCodePoints(a.name, b.name));
-    for (const e of list) {
-      if (isHidden(e.name)) continue;
-      const full = nodePath.join(dir, e.name);
-      const id = `${rel}/${e.name}`;
+    const named = list.map((e) => ({ e, name: displayName(e.name) })).sort((a, b) => compareCodePoints(a.name, b.name));
+    for (const { e, name } of named) {
+      if (isIgnoredName(e.name.toString('latin1'))) continue;
+      const full = join(dir, e.name);
+      const id = `${rel}/${name}`;
       let kind: 'file' | 'dir' | 'other' = e.isFile() ? 'file' : e.isDirectory() ? 'dir' : 'other';
+      let special = kind === 'other' && !e.isSymbolicLink() ? specialFileKind(e) : undefined;
       if (e.isSymbolicLink()) {
         try {
           const st = await fs.stat(full);
           kind = st.isFile() ? 'file' : st.isDirectory() ? 'dir' : 'other';
+          if (kind === 'other') special = specialFileKind(st);
         } catch (err) {
           const code = (err as { code?: string }).code;
           skipped.push({ path: id, reason: code === 'ELOOP' ? 'symlink loop' : code === 'ENOENT' ? 'broken symlink' : `unreadable: ${errorMessage(err)}` });
@@ -93,23 +107,21 @@ export async function listDirectory(
       }
       if (kind === 'file') files.push({ id, path: full, label });
       else if (kind === 'dir') {
-        const real = await fs.realpath(full).catch(() => full);
+        const real = await realKey(full);
         if (ancestors.has(real)) {
           skipped.push({ path: id, reason: 'symlink loop (links to a folder that contains it)' });
           continue;
         }
         await walk(full, id, label, new Set([...ancestors, real]));
-      } else skipped.push({ path: id, reason: 'not a regular file' });
+      } else skipped.push({ path: id, reason: `not a regular file (${special ?? 'unknown kind'})` });
     }
   };
   for (let label = 0; label < classDirs.length; label++) {
-    const name = classDirs[label] as string;
-    const full = nodePath.join(absRoot, name);
-    const real = await fs.realpath(full).catch(() => full);
-    await walk(full, name, label, new Set([real]));
+    const { name, path } = classDirs[label] as { name: string; path: Buffer };
+    await walk(path, name, label, new Set([await realKey(path)]));
     onProgress?.({ phase: 'list', done: files.length, total: undefined });
   }
-  return { labelNames: classDirs, files, skipped };
+  return { labelNames: classDirs.map((c) => c.name), files, skipped };
 }
 
 /**
@@ -120,10 +132,11 @@ export async function validateFiles(
   files: readonly FoundFile[],
   level: ValidateMode,
   decoder: DecoderChoice,
+  limits: DecodeLimits,
   concurrency: number,
   onProgress: ((e: DataLoaderProgress) => void) | undefined,
 ): Promise<(string | undefined)[]> {
-  const { loadSharp, readFileBytes, sharpValidate } = await import('./node-decode');
+  const { loadSharp, readImageFile, sharpValidate } = await import('./node-decode');
   const sharp = decoder === 'pure-js' ? undefined : await loadSharp();
   if (!sharp && decoder === 'sharp') {
     const { UnsupportedError } = await import('../errors');
@@ -136,12 +149,12 @@ export async function validateFiles(
     concurrency,
     async (file) => {
       try {
-        const bytes = await readFileBytes(file.path);
-        if (bytes.byteLength === 0) return 'empty file (0 bytes)';
+        // Regular files only, never blocking, at most maxFileBytes, and anything that is not an image after 64 bytes.
+        const bytes = await readImageFile(file.path, limits.maxFileBytes);
+        checkDeclaredPixels(bytes, limits.maxPixels);
         const format = sniffFormat(bytes);
-        if (!format) return 'not a supported image (content is not JPEG, PNG, WebP, GIF, TIFF or HEIF)';
-        if (sharp) await sharpValidate(sharp, bytes, level);
-        else if (level === 'decode' || (format !== 'png' && format !== 'jpeg')) await jsDecode(bytes);
+        if (sharp) await sharpValidate(sharp, bytes, level, limits.maxPixels);
+        else if (level === 'decode' || (format !== 'png' && format !== 'jpeg')) await jsDecode(bytes, limits.maxPixels);
         return undefined;
       } catch (err) {
         if (err instanceof DecodeFailure) return err.message;

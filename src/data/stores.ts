@@ -5,9 +5,10 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { InvalidArgumentError } from '../errors';
+import { MAX_CLASSES } from '../internal/validate';
 import type { SampleStore } from './batches';
 import { mapWithConcurrency } from '../internal/concurrency';
-import { decodeToPixels, type DecoderChoice } from './decode';
+import { decodeToPixels, type DecodeLimits, type DecoderChoice } from './decode';
 import { DecodeFailure } from './decode-error';
 import type { ResolvedOptions } from './loader-options';
 import type { SkippedFile } from './loader-types';
@@ -37,19 +38,23 @@ export function resolveSampleLabels(
     return { labels, labelNames: names };
   }
   const labels = samples.map((s) => s.label as number);
-  const max = labels.reduce((a, b) => Math.max(a, b), -1);
-  const count = labelNames ? labelNames.length : max + 1;
+  // Every index is checked against the class count before the names are made: one index of 1e9 would otherwise
+  // allocate a billion names.
+  const count = labelNames ? labelNames.length : MAX_CLASSES;
+  let max = -1;
   for (const l of labels) {
     if (!Number.isInteger(l) || l < 0 || l >= count) {
-      throw new InvalidArgumentError(call, 'label', `an integer class index in [0, ${count})`, l);
+      const expected = labelNames ? `an integer class index in [0, ${count})` : `an integer class index in [0, ${count}) (at most ${MAX_CLASSES} classes)`;
+      throw new InvalidArgumentError(call, 'label', expected, l);
     }
+    if (l > max) max = l;
   }
-  const names = labelNames ? [...labelNames] : Array.from({ length: count }, (_, i) => String(i));
+  const names = labelNames ? [...labelNames] : Array.from({ length: max + 1 }, (_, i) => String(i));
   return { labels, labelNames: names };
 }
 
 /** A store over user samples; ids default to the path/URL or `sample-<i>`. */
-export function sampleStore(samples: readonly Sample[], labels: readonly number[], decoder: DecoderChoice): SampleStore {
+export function sampleStore(samples: readonly Sample[], labels: readonly number[], decoder: DecoderChoice, limits: DecodeLimits): SampleStore {
   const ids = samples.map((s, i) =>
     s.id ?? (typeof s.source === 'string' ? s.source : s.source instanceof URL ? s.source.href : `sample-${i}`),
   );
@@ -61,7 +66,7 @@ export function sampleStore(samples: readonly Sample[], labels: readonly number[
   return {
     ids,
     labels,
-    load: (i, target) => decodeToPixels((samples[i] as Sample).source, target, decoder),
+    load: (i, target) => decodeToPixels((samples[i] as Sample).source, target, decoder, limits),
     dispose: () => undefined,
   };
 }

@@ -2,7 +2,7 @@
  * Split math on plain index arrays: seeded (optionally stratified) weighted splits, tfds-style slicing strings,
  * hash-stable assignment and per-epoch permutations. No tensors here, so every rule is unit-testable.
  */
-import { hashSeed, hashString, shuffled } from './rng';
+import { createRng, hashSeed, hashString, shuffled } from './rng';
 
 /** Indices of the samples in each split (indices into the caller's sample list). */
 export interface SplitIndices {
@@ -192,8 +192,38 @@ export function checkPartition(n: number, ranges: Readonly<Record<'train' | 'val
   return undefined;
 }
 
+/** The seed of one epoch's shuffle: a fresh stream per (seed, epoch). */
+function epochSeed(seed: number, epoch: number): number {
+  return (hashSeed(seed) ^ hashSeed(epoch + 0x51ed27)) | 0;
+}
+
 /** The seeded order of `indices` for one epoch: a fresh permutation per (seed, epoch), the same on every machine. */
 export function epochOrder(indices: readonly number[], seed: number, epoch: number): number[] {
-  const mixed = (hashSeed(seed) ^ hashSeed(epoch + 0x51ed27)) | 0;
-  return shuffled(indices, mixed);
+  return shuffled(indices, epochSeed(seed, epoch));
+}
+
+/**
+ * One epoch's order through a shuffle buffer, with tf.data's `shuffle(bufferSize)` semantics: the buffer starts with
+ * the first `bufferSize` items of `indices` (in their order); each step outputs a seeded random item of the buffer
+ * and puts the next input item in its place; once the input runs out the buffer drains in random order. Every item
+ * comes out exactly once, and item `i` never comes out before step `i - bufferSize + 1`, so a buffer of 1 keeps the
+ * input order. A buffer at least as large as the input gives a uniform permutation: {@link epochOrder} itself, so
+ * that the default (a buffer as large as the split) keeps the order the loader always gave.
+ */
+export function bufferedEpochOrder(indices: readonly number[], bufferSize: number, seed: number, epoch: number): number[] {
+  if (bufferSize >= indices.length) return epochOrder(indices, seed, epoch);
+  const rng = createRng(epochSeed(seed, epoch));
+  const buffer = indices.slice(0, bufferSize);
+  const out: number[] = [];
+  let next = buffer.length;
+  while (buffer.length > 0) {
+    const j = rng.nextInt(buffer.length);
+    out.push(buffer[j] as number);
+    if (next < indices.length) buffer[j] = indices[next++] as number;
+    else {
+      buffer[j] = buffer[buffer.length - 1] as number;
+      buffer.pop();
+    }
+  }
+  return out;
 }

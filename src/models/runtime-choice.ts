@@ -3,7 +3,8 @@
  * many threads. The pipeline asks for "the runtime of this model" and never chooses itself.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { InvalidArgumentError, UnsupportedError } from '../errors';
+import { UnsupportedError } from '../errors';
+import { capWorkers, checkWorkers } from '../internal/validate';
 import { isNode } from '../internal/env';
 import { tfjsGraphRuntime, tfjsLayersRuntime } from '../runtime/tfjs-runtimes';
 import type { FrozenRuntime } from '../runtime/types';
@@ -26,8 +27,6 @@ export interface RuntimeRequest {
 export const AUTO_WORKERS_MIN_IMAGES = 256;
 /** At most this many threads by default: beyond it memory bandwidth, not cores, limits a frozen base. */
 export const AUTO_WORKERS_MAX = 4;
-/** At most this many threads may be asked for; fewer start when there are fewer cores or images. */
-export const MAX_WORKERS = 64;
 
 /**
  * The worker threads used when the caller does not say: every core (at most {@link AUTO_WORKERS_MAX}) when all of
@@ -64,9 +63,7 @@ export async function openBaseRuntime(view: WrapperView, request: RuntimeRequest
   const fused = request.fused ?? true;
   const base = view.base;
   const shape = { inputShape: view.inputShape, pooling: view.pooling };
-  if (request.workers !== undefined && (!Number.isInteger(request.workers) || request.workers < 0 || request.workers > MAX_WORKERS)) {
-    throw new InvalidArgumentError(call, 'workers', `an integer from 0 to ${MAX_WORKERS}`, request.workers);
-  }
+  if (request.workers !== undefined) checkWorkers(call, request.workers);
   if (request.workers !== undefined && request.workers > 1 && (base.kind !== 'layers' || !view.isBaseFrozen())) {
     throw new UnsupportedError(
       `${call}: workers need a frozen layers base (each thread loads a copy), got ${base.kind === 'graph' ? 'a GraphModel base' : 'a base with trainable weights'}; pass workers: 0`,
@@ -74,9 +71,9 @@ export async function openBaseRuntime(view: WrapperView, request: RuntimeRequest
   }
   if (base.kind === 'graph') return tfjsGraphRuntime(base.graph, { ...shape, outputNode: base.outputNode });
   const asked = request.workers ?? (await defaultWorkers(view, request.images));
-  // Never more threads than cores or images: extra threads only cost memory (a base copy and a backend each).
   if (asked > 1) workerBackend(call); // refuses a browser or a backend other than cpu / wasm before counting cores
-  const threads = asked > 1 ? Math.min(asked, await coreCount(), Math.max(1, request.images)) : asked;
+  // Never more threads than cores or images: extra threads only cost memory (a base copy and a backend each).
+  const threads = asked > 1 ? capWorkers(asked, await coreCount(), request.images) : 0;
   if (threads > 1) return workerPoolRuntime(call, base.container, { ...shape, threads, fused });
   return tfjsLayersRuntime(base.container, {
     ...shape,

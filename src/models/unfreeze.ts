@@ -6,7 +6,7 @@
  */
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { InvalidArgumentError, UnsupportedError } from '../errors';
-import { checkNonNegativeInteger, checkOptionsObject } from '../internal/validate';
+import { checkNonNegativeInteger, checkOptionKeys, checkOptionsObject } from '../internal/validate';
 import { checkNotDisposed, describeWrapper } from './wrapper-view';
 import { closestNames } from '../internal/suggest';
 
@@ -62,6 +62,7 @@ export function unfreezeAs(call: string, model: tfl.LayersModel, options: Unfree
   if (view === undefined) throw new InvalidArgumentError(call, 'model', 'a model shaped like a Wrapper model (base, pooling, head)', model);
   checkNotDisposed(call, model);
   checkOptionsObject(call, options);
+  checkOptionKeys<UnfreezeOptions>(call, options, { fromLayer: true, topLayers: true });
   if (options === undefined || (options.fromLayer === undefined) === (options.topLayers === undefined)) {
     throw new InvalidArgumentError(call, 'options', 'exactly one of fromLayer and topLayers', options);
   }

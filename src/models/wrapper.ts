@@ -13,8 +13,11 @@ import {
   checkOneOf,
   checkOptionKeys,
   checkOptionsObject,
-  checkPositiveInteger,
+  checkClassCount,
+  checkDenseUnits,
   checkSeed,
+  checkWeightSize,
+  MAX_IMAGE_SIDE,
 } from '../internal/validate';
 import { runGraph } from '../runtime/tfjs-runtimes';
 import { cutBase, imageInputShape, rebuildForInput } from './base-core';
@@ -126,9 +129,7 @@ export function Wrapper(base: tfl.LayersModel | GraphModelLike | BaseSpec, optio
   const cutAt = options.cutAt ?? spec?.cutAt;
   const outputNode = options.outputNode ?? spec?.outputNode;
   const seed = options.seed ?? 42;
-  if (typeof numClasses !== 'number' || !Number.isInteger(numClasses) || numClasses < 2) {
-    throw new InvalidArgumentError(CALL, 'numClasses', 'an integer >= 2', numClasses);
-  }
+  checkClassCount(CALL, 'numClasses', numClasses);
   const labelMode = options.labelMode ?? (numClasses === 2 ? 'binary' : 'categorical');
   checkOneOf(CALL, 'labelMode', labelMode, ['binary', 'categorical'] as const);
   if (labelMode === 'binary' && numClasses !== 2) {
@@ -137,7 +138,7 @@ export function Wrapper(base: tfl.LayersModel | GraphModelLike | BaseSpec, optio
   checkOneOf(CALL, 'pooling', pooling, ['avg', 'max'] as const);
   checkNumberInRange(CALL, 'dropout', dropout, 0, 1, true);
   if (!Array.isArray(hiddenUnits)) throw new InvalidArgumentError(CALL, 'hiddenUnits', 'an array of positive integers', hiddenUnits);
-  hiddenUnits.forEach((u, i) => checkPositiveInteger(CALL, `hiddenUnits[${i}]`, u));
+  hiddenUnits.forEach((u, i) => checkDenseUnits(CALL, `hiddenUnits[${i}]`, u));
   if (cutAt !== undefined && (typeof cutAt !== 'string' || cutAt === '')) {
     throw new InvalidArgumentError(CALL, 'cutAt', 'a layer name', cutAt);
   }
@@ -152,7 +153,15 @@ export function Wrapper(base: tfl.LayersModel | GraphModelLike | BaseSpec, optio
     ? layersBase(model, cutAt, options.inputShape ?? spec?.inputShape)
     : graphBase(model as GraphModelLike, outputNode, options.inputShape ?? spec?.inputShape);
 
-  return assembleWrapper(built, pooling, () => makeHeadLayers(numClasses, labelMode === 'binary', dropout, hiddenUnits, seed), {
+  const makeHead = (featureSize: number): tfl.layers.Layer[] => {
+    // Every kernel's size is known from the feature width: refuse one too big before any is allocated.
+    const widths = [featureSize, ...hiddenUnits, labelMode === 'binary' ? 1 : numClasses];
+    for (let i = 1; i < widths.length; i++) {
+      checkWeightSize(CALL, i < widths.length - 1 ? 'hiddenUnits' : 'numClasses', [widths[i - 1] as number, widths[i] as number], i < widths.length - 1 ? hiddenUnits : numClasses);
+    }
+    return makeHeadLayers(numClasses, labelMode === 'binary', dropout, hiddenUnits, seed);
+  };
+  return assembleWrapper(built, pooling, makeHead, {
     baseName: spec?.name,
     preprocessing: spec?.preprocessing,
   });
@@ -166,7 +175,7 @@ export function Wrapper(base: tfl.LayersModel | GraphModelLike | BaseSpec, optio
 export function assembleWrapper(
   built: BuiltBase,
   pooling: 'avg' | 'max',
-  makeHead: () => tfl.layers.Layer[],
+  makeHead: (featureSize: number) => tfl.layers.Layer[],
   about: { readonly baseName: string | undefined; readonly preprocessing: PreprocessingMode | undefined },
 ): tfl.LayersModel {
   const headLayers: tfl.layers.Layer[] = [];
@@ -194,7 +203,7 @@ export function assembleWrapper(
     if (typeof featureSize !== 'number') {
       throw new IncompatibleModelError(`${CALL}: the base's feature size is unknown (shape [${pooled.shape.join(', ')}])`);
     }
-    headLayers.push(...makeHead());
+    headLayers.push(...makeHead(featureSize));
     const output = headLayers.reduce((t, layer) => layer.apply(t) as tfl.SymbolicTensor, pooled);
     // What the base knows about itself travels with it: the pipeline reads it from the model, not from a side table.
     const owner = built.core ?? (built.layer as GraphBaseLayer);
@@ -335,6 +344,8 @@ function makeHeadLayers(
 
 function checkImageShape(shape: unknown): asserts shape is readonly [number, number, number] {
   const ok =
-    Array.isArray(shape) && shape.length === 3 && shape.every((d) => typeof d === 'number' && Number.isInteger(d) && d > 0);
-  if (!ok) throw new InvalidArgumentError(CALL, 'inputShape', '[height, width, channels] of positive integers', shape);
+    Array.isArray(shape) &&
+    shape.length === 3 &&
+    shape.every((d) => typeof d === 'number' && Number.isInteger(d) && d > 0 && d <= MAX_IMAGE_SIDE);
+  if (!ok) throw new InvalidArgumentError(CALL, 'inputShape', `[height, width, channels] of integers in [1, ${MAX_IMAGE_SIDE}]`, shape);
 }

@@ -14,7 +14,7 @@
  */
 import type * as tf from '@tensorflow/tfjs-core';
 import { InvalidArgumentError, LoadError, TlKitError, UnsupportedError } from '../errors';
-import { checkOptionsObject } from '../internal/validate';
+import { checkOptionKeys, checkOptionsObject } from '../internal/validate';
 import { checkGroupSize, concatBytes, parseModelJson, toArtifacts } from '../io/manifest';
 import type { BaseSpec } from '../models/base-spec';
 import { modelFromArtifacts, toBaseSpec, type GraphModelLoader } from '../models/load-base';
@@ -106,6 +106,7 @@ const CALL = 'loadNsfwBase';
  */
 export async function loadNsfwBase(name: NsfwBaseName, options: NsfwBaseOptions = {}): Promise<BaseSpec> {
   checkOptionsObject(CALL, options);
+  checkOptionKeys<NsfwBaseOptions>(CALL, options, { cutAt: true, inputShape: true, loadGraphModel: true });
   const entry = Object.prototype.hasOwnProperty.call(ENTRIES, name) ? ENTRIES[name] : undefined;
   if (entry === undefined) {
     throw new InvalidArgumentError(CALL, 'name', "'mobilenet_v2', 'mobilenet_v2_mid' or 'inception_v3'", name);

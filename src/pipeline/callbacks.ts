@@ -6,7 +6,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { InvalidArgumentError, TrainingError } from '../errors';
-import { checkNonNegativeInteger, checkOneOf, checkOptionsObject } from '../internal/validate';
+import { checkNonNegativeInteger, checkOneOf, checkOptionKeys, checkOptionsObject } from '../internal/validate';
 import type { BaseRuntimeInfo } from '../runtime/types';
 
 /** Numeric training logs, keyed like tfjs: `loss`, `acc`, `val_loss`, `val_acc`. */
@@ -176,6 +176,7 @@ export interface EarlyStoppingOptions {
 export function earlyStopping(options: EarlyStoppingOptions = {}): TrainingCallback {
   const call = 'earlyStopping';
   checkOptionsObject(call, options);
+  checkOptionKeys<EarlyStoppingOptions>(call, options, { monitor: true, patience: true, minDelta: true, mode: true, restoreBestWeights: true });
   const monitor = options.monitor ?? 'val_loss';
   const patience = options.patience ?? 2;
   const minDelta = options.minDelta ?? 0;

@@ -6,7 +6,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import type { ImageBatchSource, LabelMode, SplitName } from '../data/types';
 import { DatasetError } from '../errors';
-import { checkNonNegativeInteger, checkOptionKeys, checkOptionsObject } from '../internal/validate';
+import { checkOptionKeys, checkOptionsObject, checkWorkers } from '../internal/validate';
 import { openBaseRuntime } from '../models/runtime-choice';
 import { checkNotDisposed, describeWrapper } from '../models/wrapper-view';
 import type { BaseRuntimeInfo, FrozenRuntime } from '../runtime/types';
@@ -250,7 +250,7 @@ export async function evaluate(
   const split = options.split ?? 'test';
   checkSplit(call, split);
   const workers = options.workers;
-  if (workers !== undefined) checkNonNegativeInteger(call, 'workers', workers);
+  if (workers !== undefined) checkWorkers(call, workers);
   checkModelFitsData(call, model, data);
   const { score: c, runtime } = await collect(call, model, data, split, options.steps, workers);
   const k = data.labelNames.length;

@@ -11,6 +11,7 @@ import {
   checkPositiveInteger,
   checkPositiveNumber,
   checkSeed,
+  checkWorkers,
 } from '../internal/validate';
 import { describeWrapper } from '../models/wrapper-view';
 import { nanGuard, type TrainingCallback } from './callbacks';
@@ -190,7 +191,7 @@ export function resolveCommon(call: string, data: ImageBatchSource, options: Fit
   const seed = options.seed ?? 42;
   checkSeed(call, seed);
   const workers = options.workers;
-  if (workers !== undefined) checkNonNegativeInteger(call, 'workers', workers);
+  if (workers !== undefined) checkWorkers(call, workers);
   const shuffle = options.shuffle ?? true;
   if (typeof shuffle !== 'boolean') throw new InvalidArgumentError(call, 'shuffle', 'a boolean', shuffle);
   if (options.learningRate !== undefined) checkPositiveNumber(call, 'learningRate', options.learningRate);

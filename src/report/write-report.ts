@@ -4,7 +4,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { InvalidArgumentError, LoadError, UnsupportedError } from '../errors';
-import { checkOptionsObject, checkSeed } from '../internal/validate';
+import { checkOptionKeys, checkOptionsObject, checkSeed } from '../internal/validate';
 import { shuffled } from '../internal/rng';
 import type { BaseComparison } from '../pipeline/compare';
 import type { EvaluationResult } from '../pipeline/evaluate';
@@ -58,6 +58,10 @@ export interface WriteReportOptions {
    */
   readonly thumbnailSize?: number;
 }
+
+/** Every ReportContent and WriteReportOptions name, so a misspelt one is refused. */
+const CONTENT_KEYS: Readonly<Record<keyof ReportContent, true>> = { title: true, histories: true, comparison: true, evaluation: true, samples: true };
+const OPTION_KEYS: Readonly<Record<keyof WriteReportOptions, true>> = { seed: true, thumbnailSize: true };
 
 /** Paths of the files {@link writeReport} wrote. */
 export interface ReportFiles {
@@ -194,7 +198,9 @@ export async function writeReport(dir: string, content: ReportContent, options: 
   const call = 'writeReport';
   if (typeof dir !== 'string' || dir.length === 0) throw new InvalidArgumentError(call, 'dir', 'a folder path', dir);
   if (typeof content !== 'object' || content === null) throw new InvalidArgumentError(call, 'content', 'an object', content);
+  checkOptionKeys<ReportContent>(call, content, CONTENT_KEYS, [], 'content');
   checkOptionsObject(call, options);
+  checkOptionKeys<WriteReportOptions>(call, options, OPTION_KEYS);
   const seed = options.seed ?? 0;
   checkSeed(call, seed);
   const thumb = options.thumbnailSize ?? 160;

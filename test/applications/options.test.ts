@@ -71,3 +71,56 @@ describe('applications options', () => {
     expect(tf.memory().numTensors).toBe(before);
   });
 });
+
+describe('applications option bounds', () => {
+  test('absurd sizes are refused before anything is built, and nothing is left allocated', async () => {
+    const before = tf.memory().numTensors;
+    await expect(applications.MobileNetV2({ includeTop: false, inputShape: [32, 32, 3], alpha: 1e6 })).rejects.toThrowErrorMatchingInlineSnapshot(
+      `[InvalidArgumentError: applications.MobileNetV2: alpha must be at most 4, got 1000000]`,
+    );
+    await expect(applications.MobileNetV2({ inputShape: [32, 32, 3], alpha: 0.35, classes: 1e9 })).rejects.toThrowErrorMatchingInlineSnapshot(
+      `[InvalidArgumentError: applications.MobileNetV2: classes must be an integer in [1, 100000], got 1000000000]`,
+    );
+    await expect(applications.ResNet50V2({ includeTop: false, inputShape: [100000, 100000, 3] })).rejects.toThrowErrorMatchingInlineSnapshot(
+      `[InvalidArgumentError: applications.ResNet50V2: inputShape must be [height, width, 3] with height and width at most 8192, got [100000, 100000, 3]]`,
+    );
+    // VGG16's fc1 grows with the input area: [4096, 4096, 3] would need a (128*128*512) x 4096 weight.
+    await expect(applications.VGG16({ inputShape: [4096, 4096, 3] })).rejects.toThrowErrorMatchingInlineSnapshot(
+      `[InvalidArgumentError: applications.VGG16: inputShape must be small enough that one weight has at most 536870912 values (it would be [8388608, 4096]), got [4096, 4096, 3]]`,
+    );
+    expect(tf.memory().numTensors).toBe(before);
+  });
+
+  test('unknown option names and null are refused, except for the options documented as nullable', async () => {
+    await expect(applications.MobileNetV2({ inputShape: [32, 32, 3], alpa: 0.5 } as never)).rejects.toThrowErrorMatchingInlineSnapshot(
+      `[InvalidArgumentError: applications.MobileNetV2: options must be known option names (did you mean 'alpha'?), got "alpa"]`,
+    );
+    // alpha belongs to MobileNetV2 only.
+    await expect(applications.VGG16({ includeTop: false, inputShape: [32, 32, 3], alpha: 0.5 } as never)).rejects.toThrow(/options must be known option names/);
+    await expect(applications.ResNet50V2({ includeTop: null } as never)).rejects.toThrowErrorMatchingInlineSnapshot(
+      `[InvalidArgumentError: applications.ResNet50V2: includeTop must be left out (or undefined) for its default, or a value; null is not an option value here, got null]`,
+    );
+    await expect(applications.MobileNetV2({ inputShape: [32, 32, 3], alpha: null } as never)).rejects.toThrow(/alpha must be left out/);
+    const model = await applications.MobileNetV2({ includeTop: false, inputShape: [32, 32, 3], alpha: 0.35, weights: null, pooling: null });
+    try {
+      expect(model.outputs[0]?.shape).toEqual([null, 1, 1, 1280]);
+    } finally {
+      model.dispose();
+    }
+  });
+
+  test('a build that throws half way disposes the weights it had created', async () => {
+    const { buildDisposingOnFailure } = await import('../../src/applications/common');
+    const tfl = await import('@tensorflow/tfjs-layers');
+    const before = tf.memory().numTensors;
+    expect(() =>
+      buildDisposingOnFailure(() => {
+        const input = tfl.input({ shape: [8, 8, 3] });
+        tfl.layers.conv2d({ filters: 4, kernelSize: 3 }).apply(input);
+        tfl.layers.dense({ units: 5 }).apply(tfl.layers.flatten().apply(input));
+        throw new RangeError('allocation refused');
+      }),
+    ).toThrow('allocation refused');
+    expect(tf.memory().numTensors).toBe(before);
+  });
+});

@@ -106,14 +106,14 @@ describe('DataLoader.fromTensors', () => {
 });
 
 describe('DataLoader.getRandomRawImages', () => {
-  it('throws a DatasetError and frees the images it made when the loader is disposed meanwhile', async () => {
+  it('throws a DISPOSED error and frees the images it made when the loader is disposed meanwhile', async () => {
     const xs = tf.fill([8, 2, 2, 3], 100) as tf.Tensor4D;
     const data = await DataLoader.fromTensors(xs, [0, 1, 0, 1, 0, 1, 0, 1], { imageSize: 2, splitWeights: [2, 1, 1] });
     xs.dispose();
     const before = tf.memory().numTensors;
     const drawing = data.getRandomRawImages(4);
     data.dispose();
-    await expect(drawing).rejects.toThrowErrorMatchingInlineSnapshot(`[DatasetError: DataLoader: getRandomRawImages used after dispose()]`);
+    await expect(drawing).rejects.toThrowErrorMatchingInlineSnapshot(`[TlKitError: DataLoader.getRandomRawImages: the DataLoader was disposed; it cannot be used any more (create or load it again)]`);
     expect(tf.memory().numTensors).toBe(before - 1); // only the loader's own clone is gone
   });
 });

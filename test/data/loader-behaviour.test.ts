@@ -118,7 +118,7 @@ describe('DataLoader epochs, splits and leaks', () => {
     data.dispose();
     expect(raw.every((r) => !r.image.isDisposed)).toBe(true);
     tf.dispose(raw.map((r) => r.image));
-    await expect(data.getRandomRawImages(1)).rejects.toThrowErrorMatchingInlineSnapshot(`[DatasetError: DataLoader: getRandomRawImages used after dispose()]`);
+    await expect(data.getRandomRawImages(1)).rejects.toThrowErrorMatchingInlineSnapshot(`[TlKitError: DataLoader.getRandomRawImages: the DataLoader was disposed; it cannot be used any more (create or load it again)]`);
   });
 
   it('pins option errors', async () => {

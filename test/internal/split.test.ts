@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
+  bufferedEpochOrder,
   checkPartition,
   epochOrder,
   parseSlice,
@@ -126,5 +127,51 @@ describe('epochOrder', () => {
     expect([...e0].sort((a, b) => a - b)).toEqual(idx);
     expect(epochOrder(idx, 1, 1)).not.toEqual(e0);
     expect(epochOrder(idx, 1, 0)).toEqual(e0);
+  });
+});
+
+describe('bufferedEpochOrder (tf.data shuffle buffer semantics)', () => {
+  const idx = Array.from({ length: 37 }, (_, i) => i * 3 + 1);
+  const ascending = (a: number, b: number): number => a - b;
+
+  it('outputs every item exactly once for every buffer size, seed and epoch', () => {
+    for (const buffer of [1, 2, 5, 36, 37, 1000]) {
+      for (const seed of [0, 7, 42]) {
+        for (const epoch of [0, 1, 5]) {
+          expect([...bufferedEpochOrder(idx, buffer, seed, epoch)].sort(ascending)).toEqual(idx);
+        }
+      }
+    }
+    expect(bufferedEpochOrder([], 4, 1, 0)).toEqual([]);
+  });
+
+  it('keeps the input order with a buffer of 1 and is a full epochOrder permutation with a buffer as large as the input', () => {
+    expect(bufferedEpochOrder(idx, 1, 3, 0)).toEqual(idx);
+    expect(bufferedEpochOrder(idx, 1, 3, 9)).toEqual(idx);
+    expect(bufferedEpochOrder(idx, idx.length, 3, 2)).toEqual(epochOrder(idx, 3, 2));
+    expect(bufferedEpochOrder(idx, 1e9, 3, 2)).toEqual(epochOrder(idx, 3, 2));
+  });
+
+  it('is seeded: the same (seed, epoch) repeats, another epoch or seed differs', () => {
+    const a = bufferedEpochOrder(idx, 8, 11, 0);
+    expect(bufferedEpochOrder(idx, 8, 11, 0)).toEqual(a);
+    expect(bufferedEpochOrder(idx, 8, 11, 1)).not.toEqual(a);
+    expect(bufferedEpochOrder(idx, 8, 12, 0)).not.toEqual(a);
+  });
+
+  it('never outputs input item i before step i - bufferSize + 1, and draws the first output from the first bufferSize items', () => {
+    for (const buffer of [2, 4, 10]) {
+      const firsts = new Set<number>();
+      for (let seed = 0; seed < 200; seed++) {
+        const order = bufferedEpochOrder(idx, buffer, seed, 0);
+        order.forEach((item, step) => {
+          const i = idx.indexOf(item);
+          expect(step).toBeGreaterThanOrEqual(i - buffer + 1);
+        });
+        firsts.add(idx.indexOf(order[0] as number));
+      }
+      // Over 200 seeds every buffered item was drawn first at least once, and no later item ever was.
+      expect([...firsts].sort(ascending)).toEqual(Array.from({ length: buffer }, (_, i) => i));
+    }
   });
 });

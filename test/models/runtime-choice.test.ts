@@ -55,7 +55,7 @@ describe('openBaseRuntime (this thread)', () => {
   it('validates its options and inputs', async () => {
     const parts = partsOf(tinyConvBnBase());
     await expect(open(parts, { workers: -1 })).rejects.toThrowErrorMatchingInlineSnapshot(
-      `[InvalidArgumentError: test: workers must be an integer from 0 to 64, got -1]`,
+      `[InvalidArgumentError: test: workers must be an integer in [0, 64], got -1]`,
     );
     await expect(
       open(partsOf(graphLike(tinyConvBnBase())), { workers: 2 }),

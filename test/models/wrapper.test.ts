@@ -135,8 +135,17 @@ describe('Wrapper option errors', () => {
 
   it('refuses numClasses < 2', () => {
     expect(() => Wrapper(base, { numClasses: 1 })).toThrowErrorMatchingInlineSnapshot(
-      `[InvalidArgumentError: Wrapper: numClasses must be an integer >= 2, got 1]`,
+      `[InvalidArgumentError: Wrapper: numClasses must be an integer in [2, 100000], got 1]`,
     );
+  });
+
+  it('refuses absurd sizes before allocating anything (1e9 classes or hidden units, a huge input, a huge kernel)', () => {
+    const before = tf.memory().numTensors;
+    expect(() => Wrapper(base, { numClasses: 1e9 })).toThrowErrorMatchingInlineSnapshot(`[InvalidArgumentError: Wrapper: numClasses must be an integer in [2, 100000], got 1000000000]`);
+    expect(() => Wrapper(base, { hiddenUnits: [1e9] })).toThrowErrorMatchingInlineSnapshot(`[InvalidArgumentError: Wrapper: hiddenUnits[0] must be an integer in [1, 65536], got 1000000000]`);
+    expect(() => Wrapper(base, { inputShape: [100000, 100000, 3] })).toThrow(/inputShape must be \[height, width, channels\] of integers in \[1, 8192\]/);
+    expect(() => Wrapper(base, { hiddenUnits: [65536, 65536] })).toThrowErrorMatchingInlineSnapshot(`[InvalidArgumentError: Wrapper: hiddenUnits must be small enough that one weight has at most 536870912 values (it would be [65536, 65536]), got [65536, 65536]]`);
+    expect(tf.memory().numTensors).toBe(before);
   });
 
   it("refuses labelMode 'binary' for more than two classes, and an unknown labelMode", () => {

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { inflateSync } from 'node:zlib';
@@ -133,6 +133,20 @@ describe('writeReport', () => {
     expect(files.svg.map((f) => basename(f))).toEqual(['loss.svg', 'accuracy.svg']);
     await expect(writeReport(dir, {})).rejects.toThrowErrorMatchingInlineSnapshot(`[InvalidArgumentError: writeReport: content must be an object with histories, comparison, evaluation or samples, got {}]`);
     await expect(writeReport('', { histories: {} })).rejects.toThrowErrorMatchingInlineSnapshot(`[InvalidArgumentError: writeReport: dir must be a folder path, got ""]`);
+  });
+
+  it('refuses misspelt and null options and content keys before writing anything', async () => {
+    const dir = join(tmpdir(), `tlkit-report-never-${process.pid}`);
+    const content = { histories: { run: history([1, 0.5], [0.5, 0.8]) } };
+    await expect(writeReport(dir, content, { thumbnailsize: 64 } as never)).rejects.toThrowErrorMatchingInlineSnapshot(
+      `[InvalidArgumentError: writeReport: options must be known option names (did you mean 'thumbnailSize'?), got "thumbnailsize"]`,
+    );
+    await expect(writeReport(dir, content, { seed: null } as never)).rejects.toThrow(/writeReport: seed must be left out/);
+    await expect(writeReport(dir, { ...content, evaluaton: {} } as never)).rejects.toThrowErrorMatchingInlineSnapshot(
+      `[InvalidArgumentError: writeReport: content must be an object with known keys only (title, histories, comparison, evaluation, samples) (did you mean 'evaluation'?), got "evaluaton"]`,
+    );
+    await expect(writeReport(dir, { ...content, title: null } as never)).rejects.toThrow(/writeReport: content.title must be left out/);
+    await expect(stat(dir)).rejects.toThrow(/ENOENT/);
   });
 });
 
