@@ -26,7 +26,6 @@ export interface Counters {
   foldedBatchNorms: number;
   mergedPaddings: number;
   transposes: number;
-  identities: number;
 }
 
 /** Where each slot lives in the ONNX graph. */
@@ -35,7 +34,7 @@ export class ConversionState {
   private readonly layouts = new Map<Slot, Layout>();
   private readonly shapes = new Map<Slot, Shape>();
   private readonly reordered = new Map<string, string>();
-  readonly counters: Counters = { foldedBatchNorms: 0, mergedPaddings: 0, transposes: 0, identities: 0 };
+  readonly counters: Counters = { foldedBatchNorms: 0, mergedPaddings: 0, transposes: 0 };
 
   constructor(readonly builder: GraphBuilder) {}
 

@@ -199,5 +199,5 @@ export const WEIGHTED_LAYERS: Readonly<Record<string, LayerConverter>> = {
 /** Classes whose output a following BatchNormalization can fold into (when their activation is linear). */
 export const FOLDABLE = new Set(['Conv2D', 'DepthwiseConv2D', 'SeparableConv2D', 'Dense']);
 
-/** Classes that can take a ZeroPadding2D that alone feeds them into their own pads. */
-export const PADDABLE = new Set(['Conv2D', 'DepthwiseConv2D', 'SeparableConv2D']);
+/** Classes that take a ZeroPadding2D that alone feeds them into their own pads (pools: see pooling.ts). */
+export const PADDABLE = new Set(['Conv2D', 'DepthwiseConv2D', 'SeparableConv2D', 'MaxPooling2D', 'AveragePooling2D']);

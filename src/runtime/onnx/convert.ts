@@ -20,7 +20,7 @@ import { FOLDABLE, PADDABLE, WEIGHTED_LAYERS } from './conv';
 import { OnnxConversionError } from './errors';
 import { POOLING_LAYERS } from './pooling';
 import { loadOnnxProto } from './proto';
-import { pairOfPairs, STRUCTURE_LAYERS } from './structure';
+import { IDENTITY_CLASSES, pairOfPairs, STRUCTURE_LAYERS } from './structure';
 
 /** Options of {@link convertLayersModel}. */
 export interface ConvertLayersModelOptions {
@@ -95,7 +95,7 @@ export const CONVERTIBLE_LAYER_CLASSES: readonly string[] = Object.keys(CONVERTE
  * `model.predict` up to float rounding.
  *
  * Translated layers: Conv2D, DepthwiseConv2D, SeparableConv2D, Dense, BatchNormalization (folded, or a per-channel
- * scale and shift), the activation layers and every tfjs activation name, Add, Subtract, Multiply, Average, Maximum,
+ * scale and shift), the activation layers and every tfjs activation name, Add, Multiply, Average, Maximum,
  * Minimum, Concatenate, Max/AveragePooling2D, GlobalAverage/MaxPooling2D, ZeroPadding2D, Cropping2D, UpSampling2D,
  * Flatten, Reshape, Permute, Rescaling, and Dropout-like layers (identities). See {@link CONVERTIBLE_LAYER_CLASSES}.
  *
@@ -135,10 +135,11 @@ export async function convertLayersModel(
   const inputShape = checkModelShape(model);
   const onnx = await loadOnnxProto(CALL);
 
-  const graph = flattenModel(model, CALL);
+  const flat = flattenModel(model, CALL);
+  const graph = dropIdentities(flat.nodes, flat.outputs);
   const builder = new GraphBuilder();
   const state = new ConversionState(builder);
-  const inputSlot = graph.inputs[0] as Slot;
+  const inputSlot = flat.inputs[0] as Slot;
   const outputSlot = graph.outputs[0] as Slot;
   state.setShape(inputSlot, [null, ...inputShape]);
   for (const node of graph.nodes) inferShapes(node, state);
@@ -193,12 +194,12 @@ export async function convertLayersModel(
     inputShape,
     outputShape,
     stats: {
-      layers: graph.nodes.filter((n) => n.layer.getClassName() !== 'InputLayer').length,
+      layers: flat.nodes.filter((n) => n.layer.getClassName() !== 'InputLayer').length,
       nodes: builder.nodeCount,
       foldedBatchNorms: counters.foldedBatchNorms,
       mergedPaddings: counters.mergedPaddings,
-      transposes: counters.transposes + 0,
-      identities: counters.identities,
+      transposes: counters.transposes,
+      identities: graph.identities,
       weightBytes: builder.weightBytes,
     },
   };
@@ -232,18 +233,51 @@ function inferShapes(node: GraphNode, state: ConversionState): void {
     throw new OnnxConversionError(CALL, layer.name, layer.getClassName(), 'its output shape cannot be computed', { cause: err });
   }
   const shapes = (node.outputs.length === 1 ? [out] : out) as Shape[];
+  if (layer.getClassName() === 'Reshape' && Array.isArray(shapes[0])) shapes[0] = resolveReshape(inputs[0] ?? [], shapes[0]);
   node.outputs.forEach((slot, i) => {
     const shape = shapes[i];
-    if (!Array.isArray(shape) || shape.slice(1).some((d) => typeof d !== 'number' || d < 0)) {
+    if (!Array.isArray(shape) || shape.slice(1).some((d) => typeof d !== 'number' || !(d > 0))) {
       throw new OnnxConversionError(
         CALL,
         layer.name,
         layer.getClassName(),
-        `its output shape ${JSON.stringify(shape)} is not fully known`,
+        `its output shape ${JSON.stringify(shape)} is not fully known and positive at input size [${inputs[0]?.slice(1).join(', ') ?? ''}]`,
       );
     }
     state.setShape(slot, [null, ...(shape.slice(1) as number[])]);
   });
+}
+
+/**
+ * The layer calls without those that are identities at inference (Dropout, Activation('linear'), ...): their readers
+ * read their input instead.
+ */
+function dropIdentities(nodes: readonly GraphNode[], outputs: readonly Slot[]) {
+  const alias = new Map<Slot, Slot>();
+  const resolve = (slot: Slot): Slot => alias.get(slot) ?? slot;
+  const kept: GraphNode[] = [];
+  let identities = 0;
+  for (const node of nodes) {
+    const className = node.layer.getClassName();
+    const linear = className === 'Activation' && (configOf(node.layer)['activation'] ?? 'linear') === 'linear';
+    if ((IDENTITY_CLASSES.has(className) || linear) && node.inputs.length === 1 && node.outputs.length === 1) {
+      alias.set(node.outputs[0] as Slot, resolve(node.inputs[0] as Slot));
+      if (className !== 'InputLayer') identities++;
+      continue;
+    }
+    kept.push({ ...node, inputs: node.inputs.map(resolve) });
+  }
+  return { nodes: kept, outputs: outputs.map(resolve), identities };
+}
+
+/** A Reshape's output shape with its one free dimension (tfjs leaves it null when the batch is free) worked out. */
+function resolveReshape(input: Shape, output: Shape): Shape {
+  const free = output.slice(1).filter((d) => d === null).length;
+  const known = input.slice(1);
+  if (free !== 1 || known.some((d) => d === null)) return output;
+  const total = (known as number[]).reduce((a, b) => a * b, 1);
+  const rest = (output.slice(1).filter((d) => d !== null) as number[]).reduce((a, b) => a * b, 1);
+  return output.map((d, i) => (i > 0 && d === null ? total / rest : d));
 }
 
 interface FoldPlan {

@@ -1,9 +1,8 @@
 /**
- * Layers without weights that combine or reshape values: merges (Add, Subtract, Multiply, Average, Maximum, Minimum,
- * Concatenate), ZeroPadding2D, Cropping2D, UpSampling2D, Flatten, Reshape, Permute, Rescaling, and the layers that
- * are identities at inference (Dropout and its kin). Internal.
+ * Layers without weights that combine or reshape values: merges (Add, Multiply, Average, Maximum, Minimum, Concatenate),
+ * ZeroPadding2D, Cropping2D, UpSampling2D, Flatten, Reshape, Permute and Rescaling; and the list of layers that are
+ * identities at inference (Dropout and its kin). Internal.
  */
-import type { Slot } from '../graph';
 import { onlyInput, onlyOutput, onnxAxis, pair, requireChannelsLast, type Layout, type LayerCall, type LayerConverter } from './context';
 
 /** The inputs of a merge layer in one common layout (NCHW when any rank-4 input already is). */
@@ -30,12 +29,6 @@ function chain(op: string, after?: (c: LayerCall, y: string, count: number) => s
     c.state.define(onlyOutput(c), y, layout);
   };
 }
-
-const subtract: LayerConverter = (c: LayerCall) => {
-  const { names, layout } = mergeInputs(c);
-  if (names.length !== 2) c.fail(`expected two inputs, got ${names.length}`);
-  c.state.define(onlyOutput(c), c.builder.node('Sub', names, c.layer.name), layout);
-};
 
 const concatenate: LayerConverter = (c: LayerCall) => {
   const { names, layout, rank } = mergeInputs(c);
@@ -124,13 +117,11 @@ const rescaling: LayerConverter = (c: LayerCall) => {
   c.state.define(onlyOutput(c), b.node('Add', [scaled, b.scalar(`${c.layer.name}_offset`, offset)], c.layer.name), layout);
 };
 
-/** Passes the input through: the layer does nothing at inference. */
-const identity: LayerConverter = (c: LayerCall) => {
-  const input: Slot = onlyInput(c);
-  const layout = c.state.layout(input);
-  c.state.counters.identities++;
-  c.state.define(onlyOutput(c), c.state.as(input, layout), layout);
-};
+/**
+ * Layer classes that do nothing at inference: they are taken out of the graph before conversion (their readers read
+ * their input), so that they never stand between two layers that fold or merge. `Activation('linear')` is one too.
+ */
+export const IDENTITY_CLASSES = new Set(['InputLayer', 'Dropout', 'SpatialDropout1D', 'GaussianNoise', 'GaussianDropout', 'AlphaDropout']);
 
 /** Structure converters by tfjs class name. */
 export const STRUCTURE_LAYERS: Readonly<Record<string, LayerConverter>> = {
@@ -139,7 +130,6 @@ export const STRUCTURE_LAYERS: Readonly<Record<string, LayerConverter>> = {
   Maximum: chain('Max'),
   Minimum: chain('Min'),
   Average: chain('Add', (c, y, count) => c.builder.node('Mul', [y, c.builder.scalar(`${c.layer.name}_inv`, 1 / count)], c.layer.name)),
-  Subtract: subtract,
   Concatenate: concatenate,
   ZeroPadding2D: zeroPadding2d,
   Cropping2D: cropping2d,
@@ -148,10 +138,4 @@ export const STRUCTURE_LAYERS: Readonly<Record<string, LayerConverter>> = {
   Reshape: reshape,
   Permute: permuteLayer,
   Rescaling: rescaling,
-  InputLayer: identity,
-  Dropout: identity,
-  SpatialDropout1D: identity,
-  GaussianNoise: identity,
-  GaussianDropout: identity,
-  AlphaDropout: identity,
 };
