@@ -6,6 +6,9 @@
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { describe, expect, it } from 'vitest';
+import { IncompatibleModelError } from '../../../src/errors';
+import { convertLayersModel } from '../../../src/runtime/onnx/convert';
+import { OnnxConversionError } from '../../../src/runtime/onnx/errors';
 import { functional } from '../helpers';
 import { ortParity } from './helpers';
 
@@ -220,5 +223,66 @@ describe('convertLayersModel: merges, pooling, padding and reshaping', () => {
       return ap(L.concatenate(), [a as S, b as S]);
     });
     expect(stats).toMatchObject({ foldedBatchNorms: 2 });
+  });
+});
+
+describe('convertLayersModel: what it refuses', () => {
+  it('names the first layer without a translation, with its class, in a typed error', async () => {
+    const model = functional([6, 6, 3], (x) => {
+      const y = ap(L.conv2d({ filters: 4, kernelSize: 3, padding: 'same', name: 'stem' }), x);
+      return ap(L.conv2dTranspose({ filters: 2, kernelSize: 3, name: 'upconv' }), y);
+    });
+    const err = await convertLayersModel(model).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(OnnxConversionError);
+    expect(err).toBeInstanceOf(IncompatibleModelError);
+    expect(err).toMatchObject({ code: 'INCOMPATIBLE_MODEL', layer: 'upconv', className: 'Conv2DTranspose' });
+    expect((err as Error).message).toMatchInlineSnapshot(
+      `"convertLayersModel: layer 'upconv' (Conv2DTranspose) cannot be converted to ONNX: there is no ONNX translation for this layer class (convertible: see CONVERTIBLE_LAYER_CLASSES)"`,
+    );
+    const norm = functional([4, 4, 3], (x) => ap(L.layerNormalization({ name: 'ln' }), x));
+    await expect(convertLayersModel(norm)).rejects.toMatchObject({ layer: 'ln', className: 'LayerNormalization' });
+  });
+
+  it('refuses settings it does not translate, naming the layer', async () => {
+    const firstChannels = functional([3, 6, 6], (x) => ap(L.maxPooling2d({ poolSize: 2, dataFormat: 'channelsFirst', name: 'cf' }), x));
+    await expect(convertLayersModel(firstChannels)).rejects.toThrowErrorMatchingInlineSnapshot(
+      `[OnnxConversionError: convertLayersModel: layer 'cf' (MaxPooling2D) cannot be converted to ONNX: dataFormat 'channelsFirst' is not supported (only 'channelsLast')]`,
+    );
+  });
+
+  it('refuses bad arguments and models it cannot take, before reading any weight', async () => {
+    const model = functional([4, 4, 3], (x) => ap(L.conv2d({ filters: 2, kernelSize: 1 }), x));
+    await expect(convertLayersModel({} as tfl.LayersModel)).rejects.toThrowErrorMatchingInlineSnapshot(
+      `[InvalidArgumentError: convertLayersModel: model must be a tfjs-layers LayersModel, got {}]`,
+    );
+    await expect(convertLayersModel(model, { pooling: 'mean' as 'avg' })).rejects.toThrowErrorMatchingInlineSnapshot(
+      `[InvalidArgumentError: convertLayersModel: pooling must be 'avg', 'max' or 'none', got "mean"]`,
+    );
+    await expect(convertLayersModel(model, { opset: 11 })).rejects.toThrowErrorMatchingInlineSnapshot(
+      `[InvalidArgumentError: convertLayersModel: opset must be an integer from 13 to 17, got 11]`,
+    );
+    await expect(convertLayersModel(model, { poling: 'avg' } as never)).rejects.toThrowErrorMatchingInlineSnapshot(
+      `[InvalidArgumentError: convertLayersModel: options must be known option names (did you mean 'pooling'?), got "poling"]`,
+    );
+    const free = functional([null, null, 3] as unknown as number[], (x) => ap(L.conv2d({ filters: 2, kernelSize: 1 }), x));
+    await expect(convertLayersModel(free)).rejects.toThrowErrorMatchingInlineSnapshot(
+      `[IncompatibleModelError: convertLayersModel: the model's input must be images [batch, height, width, channels] of a fixed size, got [null, null, null, 3] (rebuild the model for one input size first)]`,
+    );
+    const input = tfl.input({ shape: [4, 4, 3] });
+    const two = tfl.model({ inputs: input, outputs: [ap(L.conv2d({ filters: 2, kernelSize: 1 }), input), ap(L.conv2d({ filters: 2, kernelSize: 1 }), input)] });
+    await expect(convertLayersModel(two)).rejects.toThrowErrorMatchingInlineSnapshot(
+      `[IncompatibleModelError: convertLayersModel: the model must have one input and one output, it has 1 and 2]`,
+    );
+  });
+
+  it('reads the weights without leaking tensors, and writes opset 13 as well as 17', async () => {
+    const model = functional([6, 6, 3], (x) => ap(L.batchNormalization(), ap(L.conv2d({ filters: 3, kernelSize: 3 }), x)));
+    const before = tf.memory().numTensors;
+    for (const opset of [13, 17]) {
+      const { error, conversion } = await ortParity(model, 2, [1], { opset });
+      expect(error).toBeLessThan(TOLERANCE);
+      expect(conversion.bytes.byteLength).toBeGreaterThan(3 * 3 * 3 * 3 * 4);
+    }
+    expect(tf.memory().numTensors).toBe(before);
   });
 });

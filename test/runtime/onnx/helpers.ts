@@ -65,3 +65,25 @@ export async function ortParity(
   }
   return { error, conversion, shape };
 }
+
+/**
+ * Gives every BatchNormalization of `model` seeded non-trivial statistics (gamma in [0.5, 1.5], beta in [-0.5, 0.5],
+ * moving mean in [-1, 1], variance in [0.3, 3]), whatever its `scale` / `center` flags, so folding is visible.
+ */
+export function randomizeBatchNorms(model: tfl.LayersModel, seed: number): void {
+  let k = 0;
+  for (const layer of model.layers) {
+    if (layer.getClassName() !== 'BatchNormalization') continue;
+    const config = layer.getConfig();
+    const n = layer.getWeights()[0]?.shape[0] ?? 0;
+    const s = seed * 1000 + 4 * k++;
+    const values = [
+      ...(config['scale'] === false ? [] : [tf.randomUniform([n], 0.5, 1.5, 'float32', s)]),
+      ...(config['center'] === false ? [] : [tf.randomUniform([n], -0.5, 0.5, 'float32', s + 1)]),
+      tf.randomUniform([n], -1, 1, 'float32', s + 2),
+      tf.randomUniform([n], 0.3, 3, 'float32', s + 3),
+    ];
+    layer.setWeights(values);
+    tf.dispose(values);
+  }
+}
