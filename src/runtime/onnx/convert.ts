@@ -185,7 +185,13 @@ export async function convertLayersModel(
     opset,
     opset >= 15 ? 8 : 7,
   );
-  const bytes = onnx.ModelProto.encode(onnx.ModelProto.create(proto)).finish();
+  const encoded = onnx.ModelProto.encode(onnx.ModelProto.create(proto)).finish();
+  // In Node protobufjs returns a Buffer, which for small models is a view of a shared pool: hand out a plain
+  // Uint8Array that owns its memory.
+  const bytes =
+    encoded.byteOffset === 0 && encoded.byteLength === encoded.buffer.byteLength
+      ? new Uint8Array(encoded.buffer, 0, encoded.byteLength)
+      : new Uint8Array(encoded);
   const counters = state.counters;
   return {
     bytes,

@@ -282,6 +282,8 @@ describe('convertLayersModel: what it refuses', () => {
       const { error, conversion } = await ortParity(model, 2, [1], { opset });
       expect(error).toBeLessThan(TOLERANCE);
       expect(conversion.bytes.byteLength).toBeGreaterThan(3 * 3 * 3 * 3 * 4);
+      // A plain Uint8Array that owns its memory (not a view of Node's shared Buffer pool).
+      expect(conversion.bytes.buffer.byteLength).toBe(conversion.bytes.byteLength);
     }
     expect(tf.memory().numTensors).toBe(before);
   });
