@@ -52,7 +52,7 @@ export interface OnnxSessionOptions {
   readonly outputName?: string;
   /**
    * Let ONNX Runtime's threads busy-wait for work between operators (`session.intra_op.allow_spinning`). Spinning
-   * gains a little on an otherwise idle machine and loses a lot when anything else needs the cores, such as image
+   * can gain a little on an otherwise idle machine and loses a lot when anything else needs the cores, such as image
    * decoding in the same process: measured on a 2-core machine at load 8.5, MobileNetV2 at 224 px on 2 threads ran
    * at 40 images/s spinning against 71 without.
    * @defaultValue false
