@@ -63,11 +63,12 @@ describe('convertLayersModel on the applications builders (random weights)', () 
     model.dispose();
   });
 
-  it('VGG16 at 40 px, pooled by max in the graph', async () => {
-    const model = await build('VGG16', 40, 2);
-    const { error, shape } = await ortParity(model, 2, [1], { pooling: 'max' });
+  it('VGG16 at 32 px, pooled by max in the graph', async () => {
+    // VGG16 has no BatchNorm; its cost is tfjs's own predict on the cpu backend, so one image at the smallest size.
+    const model = await build('VGG16', 32, 2);
+    const { error, shape } = await ortParity(model, 1, [1], { pooling: 'max' });
     expect(error).toBeLessThan(TOLERANCE);
-    expect(shape).toEqual([2, 512]);
+    expect(shape).toEqual([1, 512]);
     model.dispose();
   });
 
