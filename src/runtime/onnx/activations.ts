@@ -136,7 +136,7 @@ export const ACTIVATION_LAYERS: Readonly<Record<string, LayerConverter>> = {
     if (alpha === undefined) c.fail('it has no alpha weight');
     // alpha has the input's shape without the batch axis: reorder it like the value it multiplies.
     const nchw = c.state.layout(input) === 'nchw';
-    const values = nchw ? permute(alpha.values, alpha.shape, [2, 0, 1]) : Float32Array.from(alpha.values);
+    const values = nchw ? permute(alpha.values, alpha.shape, [2, 0, 1]) : alpha.values;
     const shape = nchw ? [alpha.shape[2], alpha.shape[0], alpha.shape[1]] : alpha.shape;
     return c.builder.node('PRelu', [x, c.builder.floats(`${c.layer.name}_alpha`, values, shape as number[])], c.layer.name);
   }),

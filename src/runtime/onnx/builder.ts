@@ -22,14 +22,16 @@ export function float(value: number): { readonly float: number } {
 
 const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
-/** The bytes of `values` in little-endian order (ONNX raw_data), in a fresh buffer. */
+/**
+ * The bytes of `values` in little-endian order (ONNX raw_data): a view of `values` on little-endian hosts (the graph
+ * is encoded before anything can change them, so no copy is made), a byte-swapped copy elsewhere.
+ */
 function rawBytes(values: Float32Array | BigInt64Array): Uint8Array {
+  if (LITTLE_ENDIAN) return new Uint8Array(values.buffer, values.byteOffset, values.byteLength);
   const copy = values.slice();
   const bytes = new Uint8Array(copy.buffer, copy.byteOffset, copy.byteLength);
-  if (!LITTLE_ENDIAN) {
-    const width = copy.BYTES_PER_ELEMENT;
-    for (let i = 0; i < bytes.length; i += width) bytes.subarray(i, i + width).reverse();
-  }
+  const width = copy.BYTES_PER_ELEMENT;
+  for (let i = 0; i < bytes.length; i += width) bytes.subarray(i, i + width).reverse();
   return bytes;
 }
 
@@ -62,7 +64,10 @@ function valueInfo(info: ValueInfo): onnx.IValueInfoProto {
   };
 }
 
-/** Collects nodes and initialisers; every value name it hands out is unique. */
+/**
+ * Collects nodes and initialisers; every value name it hands out is unique. Initialisers refer to the arrays they are
+ * given until the model is encoded: encode it before anything can write to them.
+ */
 export class GraphBuilder {
   private readonly nodes: onnx.INodeProto[] = [];
   private readonly initializers: onnx.ITensorProto[] = [];

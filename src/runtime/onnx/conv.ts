@@ -157,15 +157,15 @@ const dense: LayerConverter = (c: LayerCall) => {
   const { kernel, bias } = withFold(c, weights.kernel, weights.bias);
   const b = c.builder;
   const x = c.state.native(input);
-  const w = b.floats(`${c.layer.name}_W`, Float32Array.from(kernel), weights.shape);
+  const w = b.floats(`${c.layer.name}_W`, kernel, weights.shape);
   let y: string;
   if (rank === 2) {
     const inputs = [x, w];
-    if (bias !== undefined) inputs.push(b.floats(`${c.layer.name}_B`, Float32Array.from(bias), [units]));
+    if (bias !== undefined) inputs.push(b.floats(`${c.layer.name}_B`, bias, [units]));
     y = b.node('Gemm', inputs, c.layer.name, { alpha: float(1), beta: float(1) });
   } else {
     y = b.node('MatMul', [x, w], bias === undefined ? c.layer.name : `${c.layer.name}_matmul`);
-    if (bias !== undefined) y = b.node('Add', [y, b.floats(`${c.layer.name}_B`, Float32Array.from(bias), [units])], c.layer.name);
+    if (bias !== undefined) y = b.node('Add', [y, b.floats(`${c.layer.name}_B`, bias, [units])], c.layer.name);
   }
   c.state.define(onlyOutput(c), layerActivation(c, y, rank - 1), 'native');
 };
