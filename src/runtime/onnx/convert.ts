@@ -86,7 +86,14 @@ const CONVERTERS: Readonly<Record<string, LayerConverter>> = {
   ...STRUCTURE_LAYERS,
 };
 
-/** tfjs-layers classes {@link convertLayersModel} translates. */
+/**
+ * tfjs-layers classes {@link convertLayersModel} translates (Dropout-like layers, which it leaves out, not listed).
+ *
+ * @example
+ * ```ts
+ * const missing = model.layers.map((l) => l.getClassName()).filter((c) => !CONVERTIBLE_LAYER_CLASSES.includes(c));
+ * ```
+ */
 export const CONVERTIBLE_LAYER_CLASSES: readonly string[] = Object.keys(CONVERTERS).sort();
 
 /**

@@ -123,7 +123,12 @@ const PACKAGE = 'onnxruntime-node';
 const INSTALL_HINT =
   'install it with `npm install onnxruntime-node` (on Linux x64, put onnxruntime-node-install=skip in .npmrc so that its install does not download CUDA files)';
 
-/** Imports onnxruntime-node, or throws {@link UnsupportedError} saying how to get it. */
+/**
+ * Imports onnxruntime-node, or throws {@link UnsupportedError} saying how to get it. Also the cheap check of whether
+ * the ONNX Runtime engine is available at all.
+ *
+ * @internal
+ */
 export async function importOnnxRuntime(call: string): Promise<OrtModule> {
   if (!isNode()) throw new UnsupportedError(`${call}: ${PACKAGE} runs in Node only; in a browser, use the tfjs engine`);
   let ns: unknown;
