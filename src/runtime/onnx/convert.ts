@@ -87,14 +87,14 @@ const CONVERTERS: Readonly<Record<string, LayerConverter>> = {
 };
 
 /**
- * tfjs-layers classes {@link convertLayersModel} translates (Dropout-like layers, which it leaves out, not listed).
+ * tfjs-layers classes {@link convertLayersModel} translates, the Dropout-like layers it leaves out included.
  *
  * @example
  * ```ts
  * const missing = model.layers.map((l) => l.getClassName()).filter((c) => !CONVERTIBLE_LAYER_CLASSES.includes(c));
  * ```
  */
-export const CONVERTIBLE_LAYER_CLASSES: readonly string[] = Object.keys(CONVERTERS).sort();
+export const CONVERTIBLE_LAYER_CLASSES: readonly string[] = [...Object.keys(CONVERTERS), ...IDENTITY_CLASSES].sort();
 
 /**
  * Converts a frozen tfjs-layers model to an ONNX graph, in memory. Its weights are read once, now; BatchNormalization

@@ -288,3 +288,12 @@ describe('convertLayersModel: what it refuses', () => {
     expect(tf.memory().numTensors).toBe(before);
   });
 });
+
+describe('CONVERTIBLE_LAYER_CLASSES', () => {
+  it('lists what the converter takes, identities included, and not what it refuses', async () => {
+    const { CONVERTIBLE_LAYER_CLASSES } = await import('../../../src/runtime/onnx/convert');
+    expect(CONVERTIBLE_LAYER_CLASSES).toEqual(expect.arrayContaining(['Conv2D', 'DepthwiseConv2D', 'BatchNormalization', 'Dropout', 'ZeroPadding2D', 'Concatenate']));
+    expect(CONVERTIBLE_LAYER_CLASSES).not.toContain('Conv2DTranspose');
+    expect(CONVERTIBLE_LAYER_CLASSES).not.toContain('LayerNormalization');
+  });
+});
