@@ -22,8 +22,9 @@ export default defineConfig({
   clean: true,
   // Keep modules separate so a browser bundle can tree-shake the Node-only loaders away.
   splitting: true,
-  // tfjs is a peer (one engine per app); sharp, nsfwjs and Node built-ins are loaded lazily and must never be bundled.
-  external: [/^@tensorflow\//, 'sharp', 'jpeg-js', 'pngjs', /^nsfwjs(\/|$)/, 'h5wasm', 'fflate', /^node:/],
+  // tfjs is a peer (one engine per app); sharp, nsfwjs, ONNX (onnx-proto, onnxruntime-node) and Node built-ins are
+  // loaded lazily and must never be bundled.
+  external: [/^@tensorflow\//, 'sharp', 'jpeg-js', 'pngjs', /^nsfwjs(\/|$)/, 'h5wasm', 'fflate', 'onnx-proto', 'onnxruntime-node', /^node:/],
   // import.meta.url in the CJS build (locating speed-worker.cjs); nothing is injected where it is not used.
   shims: true,
   // Same file layout for import and require consumers.

@@ -7,6 +7,7 @@
 import type * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import type { PreprocessingMode } from '../data/types';
+import type { OnnxBaseModel } from '../runtime/onnx/base-model';
 
 /**
  * The part of a tfjs-converter `GraphModel` that tl-kit uses. tl-kit never imports tfjs-converter in its core: any
@@ -37,8 +38,11 @@ export interface BaseSpec {
   readonly kind: 'tl-kit-base';
   /** A short name, e.g. `'mobilenet_v2'` or the URL it was loaded from. */
   readonly name: string;
-  /** The loaded model. It belongs to the caller: `Wrapper` shares its layers and never disposes it. */
-  readonly model: tfl.LayersModel | GraphModelLike;
+  /**
+   * The loaded model. It belongs to the caller: `Wrapper` shares its layers and never disposes it. An ONNX base
+   * (`loadOnnxBase`) is plain data describing the ONNX file, run by ONNX Runtime.
+   */
+  readonly model: tfl.LayersModel | GraphModelLike | OnnxBaseModel;
   /** `[height, width, channels]` the base expects. */
   readonly inputShape: readonly [number, number, number];
   /** Pixel scaling the base was trained with; give the same to the data loader. */
