@@ -8,17 +8,18 @@ import { decodeImage } from '../data/decode';
 import { prepareImages } from '../data/prepare';
 import type { ImageSource } from '../data/sources';
 import { InvalidArgumentError, LoadError, TlKitError, UnsupportedError, disposedError } from '../errors';
-import { checkOptionKeys, checkOptionsObject } from '../internal/validate';
+import { checkOneOf, checkOptionKeys, checkOptionsObject } from '../internal/validate';
 import { fileLoadHandler } from '../io/file-handler';
 import { httpLoadHandler } from '../io/http';
 import type { GraphModelLike } from '../models/base-spec';
 import { cloneLayer } from '../models/clone-layer';
 import { loadBase } from '../models/load-base';
 import { openBaseRuntime } from '../models/runtime-choice';
-import { assembleWrapper, graphBase } from '../models/wrapper';
+import { assembleWrapper, graphBase, onnxBase, type BuiltBase } from '../models/wrapper';
+import { loadOnnxBase } from '../models/load-onnx-base';
 import { registerTlKitClasses } from '../models/wrapper-model';
 import { describeWrapper, type WrapperView } from '../models/wrapper-view';
-import type { BaseRuntimeInfo, FrozenRuntime } from '../runtime/types';
+import type { BaseRuntimeInfo, EngineChoice, FrozenRuntime } from '../runtime/types';
 import { METADATA_KEY, parseMetadata, type ClassifierMetadata } from './metadata';
 import { restoreClasses } from './restore-classes';
 
@@ -72,9 +73,21 @@ export interface LoadClassifierOptions {
    * @defaultValue `globalThis.fetch`
    */
   readonly fetch?: typeof fetch;
+  /**
+   * The engine `predict` (and tl-kit's calls on `classifier.model`) run the frozen base on: `'auto'` uses ONNX Runtime
+   * in Node when `onnxruntime-node` is installed and the base converts, tfjs otherwise; `'onnxruntime'` insists;
+   * `'tfjs'` stays on tfjs. See `WrapperOptions.engine`.
+   * @defaultValue 'auto' (an ONNX base always runs on ONNX Runtime)
+   */
+  readonly engine?: EngineChoice;
+  /**
+   * ONNX Runtime execution providers, passed through (e.g. `['cuda', 'cpu']`); untested by tl-kit beyond `'cpu'`.
+   * @defaultValue ['cpu']
+   */
+  readonly executionProviders?: readonly unknown[];
 }
 
-const LOAD_KEYS: Readonly<Record<keyof LoadClassifierOptions, true>> = { fetch: true };
+const LOAD_KEYS: Readonly<Record<keyof LoadClassifierOptions, true>> = { fetch: true, engine: true, executionProviders: true };
 
 /**
  * tfjs's own http saver (used by `saveClassifier` for http(s) destinations) writes weight paths as
@@ -140,47 +153,72 @@ async function modelFromArtifacts(call: string, src: string, artifacts: tf.io.Mo
   }
 }
 
-/** Where a separately stored base lives, relative to the classifier's source. */
-function baseLocation(call: string, src: string, relative: string, file: string): string {
+/** Where a separately stored base lives (`path` relative to the classifier's folder), for the base's loader. */
+function baseLocation(call: string, src: string, path: string): string {
   if (/^https?:\/\//i.test(src)) {
     const url = /\.json(\?|$)/.test(src) ? src : `${src.replace(/\/+$/, '')}/model.json`;
-    return new URL(`${relative}/${file}`, url).href;
+    return new URL(path, url).href;
   }
   if (/^(indexeddb|localstorage):\/\//i.test(src)) {
     throw new UnsupportedError(`${call}: ${src} holds a classifier whose base is stored beside it; load it from a folder or an http(s) URL`);
   }
   const dir = /model\.json$/i.test(src) ? src.replace(/[\\/]?model\.json$/i, '') || '.' : src.replace(/[\\/]+$/, '');
-  return `${dir}/${relative}/${file}`;
+  return `${dir}/${path}`;
+}
+
+/** A base stored beside the head, loaded, as a Wrapper base plus what frees it. */
+async function separateBase(
+  call: string,
+  src: string,
+  metadata: ClassifierMetadata,
+  options: LoadClassifierOptions,
+): Promise<{ built: BuiltBase; release: () => void; pooling: 'avg' | 'max' | 'none' }> {
+  const saved = metadata.base;
+  const [h, w] = metadata.inputSize;
+  const remote = { cacheDir: false as const, ...(options.fetch ? { fetch: options.fetch } : {}) };
+  if (saved.format === 'onnx') {
+    const spec = await loadOnnxBase(baseLocation(call, src, saved.path), {
+      ...remote,
+      inputShape: [h, w, 3],
+      layout: saved.layout,
+      outputName: saved.outputName,
+      preprocessing: metadata.preprocessing,
+    });
+    return { built: onnxBase(spec.model, [h, w, 3]), release: () => {}, pooling: saved.pooling };
+  }
+  if (saved.format !== 'tfjs-graph') throw new UnsupportedError(`${call}: ${src} stores its base as ${saved.format}, which this build cannot load`);
+  const spec = await loadBase(baseLocation(call, src, `${saved.path}/model.json`), {
+    ...remote,
+    format: 'graph',
+    ...(saved.outputNode ? { outputNode: saved.outputNode } : {}),
+  });
+  const graph = spec.model as GraphModelLike & { dispose?: () => void };
+  try {
+    return { built: graphBase(graph, saved.outputNode, [h, w, 3]), release: () => graph.dispose?.(), pooling: saved.pooling };
+  } catch (err) {
+    graph.dispose?.();
+    throw err;
+  }
 }
 
 /**
- * Rebuilds a classifier saved as a head `model.json` beside a graph-model base: the graph under the saved head,
- * with copies of the head's layers and weights.
+ * Rebuilds a classifier saved as a head `model.json` beside its base (a graph model or an ONNX file): the base under
+ * the saved head, with copies of the head's layers and weights.
  */
-async function graphClassifier(
+async function separateBaseClassifier(
   call: string,
   src: string,
   artifacts: tf.io.ModelArtifacts,
   metadata: ClassifierMetadata,
   options: LoadClassifierOptions,
-): Promise<{ model: tfl.LayersModel; graph: GraphModelLike }> {
-  const saved = metadata.base;
-  if (saved.format !== 'tfjs-graph') throw new UnsupportedError(`${call}: ${src} stores its base as ${saved.format}, which this build cannot load`);
-  const spec = await loadBase(baseLocation(call, src, saved.path, 'model.json'), {
-    format: 'graph',
-    cacheDir: false,
-    ...(options.fetch ? { fetch: options.fetch } : {}),
-    ...(saved.outputNode ? { outputNode: saved.outputNode } : {}),
-  });
-  const graph = spec.model as GraphModelLike;
+): Promise<{ model: tfl.LayersModel; release: () => void }> {
+  const { built, release, pooling } = await separateBase(call, src, metadata, options);
   let head: tfl.LayersModel | undefined;
   try {
     head = await modelFromArtifacts(call, src, artifacts);
     const headLayers = head.layers.filter((l) => l.getClassName() !== 'InputLayer');
-    const [h, w] = metadata.inputSize;
-    const built = graphBase(graph, saved.outputNode, [h, w, 3]);
     const clones = headLayers.map((l) => cloneLayer(call, l));
-    const model = assembleWrapper(built, saved.pooling === 'max' ? 'max' : 'avg', () => clones, {
+    const model = assembleWrapper(built, pooling === 'max' ? 'max' : 'avg', () => clones, {
       baseName: metadata.baseName,
       preprocessing: metadata.preprocessing,
     });
@@ -188,9 +226,9 @@ async function graphClassifier(
       const values = (headLayers[i] as tfl.layers.Layer).getWeights();
       if (values.length > 0) clone.setWeights(values);
     });
-    return { model, graph };
+    return { model, release };
   } catch (err) {
-    (graph as { dispose?: () => void }).dispose?.();
+    release();
     throw err;
   } finally {
     head?.dispose();
@@ -223,33 +261,41 @@ export async function loadClassifier(src: string, options: LoadClassifierOptions
   }
   checkOptionsObject(call, options);
   checkOptionKeys<LoadClassifierOptions>(call, options, LOAD_KEYS);
+  if (options.engine !== undefined) checkOneOf(call, 'engine', options.engine, ['auto', 'tfjs', 'onnxruntime']);
+  const providers = options.executionProviders;
+  if (providers !== undefined && (!Array.isArray(providers) || providers.length === 0)) {
+    throw new InvalidArgumentError(call, 'executionProviders', "a non-empty list of ONNX Runtime execution providers, e.g. ['cpu']", providers);
+  }
   registerTlKitClasses();
   const handler = await resolveSource(call, src, options);
   const artifacts = await loadArtifacts(call, src, handler);
   const embedded = (artifacts.userDefinedMetadata as Record<string, unknown> | undefined)?.[METADATA_KEY];
   const metadata = parseMetadata(call, src, embedded);
   let model: tfl.LayersModel;
-  let graph: GraphModelLike | undefined;
+  let release = (): void => {};
   if (metadata.base.format === 'layers') {
     // tl-kit's in-memory classes come back: the outer model and the nested base (tl-kit 0.1 saved the latter).
     const modelTopology = restoreClasses(artifacts.modelTopology, metadata.base.layerName);
     model = await modelFromArtifacts(call, src, { ...artifacts, modelTopology });
   } else {
-    ({ model, graph } = await graphClassifier(call, src, artifacts, metadata, options));
+    ({ model, release } = await separateBaseClassifier(call, src, artifacts, metadata, options));
   }
   let runtime: FrozenRuntime | undefined;
   let view: WrapperView | undefined;
   try {
     view = describeWrapper(model);
-    const inference = view?.base.kind === 'layers' ? view.base.inference : undefined;
-    if (inference) {
-      inference.baseName = metadata.baseName;
-      inference.preprocessing = metadata.preprocessing;
+    // The base carries what the metadata and the options say about it, for predict and for calls on classifier.model.
+    const carrier = view?.base.kind === 'layers' ? view.base.inference : view?.base.kind === 'onnx' ? view.base.layer : undefined;
+    if (carrier) {
+      carrier.baseName = metadata.baseName;
+      carrier.preprocessing = metadata.preprocessing;
+      if (options.engine !== undefined) carrier.engine = options.engine;
+      if (options.executionProviders !== undefined) carrier.executionProviders = options.executionProviders;
     }
-    runtime = view ? await openBaseRuntime(view, { call, images: 1, workers: 0 }) : undefined;
+    runtime = view ? await openBaseRuntime(view, { call, images: 1, ...(options.engine ? { engine: options.engine } : {}) }) : undefined;
   } catch (err) {
     model.dispose();
-    (graph as { dispose?: () => void } | undefined)?.dispose?.();
+    release();
     throw err;
   }
   const { inputSize, resize, preprocessing, labels } = metadata;
@@ -290,7 +336,7 @@ export async function loadClassifier(src: string, options: LoadClassifierOptions
       disposed = true;
       await runtime?.dispose();
       model.dispose();
-      (graph as { dispose?: () => void } | undefined)?.dispose?.();
+      release();
     },
     predict: async (image: ImageSource): Promise<Prediction[]> => {
       if (disposed) throw disposedError('Classifier.predict', 'the classifier');

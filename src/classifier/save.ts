@@ -71,6 +71,10 @@ function modelNameOf(dest: string): string {
 
 /** How the base of `view` is stored (see {@link SavedBase}). */
 function savedBaseOf(view: WrapperView | undefined): SavedBase {
+  if (view?.base.kind === 'onnx') {
+    const { inputName, outputName, layout } = view.base.onnx;
+    return { format: 'onnx', path: 'base.onnx', inputName, outputName, layout, pooling: view.pooling };
+  }
   if (view?.base.kind === 'graph') {
     return { format: 'tfjs-graph', path: 'base', ...(view.base.outputNode ? { outputNode: view.base.outputNode } : {}), pooling: view.pooling };
   }
@@ -88,8 +92,9 @@ function savedBaseOf(view: WrapperView | undefined): SavedBase {
  * `model.json` holds only tfjs-layers' built-in layers (tl-kit's in-memory classes are saved under tfjs's names), so
  * a plain TF.js app loads it with `tf.loadLayersModel` and the tfjs converter turns it into a Keras file
  * (`tensorflowjs_converter --input_format=tfjs_layers_model --output_format=keras model.json classifier.h5`). A
- * classifier on a base that is not a layers model (a tfjs-converter graph model) is saved in Node as the head's
- * standard `model.json`, the base in a `base/` folder, and `metadata.json`: only `loadClassifier` joins them again.
+ * classifier on a base that is not a layers model is saved in Node as the head's standard `model.json`, the base
+ * beside it (a tfjs-converter graph model in `base/`, an ONNX model as `base.onnx`) and `metadata.json`: only
+ * `loadClassifier` joins them again.
  *
  * @param model - the trained classifier (a Wrapper model, one loaded with `loadClassifier`, or any classifier).
  * @param data - the dataset it was trained on (labels, image size, preprocessing and resize mode are read from it).
@@ -101,7 +106,8 @@ function savedBaseOf(view: WrapperView | undefined): SavedBase {
  * @throws {@link IncompatibleModelError} when the model's output or input size does not match `data`'s classes,
  *   label mode or image size.
  * @throws {@link LoadError} when writing fails (the cause is kept).
- * @throws {@link UnsupportedError} for a graph-model base outside a Node folder, or one that cannot save itself.
+ * @throws {@link UnsupportedError} for a graph-model or ONNX base outside a Node folder, or a graph model that cannot
+ *   save itself.
  * @throws a `TlKitError` with code `DISPOSED` for a disposed model.
  * @example
  * ```ts
@@ -183,10 +189,10 @@ export async function saveClassifier(
     } else {
       if (!node) {
         throw new UnsupportedError(
-          `${call}: a classifier on a graph-model base is saved to a folder in Node (head model.json, base/ and metadata.json); ${dest} is not one`,
+          `${call}: a classifier on a ${metadata.base.format === 'onnx' ? 'ONNX' : 'graph-model'} base is saved to a folder in Node (head model.json, the base beside it and metadata.json); ${dest} is not one`,
         );
       }
-      const baseFiles = await graphBaseFiles(call, view as WrapperView);
+      const baseFiles = await separateBaseFiles(call, view as WrapperView);
       const head = standaloneHead(call, view as WrapperView);
       try {
         await saveWithMetadata(head, metadata, fileSaveHandler(dest, { extraFiles: [metadataFile, ...baseFiles] }));
@@ -214,8 +220,12 @@ async function saveWithMetadata(model: tfl.LayersModel, metadata: ClassifierMeta
   }
 }
 
-/** The files of a graph-model base (`base/model.json`, `base/weights.bin`), from the graph's own `save`. */
-async function graphBaseFiles(call: string, view: WrapperView): Promise<FolderFile[]> {
+/**
+ * The files of a base stored beside the head: `base.onnx` for an ONNX base, `base/model.json` and `base/weights.bin`
+ * for a graph model (from the graph's own `save`).
+ */
+async function separateBaseFiles(call: string, view: WrapperView): Promise<FolderFile[]> {
+  if (view.base.kind === 'onnx') return [{ name: 'base.onnx', data: view.base.onnx.bytes }];
   if (view.base.kind !== 'graph') return [];
   const graph = view.base.graph as { save?: (handler: tf.io.IOHandler) => Promise<unknown> };
   if (typeof graph.save !== 'function') {

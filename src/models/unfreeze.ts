@@ -67,8 +67,13 @@ export function unfreezeAs(call: string, model: tfl.LayersModel, options: Unfree
     throw new InvalidArgumentError(call, 'options', 'exactly one of fromLayer and topLayers', options);
   }
   const base = view.base;
-  if (base.kind !== 'layers') {
+  if (base.kind === 'graph') {
     throw new UnsupportedError(`${call}: the model's base is a GraphModel, which has no trainable weights`);
+  }
+  if (base.kind === 'onnx') {
+    throw new UnsupportedError(
+      `${call}: the model's base is an ONNX model, which ONNX Runtime only runs (it does not train); fine-tune a tfjs layers base (loadBase, applications, loadKerasModel)`,
+    );
   }
   const layers = base.layers;
   let start: number;

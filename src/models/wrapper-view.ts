@@ -17,8 +17,10 @@ import { poolFeatures } from '../runtime/runtime-base';
 import { runGraph } from '../runtime/tfjs-runtimes';
 import type { EngineChoice, Pooling } from '../runtime/types';
 import type { GraphModelLike } from './base-spec';
+import type { OnnxBaseModel } from '../runtime/onnx/base-model';
 import { GraphBaseLayer } from './graph-base';
 import { InferenceBase } from './inference-base';
+import { OnnxBaseLayer } from './onnx-base-layer';
 
 /** The frozen base of a Wrapper-shaped model. */
 export type ViewBase =
@@ -36,6 +38,11 @@ export type ViewBase =
       readonly graph: GraphModelLike;
       readonly outputNode: string | undefined;
       readonly layer: GraphBaseLayer;
+    }
+  | {
+      readonly kind: 'onnx';
+      readonly onnx: OnnxBaseModel;
+      readonly layer: OnnxBaseLayer;
     };
 
 /** A Wrapper-shaped model, decomposed. */
@@ -147,7 +154,7 @@ function decompose(model: tfl.LayersModel): WrapperView | undefined {
   for (;;) {
     const layer = t.sourceLayer;
     if (layer === input.sourceLayer) return undefined;
-    if (layer instanceof tfl.LayersModel || layer instanceof GraphBaseLayer) break;
+    if (layer instanceof tfl.LayersModel || layer instanceof GraphBaseLayer || layer instanceof OnnxBaseLayer) break;
     const node = inboundNode(t);
     if (node === undefined || node.inputTensors.length !== 1) return undefined;
     if (POOLING[layer.getClassName()] !== undefined) {
@@ -169,7 +176,7 @@ function decompose(model: tfl.LayersModel): WrapperView | undefined {
   const units = outShape[outShape.length - 1];
   if (outShape.length !== 2 || typeof units !== 'number') return undefined;
   const owner = base.kind === 'layers' ? base.inference : base.layer;
-  const isBaseFrozen = (): boolean => (base.kind === 'graph' ? true : base.container.trainableWeights.length === 0);
+  const isBaseFrozen = (): boolean => (base.kind === 'layers' ? base.container.trainableWeights.length === 0 : true);
   return {
     model,
     base,
@@ -189,10 +196,11 @@ function decompose(model: tfl.LayersModel): WrapperView | undefined {
       return owner?.engine ?? 'auto';
     },
     get executionProviders() {
-      return base.kind === 'layers' ? base.inference?.executionProviders : undefined;
+      return base.kind === 'graph' ? undefined : base.kind === 'layers' ? base.inference?.executionProviders : base.layer.executionProviders;
     },
     isBaseFrozen,
     runBase: (images) => {
+      if (base.kind === 'onnx') return base.layer.call();
       if (base.kind === 'graph') return runGraph(base.graph, images, base.outputNode);
       if (base.inference) return base.inference.runFrozen([images])[0] as tf.Tensor;
       return runInference(base.container, [images])[0] as tf.Tensor;
@@ -212,6 +220,7 @@ function baseOf(model: tfl.LayersModel, t: SymbolicLike, input: SymbolicLike, po
   if (layer instanceof GraphBaseLayer) {
     return fedByInput ? { kind: 'graph', graph: layer.graph, outputNode: layer.outputNode, layer } : undefined;
   }
+  if (layer instanceof OnnxBaseLayer) return fedByInput ? { kind: 'onnx', onnx: layer.onnx, layer } : undefined;
   if (layer instanceof tfl.LayersModel && fedByInput && layer.outputs.length === 1) {
     return {
       kind: 'layers',

@@ -24,6 +24,9 @@ import { cutBase, imageInputShape, rebuildForInput } from './base-core';
 import { isBaseSpec, isGraphModelLike, type BaseSpec, type GraphModelLike } from './base-spec';
 import { GraphBaseLayer } from './graph-base';
 import type { InferenceBase } from './inference-base';
+import { OnnxBaseLayer } from './onnx-base-layer';
+import { isOnnxBaseModel, type OnnxBaseModel } from '../runtime/onnx/base-model';
+import type { EngineChoice } from '../runtime/types';
 import { WrapperModel, registerTlKitClasses } from './wrapper-model';
 
 /** Global pooling applied to a base's 4-D feature map. */
@@ -79,12 +82,27 @@ export interface WrapperOptions {
    * @defaultValue 42
    */
   readonly seed?: number;
+  /**
+   * The engine tl-kit's calls run the frozen base on (`fit`'s feature extraction, `evaluate`, `evaluateBaseline`,
+   * `compareBases`, a saved classifier's `predict`): `'auto'` uses ONNX Runtime in Node when `onnxruntime-node` is
+   * installed and the base converts, tfjs otherwise (and says why in the results' `runtime.fallback`);
+   * `'onnxruntime'` insists (a typed error names the missing package or the layer that does not convert); `'tfjs'`
+   * stays on tfjs. `model.predict` always runs tfjs, which is synchronous. An ONNX base runs on ONNX Runtime only.
+   * @defaultValue 'auto'
+   */
+  readonly engine?: EngineChoice;
+  /**
+   * ONNX Runtime execution providers, passed through as given (e.g. `['cuda', 'cpu']` with a GPU build of
+   * onnxruntime-node and its CUDA files). Untested by tl-kit beyond `'cpu'`.
+   * @defaultValue ['cpu']
+   */
+  readonly executionProviders?: readonly unknown[];
 }
 
 const CALL = 'Wrapper';
 
 /** Every WrapperOptions name, so a misspelt one is refused. */
-const OPTION_KEYS: Readonly<Record<keyof WrapperOptions, true>> = { numClasses: true, labelMode: true, pooling: true, dropout: true, hiddenUnits: true, cutAt: true, inputShape: true, outputNode: true, seed: true };
+const OPTION_KEYS: Readonly<Record<keyof WrapperOptions, true>> = { numClasses: true, labelMode: true, pooling: true, dropout: true, hiddenUnits: true, cutAt: true, inputShape: true, outputNode: true, seed: true, engine: true, executionProviders: true };
 
 /**
  * Puts a new classification head on a pretrained base and returns one `tf.LayersModel`, ready to compile and fit.
@@ -113,14 +131,24 @@ const OPTION_KEYS: Readonly<Record<keyof WrapperOptions, true>> = { numClasses: 
  * model.compile({ optimizer: 'adam', loss: 'categoricalCrossentropy', metrics: ['accuracy'] });
  * ```
  */
-export function Wrapper(base: tfl.LayersModel | GraphModelLike | BaseSpec, options: WrapperOptions = {}): tfl.LayersModel {
+export function Wrapper(base: tfl.LayersModel | GraphModelLike | OnnxBaseModel | BaseSpec, options: WrapperOptions = {}): tfl.LayersModel {
   checkOptionsObject(CALL, options);
   checkOptionKeys<WrapperOptions>(CALL, options, OPTION_KEYS);
   const spec = isBaseSpec(base) ? base : undefined;
   const model = spec ? spec.model : base;
   const isLayers = model instanceof tfl.LayersModel;
-  if (!isLayers && !isGraphModelLike(model)) {
-    throw new InvalidArgumentError(CALL, 'base', 'a tf.LayersModel, a GraphModel or a BaseSpec from loadBase', base);
+  const isOnnx = !isLayers && isOnnxBaseModel(model);
+  if (!isLayers && !isOnnx && !isGraphModelLike(model)) {
+    throw new InvalidArgumentError(CALL, 'base', 'a tf.LayersModel, a GraphModel, an ONNX base or a BaseSpec from loadBase / loadOnnxBase', base);
+  }
+  const engine = options.engine ?? (isOnnx ? 'onnxruntime' : 'auto');
+  checkOneOf(CALL, 'engine', engine, ['auto', 'tfjs', 'onnxruntime'] as const);
+  if (isOnnx && engine === 'tfjs') {
+    throw new InvalidArgumentError(CALL, 'engine', "'auto' or 'onnxruntime' for an ONNX base (it runs on ONNX Runtime only)", engine);
+  }
+  const providers = options.executionProviders;
+  if (providers !== undefined && (!Array.isArray(providers) || providers.length === 0 || providers.length > 16)) {
+    throw new InvalidArgumentError(CALL, 'executionProviders', "a non-empty list of ONNX Runtime execution providers, e.g. ['cpu']", providers);
   }
   const numClasses = options.numClasses ?? 2;
   const pooling = options.pooling ?? 'avg';
@@ -151,7 +179,12 @@ export function Wrapper(base: tfl.LayersModel | GraphModelLike | BaseSpec, optio
 
   const built = isLayers
     ? layersBase(model, cutAt, options.inputShape ?? spec?.inputShape)
-    : graphBase(model as GraphModelLike, outputNode, options.inputShape ?? spec?.inputShape);
+    : isOnnx
+      ? onnxBase(model as OnnxBaseModel, options.inputShape)
+      : graphBase(model as GraphModelLike, outputNode, options.inputShape ?? spec?.inputShape);
+  const carrier = built.core ?? (built.layer as GraphBaseLayer | OnnxBaseLayer);
+  carrier.engine = engine;
+  if (!(carrier instanceof GraphBaseLayer)) carrier.executionProviders = providers;
 
   const makeHead = (featureSize: number): tfl.layers.Layer[] => {
     // Every kernel's size is known from the feature width: refuse one too big before any is allocated.
@@ -206,7 +239,7 @@ export function assembleWrapper(
     headLayers.push(...makeHead(featureSize));
     const output = headLayers.reduce((t, layer) => layer.apply(t) as tfl.SymbolicTensor, pooled);
     // What the base knows about itself travels with it: the pipeline reads it from the model, not from a side table.
-    const owner = built.core ?? (built.layer as GraphBaseLayer);
+    const owner = built.core ?? (built.layer as GraphBaseLayer | OnnxBaseLayer);
     owner.baseName = about.baseName;
     owner.preprocessing = about.preprocessing;
     const wrapper = new WrapperModel({ inputs: input, outputs: output, name: 'tlkit_wrapper' });
@@ -254,6 +287,18 @@ function layersBase(
   for (const layer of core.layers) layer.trainable = false;
   core.trainable = false;
   return { layer: core, core, inputShape };
+}
+
+/** An ONNX model as a Wrapper base: its input size is the model's own (internal: the classifier loader uses it too). */
+export function onnxBase(onnx: OnnxBaseModel, wanted: readonly [number, number, number] | undefined): BuiltBase {
+  if (wanted !== undefined && wanted.some((d, i) => d !== onnx.inputShape[i])) {
+    throw new InvalidArgumentError(CALL, 'inputShape', `the ONNX base's own input shape [${onnx.inputShape.join(', ')}] (load it with loadOnnxBase(..., { inputShape }) for another size)`, [...wanted]);
+  }
+  const rank = onnx.outputShape.length;
+  if (rank < 2 || rank > 4 || onnx.outputShape.slice(1).some((d) => d === null)) {
+    throw new IncompatibleModelError(`${CALL}: the ONNX base's output must be [batch, features] or a feature map with known sizes, got [${onnx.outputShape.map((d) => d ?? 'null').join(', ')}]`);
+  }
+  return { layer: new OnnxBaseLayer(onnx), core: null, inputShape: onnx.inputShape };
 }
 
 /** A graph model as a Wrapper base (internal: the classifier loader uses it too). */

@@ -7,6 +7,8 @@ import type { ImageBatchSource } from '../data/types';
 import { InvalidArgumentError } from '../errors';
 import { checkOptionKeys, checkOptionsObject } from '../internal/validate';
 import type { BaseSpec, GraphModelLike } from '../models/base-spec';
+import type { OnnxBaseModel } from '../runtime/onnx/base-model';
+import type { BaseRuntimeInfo, EngineChoice } from '../runtime/types';
 import { Wrapper, type WrapperOptions } from '../models/wrapper';
 import { checkSource, checkSteps } from './checks';
 import { evaluate, evaluateBaseline, type BaselineResult, type EvaluationResult } from './evaluate';
@@ -18,9 +20,19 @@ export interface BaseEntry {
   /** Name shown in results and reports, e.g. `'MobileNetV2'`. */
   readonly name: string;
   /** The base: a LayersModel, a GraphModel or a spec from `loadBase`. It stays the caller's. */
-  readonly base: tfl.LayersModel | GraphModelLike | BaseSpec;
+  readonly base: tfl.LayersModel | GraphModelLike | OnnxBaseModel | BaseSpec;
   /** Head options for this base; `numClasses`, `labelMode` and `inputShape` default to the data's. */
   readonly wrapperOptions?: WrapperOptions;
+  /**
+   * The engine this base runs on (`WrapperOptions.engine`): `'auto'`, `'tfjs'` or `'onnxruntime'`.
+   * @defaultValue `wrapperOptions.engine`, else 'auto'
+   */
+  readonly engine?: EngineChoice;
+  /**
+   * ONNX Runtime execution providers for this base (`WrapperOptions.executionProviders`).
+   * @defaultValue `wrapperOptions.executionProviders`, else ['cpu']
+   */
+  readonly executionProviders?: readonly unknown[];
   /**
    * This base's own view of the dataset, for a base that needs other preprocessing or another input size (VGG16's
    * `'caffe'` next to InceptionV3's `'tf'`): load the same folder with the same seed and weights so the splits are
@@ -72,6 +84,8 @@ export interface BaseComparison {
   readonly trainSeconds: number;
   /** Wall time of wrap + baseline + fit + evaluate in seconds. */
   readonly totalSeconds: number;
+  /** What ran the frozen base (the engine, and why `'auto'` fell back, if it did). */
+  readonly runtime: BaseRuntimeInfo | undefined;
   /** The trained model when `keepModels` is true; undefined otherwise. */
   readonly model?: tfl.LayersModel;
 }
@@ -120,6 +134,12 @@ export async function compareBases(
       throw new InvalidArgumentError(call, `entries[${i}]`, 'an object { name: string, base }', e);
     }
     if (names.has(e.name)) throw new InvalidArgumentError(call, `entries[${i}].name`, 'unique among the entries', e.name);
+    checkOptionKeys<BaseEntry>(call, e, { name: true, base: true, wrapperOptions: true, engine: true, executionProviders: true, data: true });
+    for (const key of ['engine', 'executionProviders'] as const) {
+      if (e[key] !== undefined && e.wrapperOptions?.[key] !== undefined) {
+        throw new InvalidArgumentError(call, `entries[${i}].${key}`, `given once (it is also in wrapperOptions.${key})`, e[key]);
+      }
+    }
     names.add(e.name);
     if (e.data !== undefined) {
       checkSource(call, e.data);
@@ -166,6 +186,8 @@ export async function compareBases(
       labelMode: entryData.labelMode,
       inputShape: [h, w, 3],
       ...entry.wrapperOptions,
+      ...(entry.engine !== undefined ? { engine: entry.engine } : {}),
+      ...(entry.executionProviders !== undefined ? { executionProviders: entry.executionProviders } : {}),
     });
     let kept = false;
     try {
@@ -181,6 +203,7 @@ export async function compareBases(
         evaluation,
         trainSeconds,
         totalSeconds: (now() - start) / 1000,
+        runtime: evaluation.runtime,
       };
       kept = keepModels;
       return keepModels ? { ...row, model } : row;

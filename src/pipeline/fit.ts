@@ -4,7 +4,7 @@
  */
 import type * as tfl from '@tensorflow/tfjs-layers';
 import type { ImageBatchSource } from '../data/types';
-import { InvalidArgumentError } from '../errors';
+import { InvalidArgumentError, UnsupportedError } from '../errors';
 import { checkOptionKeys, checkOptionsObject } from '../internal/validate';
 import { checkNotDisposed, describeWrapper } from '../models/wrapper-view';
 import { checkModel, checkSource } from './checks';
@@ -62,6 +62,12 @@ export async function fit(model: tfl.LayersModel, data: ImageBatchSource, option
         ? 'the base has trainable layers'
         : 'data.augmented is true (augmented images differ every epoch)';
     throw new InvalidArgumentError(call, 'cacheFeatures', `false or omitted because ${why}`, true);
+  }
+  if (view?.base.kind === 'onnx' && !cacheFeatures) {
+    throw new UnsupportedError(
+      `${call}: the base is an ONNX model, which runs on ONNX Runtime only, asynchronously, so fit trains its head on cached features; ` +
+        (data.augmented ? 'augmented data (data.augmented is true) would need the base inside every step: use unaugmented data' : 'leave cacheFeatures on'),
+    );
   }
   checkModelFitsData(call, model, data);
   const optimizer = resolveOptimizer(call, options.optimizer, options.learningRate, 'adam');

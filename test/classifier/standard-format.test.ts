@@ -105,24 +105,26 @@ describe('saved classifiers are standard TF.js models', () => {
     data.dispose();
   }, 60_000);
 
-  it.each(['binary', 'three-class'])('files saved by tl-kit 0.1 (%s) still load and predict as they did', async (name) => {
+  it.each(['binary', 'three-class'])('files saved by tl-kit 0.1 (%s) still load and predict as they did, on either engine', async (name) => {
     const dir = resolve('test/fixtures/classifier-v0.1', name);
     const recorded = JSON.parse(await readFile(join(dir, 'expected.json'), 'utf8')) as {
       expected: { rgb: number[]; prediction: { label: string; probability: number }[] }[];
     };
     const before = tf.memory().numTensors;
-    const classifier = await loadClassifier(dir);
-    expect(classifier.metadata).toMatchObject({ formatVersion: 2, packageVersion: '0.1.0', inputSize: [8, 8], base: { format: 'layers' } });
-    expect(classifier.runtime?.implementation).toBe('tfjs-fused');
-    for (const { rgb, prediction } of recorded.expected) {
-      const image = colour(rgb);
-      const now = await classifier.predict(image);
-      image.dispose();
-      expect(now.map((p) => p.label)).toEqual(prediction.map((p) => p.label));
-      now.forEach((p, i) => expect(Math.abs(p.probability - (prediction[i]?.probability as number))).toBeLessThan(1e-5));
+    for (const engine of ['tfjs', 'onnxruntime'] as const) {
+      const classifier = await loadClassifier(dir, { engine });
+      expect(classifier.metadata).toMatchObject({ formatVersion: 2, packageVersion: '0.1.0', inputSize: [8, 8], base: { format: 'layers' } });
+      expect(classifier.runtime?.implementation).toBe(engine === 'tfjs' ? 'tfjs-fused' : 'onnxruntime');
+      for (const { rgb, prediction } of recorded.expected) {
+        const image = colour(rgb);
+        const now = await classifier.predict(image);
+        image.dispose();
+        expect(now.map((p) => p.label)).toEqual(prediction.map((p) => p.label));
+        now.forEach((p, i) => expect(Math.abs(p.probability - (prediction[i]?.probability as number))).toBeLessThan(1e-5));
+      }
+      await classifier.dispose();
+      await classifier.dispose(); // idempotent
     }
-    await classifier.dispose();
-    await classifier.dispose(); // idempotent
     expect(tf.memory().numTensors).toBe(before);
   });
 

@@ -13,7 +13,7 @@ const layerByLayer = (view: WrapperView, x: tf.Tensor4D): tf.Tensor =>
   tf.tidy(() => view.pool(runInference(view.base.kind === 'layers' ? view.base.container : (undefined as never), [x])[0]!));
 
 const open = (view: WrapperView, request: Partial<RuntimeRequest> = {}) =>
-  openBaseRuntime(view, { call: 'test', images: 8, workers: 0, ...request });
+  openBaseRuntime(view, { call: 'test', images: 8, workers: 0, engine: 'tfjs', ...request });
 
 function partsOf(base: Parameters<typeof Wrapper>[0]): WrapperView {
   const parts = describeWrapper(Wrapper(base, { numClasses: 3 }));

@@ -175,7 +175,7 @@ describe('Wrapper option errors', () => {
 
   it('refuses a base that is not a model', () => {
     expect(() => Wrapper({} as tfl.LayersModel)).toThrowErrorMatchingInlineSnapshot(
-      `[InvalidArgumentError: Wrapper: base must be a tf.LayersModel, a GraphModel or a BaseSpec from loadBase, got {}]`,
+      `[InvalidArgumentError: Wrapper: base must be a tf.LayersModel, a GraphModel, an ONNX base or a BaseSpec from loadBase / loadOnnxBase, got {}]`,
     );
   });
 

@@ -18,8 +18,8 @@ async function check(name: NsfwBaseName, size: number, batch: number) {
   const parts = describeWrapper(wrapper);
   if (parts?.base.kind !== 'layers') throw new Error('Wrapper made no layers base');
   const x = tf.tidy(() => tf.sub(tf.mul(randomImages([batch, size, size, 3], 5), 2), 1)) as tf.Tensor4D;
-  const fused = await openBaseRuntime(parts, { call: 'test', images: batch, workers: 0 });
-  const plain = await openBaseRuntime(parts, { call: 'test', images: batch, workers: 0, fused: false });
+  const fused = await openBaseRuntime(parts, { call: 'test', images: batch, workers: 0, engine: 'tfjs' });
+  const plain = await openBaseRuntime(parts, { call: 'test', images: batch, workers: 0, fused: false, engine: 'tfjs' });
   const a = await fused.extract(x);
   const b = await plain.extract(x);
   const error = relativeError(a, b);
