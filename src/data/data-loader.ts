@@ -10,7 +10,7 @@ import { DatasetError, InvalidArgumentError, UnsupportedError } from '../errors'
 import { isNode } from '../internal/env';
 import { hashSeed, shuffled } from '../internal/rng';
 import { epochOrder, type SplitIndices } from '../internal/split';
-import { checkOneOf, checkPositiveInteger } from '../internal/validate';
+import { checkOneOf, checkOptionKeys, checkOptionsObject, checkPositiveInteger } from '../internal/validate';
 import { batchDataset, type BatchContext, type SampleStore } from './batches';
 import { decodeToPixels } from './decode';
 import { DecodeFailure } from './decode-error';
@@ -317,21 +317,30 @@ export class DataLoader implements ImageBatchSource {
 
   /**
    * Decodes `n` randomly chosen usable samples (seeded; each call draws anew) at their original size, for looking at
-   * the data. Samples that fail to decode are skipped, so fewer than `n` may come back.
+   * the data or at a model's predictions. Samples that fail to decode are skipped, so fewer than `n` may come back.
    *
-   * @param n - how many images (capped at the number of usable samples).
+   * @param n - how many images (capped at the number of usable samples in the chosen split).
+   * @param options - `split`: draw from one split only (`'test'` to show a trained model's predictions); all splits
+   *   by default.
    * @returns images with their labels; the tensors belong to the caller, who must dispose them.
-   * @throws {@link InvalidArgumentError} unless `n` is a positive integer; {@link DatasetError} after `dispose()`.
+   * @throws {@link InvalidArgumentError} unless `n` is a positive integer and `split` a split name; {@link DatasetError}
+   *   after `dispose()`.
    * @example
    * ```ts
    * const shown = await data.getRandomRawImages(20);
    * for (const { image, labelName } of shown) { console.log(labelName, image.shape); image.dispose(); }
+   * const test = await data.getRandomRawImages(data.numExamples.test, { split: 'test' }); // the whole test split
    * ```
    */
-  async getRandomRawImages(n: number): Promise<RawImage[]> {
-    checkPositiveInteger('DataLoader.getRandomRawImages', 'n', n);
+  async getRandomRawImages(n: number, options: { readonly split?: SplitName } = {}): Promise<RawImage[]> {
+    const call = 'DataLoader.getRandomRawImages';
+    checkPositiveInteger(call, 'n', n);
+    checkOptionsObject(call, options);
+    checkOptionKeys<{ split?: SplitName }>(call, options, { split: true });
+    const split = options?.split;
+    if (split !== undefined) checkOneOf(call, 'split', split, ['train', 'validation', 'test']);
     this.#checkAlive('getRandomRawImages');
-    const all = [...this.#splits.train, ...this.#splits.validation, ...this.#splits.test];
+    const all = split === undefined ? [...this.#splits.train, ...this.#splits.validation, ...this.#splits.test] : [...this.#splits[split]];
     const drawn = shuffled(all, hashSeed(this.#seed) ^ hashSeed(++this.#rawDraws)).slice(0, n);
     const out: RawImage[] = [];
     try {
