@@ -18,7 +18,7 @@ import type { DataLoaderOptions, RawImage, SkippedFile } from './loader-types';
 import { planSplits, resolveLabelMode, resolveOptions, type ResolvedOptions } from './loader-options';
 import type { RgbPixels } from './pixels';
 import { resolveSampleLabels, sampleStore, tensorStore, validateSamples } from './stores';
-import { compareCodePoints } from './scan';
+import { compareCodePoints } from './label-order';
 import type { Sample } from './sources';
 import type { Batch, ImageBatchSource, LabelMode, PreprocessingMode, ResizeMode, SplitCounts, SplitName } from './types';
 
@@ -139,7 +139,7 @@ export class DataLoader implements ImageBatchSource {
     if (!isNode()) {
       throw new UnsupportedError(`${call}: reading folders needs Node; in a browser use DataLoader.fromSamples with URLs or Files`);
     }
-    const { listDirectory, validateFiles } = await import('./scan');
+    const { listDirectory, validateFiles } = await import('./node-scan');
     const listed = await listDirectory(call, root, o.onProgress);
     const reasons = await validateFiles(listed.files, o.validate, o.decoder, o.concurrency, o.onProgress);
     const skipped = [...listed.skipped];
