@@ -49,7 +49,7 @@ figcaption { margin-top: 6px; font-size: 13px; }
 .truth span, .prediction span { color: #6b7280; font-variant-numeric: tabular-nums; }
 .prediction.right { color: #047857; }
 .prediction.wrong { color: #b91c1c; font-weight: 600; }
-.strip { display: grid; grid-template-columns: repeat(auto-fill, minmax(170px, 1fr)); gap: 16px; }
+.strip { display: grid; grid-template-columns: repeat(auto-fill, minmax(200px, 1fr)); gap: 16px; }
 footer { color: #9ca3af; font-size: 12px; text-align: center; padding-bottom: 24px; }
 `;
 
