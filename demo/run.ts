@@ -20,14 +20,18 @@ import {
   evaluate,
   evaluateBaseline,
   fit,
+  prepareImages,
   progressBar,
   writeReport,
   type BaseComparison,
   type BaseSpec,
+  type RawImage,
+  type ReportSample,
 } from '../src/index';
 import { loadNsfwBase } from '../src/nsfwjs/index';
 import { UsageError, demoHelp, parseDemoArgs, type DemoBaseName, type DemoOptions } from './args';
 import { FASHION_MNIST_LABELS, exportFashionMnist } from './fashion-mnist';
+import { cutTopology, pooledFeatureScale, randomBase, type FeatureScale } from './random-base';
 
 /** Display names of the bases, as the comparison table and the report show them. */
 const DISPLAY: Record<DemoBaseName, string> = {
@@ -57,25 +61,51 @@ async function selectBackend(name: DemoOptions['backend']): Promise<void> {
   await tf.ready();
 }
 
+/** How many training images the control's BatchNorm statistics are re-estimated on. */
+const CALIBRATION_IMAGES = 64;
+
+const scaleText = (s: FeatureScale): string => `mean ${s.mean.toPrecision(3)}, std ${s.std.toPrecision(3)}`;
+
 /**
- * The same MobileNetV2 architecture as nsfwjs's, with freshly initialised (random, seeded by tfjs's initialisers)
- * weights: the control that shows what pretraining is worth.
+ * The control: nsfwjs's MobileNetV2 architecture with random weights (He normal kernels, seeded) and BatchNorm
+ * statistics re-estimated on a few training images, so that its features keep their scale (demo/random-base.ts says
+ * why and cites the practice). Logs the pooled-feature scale next to the pretrained base's on the same images.
  */
-async function randomMobileNetV2(pretrained: BaseSpec): Promise<BaseSpec> {
+async function randomMobileNetV2(pretrained: BaseSpec, data: DataLoader, seed: number): Promise<BaseSpec> {
   const source = pretrained.model as tfl.LayersModel;
-  const topology = source.toJSON(undefined, false) as unknown as tf.io.ModelJSON['modelTopology'];
-  const model = await tfl.models.modelFromJSON({ modelTopology: topology });
-  return { ...pretrained, name: 'random_mobilenet_v2', model };
+  const cutAt = pretrained.cutAt as string;
+  const [size] = data.imageSize;
+  const raw = await data.getRandomRawImages(Math.min(CALIBRATION_IMAGES, data.numExamples.train), { split: 'train' });
+  const images = prepareImages(
+    raw.map((r) => r.image),
+    { imageSize: data.imageSize, preprocessing: data.preprocessing, resize: data.resize },
+  );
+  tf.dispose(raw.map((r) => r.image));
+  const pretrainedCut = await tfl.models.modelFromJSON({
+    modelTopology: cutTopology(source, cutAt, size) as unknown as tf.io.ModelJSON['modelTopology'],
+  });
+  try {
+    for (const layer of pretrainedCut.layers) layer.setWeights(source.getLayer(layer.name).getWeights());
+    const control = await randomBase(source, cutAt, size, images, seed);
+    log(`  Random MobileNetV2: He normal weights (seed ${seed}), BatchNorm statistics of ${control.batchNormLayers} layers ` +
+      `re-estimated on ${images.shape[0]} training images`);
+    log(`  pooled features on those images: random ${scaleText(control.scale)}; pretrained ${scaleText(pooledFeatureScale(pretrainedCut, images))}`);
+    log(`  (the same architecture with its saved initialisers and BatchNorm's initial statistics: ${scaleText(control.initialScale)})`);
+    return { ...pretrained, name: 'random_mobilenet_v2', model: control.model, inputShape: [size, size, 3] };
+  } finally {
+    pretrainedCut.dispose();
+    images.dispose();
+  }
 }
 
-async function loadBases(names: readonly DemoBaseName[]): Promise<Map<DemoBaseName, BaseSpec>> {
+async function loadBases(names: readonly DemoBaseName[], data: DataLoader, seed: number): Promise<Map<DemoBaseName, BaseSpec>> {
   const bases = new Map<DemoBaseName, BaseSpec>();
   for (const name of names) {
     const started = performance.now();
     if (name === 'mobilenet_v2' || name === 'random_mobilenet_v2') {
       if (!bases.has('mobilenet_v2')) bases.set('mobilenet_v2', await loadNsfwBase('mobilenet_v2'));
       if (name === 'random_mobilenet_v2') {
-        bases.set(name, await randomMobileNetV2(bases.get('mobilenet_v2') as BaseSpec));
+        bases.set(name, await randomMobileNetV2(bases.get('mobilenet_v2') as BaseSpec, data, seed));
       }
     } else if (name === 'inception_v3') {
       bases.set(name, await loadNsfwBase('inception_v3'));
@@ -85,6 +115,36 @@ async function loadBases(names: readonly DemoBaseName[]): Promise<Map<DemoBaseNa
     log(`  loaded ${DISPLAY[name]} in ${fmt((performance.now() - started) / 1000, 1)} s`);
   }
   return bases;
+}
+
+/**
+ * The model's class and its probability for each test image, computed on the loader's own test batches (the pixels
+ * `evaluate` scored, decoded and resized by the same code), so the report's predictions agree with its confusion
+ * matrix image for image.
+ */
+async function predictSamples(model: tfl.LayersModel, samples: readonly RawImage[], data: DataLoader): Promise<ReportSample[]> {
+  const rows: number[][] = [];
+  await data.testBatches.forEachAsync(({ xs, ys }) => {
+    const probabilities = tf.tidy(() => model.predict(xs) as tf.Tensor2D);
+    rows.push(...probabilities.arraySync());
+    tf.dispose([xs, ys, probabilities]);
+  });
+  const ids = data.files('test');
+  if (ids.length !== rows.length) throw new Error(`predictSamples: ${rows.length} predictions for ${ids.length} test files`);
+  const byId = new Map(ids.map((id, i) => [id, rows[i] ?? []]));
+  return samples.map((s) => {
+    const row = byId.get(s.id) ?? [];
+    // One sigmoid unit (binary labels) gives P(class 1); a softmax gives one probability per class.
+    const perClass = row.length === 1 ? [1 - (row[0] ?? 0), row[0] ?? 0] : row;
+    const best = perClass.reduce((b, p, c) => (p > (perClass[b] ?? -1) ? c : b), 0);
+    return {
+      image: s.image,
+      labelName: s.labelName,
+      id: s.id,
+      predictedLabelName: data.labelNames[best] ?? String(best),
+      probability: Math.min(1, Math.max(0, perClass[best] ?? 0)),
+    };
+  });
 }
 
 function table(rows: readonly (readonly string[])[]): string {
@@ -131,19 +191,21 @@ async function main(): Promise<void> {
   // same files and seed, hence the same splits.
   const graphData = o.bases.includes('mobilenet_v2_graph') ? await load(GRAPH_SIZE) : undefined;
   const bases = new Map<DemoBaseName, BaseSpec>();
-  const samples = await data.getRandomRawImages(20);
+  // The whole test split, for the report: each base's predictions on it, the best base's shown.
+  const samples = await data.getRandomRawImages(data.numExamples.test, { split: 'test' });
   try {
     const n = data.numExamples;
     log(`  classes ${JSON.stringify(data.labelNames)}; train ${n.train}, validation ${n.validation}, test ${n.test}` +
       (data.skipped.length > 0 ? `; skipped ${data.skipped.length}` : ''));
-    log(`  20 random samples (28x28, upsampled to ${o.imageSize} px) go into the report's sample grid`);
+    log(`  the ${samples.length} test images (28x28, upsampled to ${o.imageSize} px) go into the report with the best base's predictions`);
 
     // 2. Bases: offline pretrained backbones from nsfwjs, and the random-weight control.
     log('\n2. Bases');
-    for (const [name, spec] of await loadBases(o.bases)) bases.set(name, spec);
+    for (const [name, spec] of await loadBases(o.bases, data, o.seed)) bases.set(name, spec);
 
     // 3. For each base: wrap, evaluate before training, fit, evaluate on the test split.
     const comparison: BaseComparison[] = [];
+    const predictions = new Map<BaseComparison, ReportSample[]>();
     for (const name of o.bases) {
       const spec = bases.get(name) as BaseSpec;
       const isGraph = !(spec.model instanceof tfl.LayersModel);
@@ -159,6 +221,7 @@ async function main(): Promise<void> {
       });
       try {
         const baseline = await evaluateBaseline(model, baseData);
+        log(`  frozen base runs on ${baseline.runtime?.summary ?? 'tfjs'}`);
         log(`  before training: loss ${fmt(baseline.loss)}, accuracy ${fmt(baseline.accuracy)} (validation)`);
         const fitStarted = performance.now();
         const history = await fit(model, baseData, {
@@ -171,7 +234,17 @@ async function main(): Promise<void> {
         const totalSeconds = (performance.now() - started) / 1000;
         log(`  after training:  loss ${fmt(evaluation.loss)}, accuracy ${fmt(evaluation.accuracy)} (test), ` +
           `fit ${fmt(trainSeconds, 1)} s, total ${fmt(totalSeconds, 1)} s`);
-        comparison.push({ name: `${DISPLAY[name]} ${size}px`, baseline, history, evaluation, trainSeconds, totalSeconds });
+        const entry: BaseComparison = {
+          name: `${DISPLAY[name]} ${size}px`,
+          baseline,
+          history,
+          evaluation,
+          trainSeconds,
+          totalSeconds,
+          runtime: evaluation.runtime,
+        };
+        comparison.push(entry);
+        predictions.set(entry, await predictSamples(model, samples, baseData));
       } finally {
         model.dispose();
       }
@@ -198,12 +271,13 @@ async function main(): Promise<void> {
       {
         title: `tl-kit demo: Fashion-MNIST ${classNames}`,
         comparison,
+        // The comparison entry's own evaluation: the report names the base it belongs to.
         evaluation: best.evaluation,
-        samples: samples.map((s) => ({ image: s.image, labelName: s.labelName, id: s.id })),
+        samples: predictions.get(best) ?? [],
       },
       { seed: o.seed },
     );
-    log(`\nReport (confusion matrix of the best base, ${best.name}): ${files.html}`);
+    log(`\nReport (evaluation, confusion matrix and test predictions of the best base, ${best.name}): ${files.html}`);
     log(`Wall time ${fmt((performance.now() - wallStart) / 1000, 1)} s`);
   } finally {
     samples.forEach((s) => s.image.dispose());

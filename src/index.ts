@@ -27,6 +27,7 @@ export type {
   DataLoaderProgress,
   EmptyClassPolicy,
   RawImage,
+  RawImagesOptions,
   SkippedFile,
   SplitMethod,
   SplitSlices,

@@ -35,9 +35,65 @@ export interface DownloadResult {
   readonly cached: boolean;
 }
 
-/** A download that cannot complete: a bad HTTP status, a size or checksum mismatch, or retries used up. */
+/** A download that cannot complete: no network, a bad HTTP status, a size or checksum mismatch, or retries used up. */
 export class DownloadError extends Error {
   override readonly name = 'DownloadError';
+  /**
+   * True when no request got an answer at all (host not found, connection refused, network unreachable): what an
+   * offline machine sees. The caller can then suggest a local copy instead of a retry.
+   */
+  readonly unreachable: boolean;
+
+  constructor(message: string, options?: { cause?: unknown; unreachable?: boolean }) {
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
+    this.unreachable = options?.unreachable ?? false;
+  }
+}
+
+/** System error codes (from the cause chain of the error `fetch` throws) that mean the host was never reached. */
+const UNREACHABLE: Readonly<Record<string, string>> = {
+  ENOTFOUND: 'host not found (no network, or no DNS)',
+  EAI_AGAIN: 'host not found (no network, or no DNS)',
+  EAI_NONAME: 'host not found',
+  EAI_NODATA: 'host not found',
+  ECONNREFUSED: 'connection refused',
+  ENETUNREACH: 'network unreachable (no network)',
+  EHOSTUNREACH: 'host unreachable (no network)',
+  ETIMEDOUT: 'connection timed out',
+  UND_ERR_CONNECT_TIMEOUT: 'connection timed out',
+};
+
+/** Codes of a connection that was made and then lost: worth a resume, not a sign of a missing network. */
+const DROPPED: Readonly<Record<string, string>> = {
+  UND_ERR_SOCKET: 'connection dropped',
+  ECONNRESET: 'connection reset',
+  EPIPE: 'connection dropped',
+};
+
+/** The first system error code in an error's cause chain (Node's fetch wraps it: TypeError -> cause -> code). */
+function errorCode(error: unknown): string | undefined {
+  for (let e = error, depth = 0; e !== undefined && e !== null && depth < 8; depth++) {
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === 'string') return code;
+    const inner = (e as { errors?: unknown[] }).errors; // AggregateError of several addresses
+    if (Array.isArray(inner) && inner.length > 0) return errorCode(inner[0]);
+    e = (e as { cause?: unknown }).cause;
+  }
+  return undefined;
+}
+
+/**
+ * Says why a request failed before any answer: `host not found (no network, or no DNS): download.microsoft.com
+ * [ENOTFOUND]`, or the error's own message when its code is not one of a missing network.
+ */
+export function describeNetworkError(error: unknown, url: string): { text: string; unreachable: boolean } {
+  const code = errorCode(error);
+  const why = code === undefined ? undefined : UNREACHABLE[code];
+  if (why !== undefined) return { text: `${why}: ${new URL(url).host} [${code}]`, unreachable: true };
+  const dropped = code === undefined ? undefined : DROPPED[code];
+  if (dropped !== undefined) return { text: `${dropped} [${code}]`, unreachable: false };
+  const message = error instanceof Error ? error.message : String(error);
+  return { text: code === undefined ? message : `${message} [${code}]`, unreachable: false };
 }
 
 /**
@@ -136,9 +192,14 @@ export async function downloadFile(url: string, dest: string, options: DownloadO
   const size = (await fileSize(part)) ?? 0;
   const target = expectedSize;
   if (target !== undefined ? size !== target : size === 0) {
+    const network = lastError === undefined || lastError instanceof DownloadError ? undefined : describeNetworkError(lastError, url);
+    const got = `${size} bytes${target === undefined ? '' : ` of ${target}`}`;
+    if (network?.unreachable && size === 0) {
+      throw new DownloadError(`${url}: ${network.text}; no answer in ${retries + 1} attempts`, { cause: lastError, unreachable: true });
+    }
     throw new DownloadError(
-      `${url}: incomplete after ${retries + 1} attempts (${size} bytes${target === undefined ? '' : ` of ${target}`})`,
-      { cause: lastError },
+      `${url}: incomplete after ${retries + 1} attempts (${got})${network ? `; last error: ${network.text}` : ''}`,
+      { cause: lastError, unreachable: network?.unreachable ?? false },
     );
   }
   let checked: { bytes: number; sha256: string };

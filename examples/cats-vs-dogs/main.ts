@@ -30,7 +30,7 @@ import {
   type Sample,
 } from 'tl-kit';
 import { loadNsfwBase, type NsfwBaseName } from 'tl-kit/nsfwjs';
-import { downloadFile } from './download';
+import { DownloadError, downloadFile } from './download';
 import { extractZip } from './extract';
 
 /** The archive tfds's cats_vs_dogs builder downloads (Microsoft's Asirra / Kaggle PetImages set). */
@@ -38,6 +38,8 @@ export const PETIMAGES_URL =
   'https://download.microsoft.com/download/3/E/1/3E1C3F21-ECDB-4869-8368-6DEBA77B919F/kagglecatsanddogs_5340.zip';
 /** Its size in bytes (as the server reports it); Microsoft publishes no checksum, so pin one with --sha256. */
 export const PETIMAGES_BYTES = 824_887_076;
+/** The archive's file name in --cache-dir. */
+const PETIMAGES_ZIP = 'kagglecatsanddogs_5340.zip';
 
 const HELP = `Usage: npm start -- [options]
 
@@ -59,6 +61,7 @@ Options:
   --out DIR           report folder (default cats-vs-dogs-report)
   --cache-dir DIR     where the archive and its extraction go (default ~/.cache/tl-kit-examples)
   --sha256 HEX        expected SHA-256 of the archive (printed after the first download)
+  --url URL           where to download the archive from (default Microsoft's; a mirror of the same file)
   -h, --help          this text`;
 
 interface Options {
@@ -73,6 +76,7 @@ interface Options {
   out: string;
   cacheDir: string;
   sha256?: string;
+  url: string;
 }
 
 function parseOptions(argv: string[]): Options | undefined {
@@ -90,6 +94,7 @@ function parseOptions(argv: string[]): Options | undefined {
       out: { type: 'string' },
       'cache-dir': { type: 'string' },
       sha256: { type: 'string' },
+      url: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -118,14 +123,15 @@ function parseOptions(argv: string[]): Options | undefined {
     out: values.out ?? 'cats-vs-dogs-report',
     cacheDir: values['cache-dir'] ?? join(homedir(), '.cache', 'tl-kit-examples'),
     sha256: values.sha256,
+    url: values.url ?? PETIMAGES_URL,
   };
 }
 
 /** Downloads and extracts PetImages once; returns the folder with `Cat/` and `Dog/`. */
-async function petImages(cacheDir: string, sha256: string | undefined): Promise<string> {
-  const zip = join(cacheDir, 'kagglecatsanddogs_5340.zip');
+async function petImages(cacheDir: string, sha256: string | undefined, url: string): Promise<string> {
+  const zip = join(cacheDir, PETIMAGES_ZIP);
   let lastPercent = -1;
-  const download = await downloadFile(PETIMAGES_URL, zip, {
+  const download = await downloadFile(url, zip, {
     expectedSize: PETIMAGES_BYTES,
     sha256,
     onResume: (offset) => console.log(`resuming the download at ${(offset / 1e6).toFixed(0)} MB`),
@@ -198,7 +204,16 @@ async function main(): Promise<void> {
   await tf.ready();
   console.log(`backend ${tf.getBackend()}`);
 
-  const root = o.data === undefined ? await petImages(resolve(o.cacheDir), o.sha256) : resolve(o.data);
+  let root: string;
+  try {
+    root = o.data === undefined ? await petImages(resolve(o.cacheDir), o.sha256, o.url) : resolve(o.data);
+  } catch (error) {
+    if (!(error instanceof DownloadError)) throw error;
+    // An expected failure: its cause and the ways around it, without a stack trace.
+    console.error(downloadHelp(error, resolve(o.cacheDir)));
+    process.exitCode = 1;
+    return;
+  }
   const samples = await listSamples(root, o.samples);
   console.log(`${samples.length} images under ${root}`);
 
@@ -261,6 +276,21 @@ async function main(): Promise<void> {
     loaders.forEach((data) => data.dispose());
     for (const { spec } of bases) if ('dispose' in spec.model) spec.model.dispose();
   }
+}
+
+/** What to do when PetImages cannot be downloaded: the cause is in the message, the ways around it here. */
+function downloadHelp(error: DownloadError, cacheDir: string): string {
+  const lines = [`cats-vs-dogs: cannot download PetImages: ${error.message}`];
+  if (error.unreachable) {
+    lines.push(
+      'This machine cannot reach the download server. Without network access, either:',
+      '  - use images you already have: npm start -- --data DIR   (DIR holds one sub-folder per class, e.g. Cat/ and Dog/)',
+      `  - or copy ${PETIMAGES_ZIP} (from ${PETIMAGES_URL}) into ${cacheDir} and run again.`,
+    );
+  } else {
+    lines.push('Run again to resume the download, or pass --data DIR to use a folder of images you already have.');
+  }
+  return lines.join('\n');
 }
 
 main().catch((error: unknown) => {

@@ -22,8 +22,19 @@ console.log(`classes ${data.labelNames.join(', ')}; examples ${JSON.stringify(da
 const model = Wrapper(base, { numClasses: data.labelNames.length, inputShape: [160, 160, 3] });
 console.log('before', await evaluateBaseline(model, data)); // { loss, accuracy } near chance
 await fit(model, data, { epochs: 10, verbose: 1 }); // progress bar on stderr
-const after = await evaluate(model, data); // accuracy, precision, recall, F1, ROC AUC
-console.log('after', { loss: after.loss, accuracy: after.accuracy, f1: after.f1, rocAuc: after.rocAuc });
+const after = await evaluate(model, data); // loss, accuracy, macro and per-class precision/recall/F1, confusion matrix
+const r = (v: number | undefined): number | undefined => (v === undefined ? undefined : Number(v.toFixed(3)));
+const { loss, accuracy, macro } = after;
+// Macro averages exist for any number of classes; F1 and ROC AUC of the positive class (the second) only for two.
+const binary = after.rocAuc === undefined ? {} : { [`f1 (${data.labelNames[1]})`]: r(after.f1), rocAuc: r(after.rocAuc) };
+console.log('after', {
+  loss: r(loss),
+  accuracy: r(accuracy),
+  macroPrecision: r(macro.precision),
+  macroRecall: r(macro.recall),
+  macroF1: r(macro.f1),
+  ...binary,
+});
 
 model.dispose();
 if ('dispose' in base.model) base.model.dispose();

@@ -8,7 +8,7 @@ import { DatasetError, InvalidArgumentError } from '../errors';
 import type { SampleStore } from './batches';
 import type { ResolvedOptions } from './loader-options';
 import type { SkippedFile } from './loader-types';
-import { compareCodePoints } from './scan';
+import { compareCodePoints } from './label-order';
 
 /**
  * Class ids for a folder dataset. Folder names sort as Keras sorts them; a `labelNames` option (Keras's `class_names`)

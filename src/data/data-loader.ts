@@ -10,16 +10,16 @@ import { DatasetError, InvalidArgumentError, UnsupportedError, disposedError, ty
 import { isNode } from '../internal/env';
 import { hashSeed, shuffled } from '../internal/rng';
 import { bufferedEpochOrder, type SplitIndices } from '../internal/split';
-import { checkOneOf, checkPositiveInteger } from '../internal/validate';
+import { checkOneOf, checkOptionKeys, checkOptionsObject, checkPositiveInteger } from '../internal/validate';
 import { batchDataset, type BatchContext, type SampleStore } from './batches';
 import { keepUsableClasses, orderFolderLabels } from './classes';
 import { decodeToPixels } from './decode';
 import { DecodeFailure } from './decode-error';
-import type { DataLoaderOptions, RawImage, SkippedFile } from './loader-types';
+import type { DataLoaderOptions, RawImage, RawImagesOptions, SkippedFile } from './loader-types';
 import { planSplits, resolveLabelMode, resolveOptions, type ResolvedOptions } from './loader-options';
 import type { RgbPixels } from './pixels';
 import { resolveSampleLabels, sampleStore, tensorStore, validateSamples } from './stores';
-import { compareCodePoints } from './scan';
+import { compareCodePoints } from './label-order';
 import type { Sample } from './sources';
 import type { Batch, ImageBatchSource, LabelMode, PreprocessingMode, ResizeMode, SplitCounts, SplitName } from './types';
 
@@ -182,7 +182,7 @@ export class DataLoader implements ImageBatchSource {
     if (!isNode()) {
       throw new UnsupportedError(`${call}: reading folders needs Node; in a browser use DataLoader.fromSamples with URLs or Files`);
     }
-    const { listDirectory, validateFiles } = await import('./scan');
+    const { listDirectory, validateFiles } = await import('./node-scan');
     const { readImageFile } = await import('./node-decode');
     const listed = await listDirectory(call, root, o.onProgress);
     const reasons = await validateFiles(listed.files, o.validate, o.decoder, o.limits, o.concurrency, o.onProgress);
@@ -378,26 +378,30 @@ export class DataLoader implements ImageBatchSource {
 
   /**
    * Decodes `n` randomly chosen usable samples (seeded; each call draws anew) at their original size, for looking at
-   * the data. Samples that fail to decode are skipped, so fewer than `n` may come back.
+   * the data or at a model's predictions. Samples that fail to decode are skipped, so fewer than `n` may come back.
    *
-   * @param n - how many images (capped at the number of usable samples).
+   * @param n - how many images (capped at the number of usable samples in the chosen split).
+   * @param options - `split`: draw from one split only (`'test'` to show a trained model's predictions); all splits
+   *   by default.
    * @returns images with their labels; the tensors belong to the caller, who must dispose them.
-   * @throws {@link InvalidArgumentError} unless `n` is a positive integer (it takes no options); a `DISPOSED`
-   *   {@link TlKitError} after `dispose()`.
+   * @throws {@link InvalidArgumentError} unless `n` is a positive integer and `options` holds only `split`, a split
+   *   name; a `DISPOSED` {@link TlKitError} after `dispose()`.
    * @example
    * ```ts
    * const shown = await data.getRandomRawImages(20);
    * for (const { image, labelName } of shown) { console.log(labelName, image.shape); image.dispose(); }
+   * const test = await data.getRandomRawImages(data.numExamples.test, { split: 'test' }); // the whole test split
    * ```
    */
-  async getRandomRawImages(n: number): Promise<RawImage[]> {
-    // It takes no options: a second argument ({ imageSize }) would otherwise be ignored in silence.
-    if (arguments.length > 1) {
-      throw new InvalidArgumentError('DataLoader.getRandomRawImages', 'arguments', 'one argument, n (the call takes no options)', arguments[1]);
-    }
-    checkPositiveInteger('DataLoader.getRandomRawImages', 'n', n);
+  async getRandomRawImages(n: number, options: RawImagesOptions = {}): Promise<RawImage[]> {
+    const call = 'DataLoader.getRandomRawImages';
+    checkPositiveInteger(call, 'n', n);
+    checkOptionsObject(call, options);
+    checkOptionKeys<RawImagesOptions>(call, options, { split: true });
+    const split = options?.split;
+    if (split !== undefined) checkOneOf(call, 'split', split, ['train', 'validation', 'test']);
     this.#checkAlive('getRandomRawImages');
-    const all = [...this.#splits.train, ...this.#splits.validation, ...this.#splits.test];
+    const all = split === undefined ? [...this.#splits.train, ...this.#splits.validation, ...this.#splits.test] : [...this.#splits[split]];
     const drawn = shuffled(all, hashSeed(this.#seed) ^ hashSeed(++this.#rawDraws)).slice(0, n);
     const out: RawImage[] = [];
     try {

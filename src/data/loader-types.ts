@@ -5,7 +5,7 @@
  */
 import type * as tf from '@tensorflow/tfjs-core';
 import type { DecoderChoice } from './decode';
-import type { LabelMode, PreprocessingMode, ResizeMode } from './types';
+import type { LabelMode, PreprocessingMode, ResizeMode, SplitName } from './types';
 
 /**
  * A file (or sample) that is in no split because it is not a usable image, with the reason.
@@ -20,6 +20,22 @@ export interface SkippedFile {
   readonly path: string;
   /** Why it was skipped, e.g. `'empty file (0 bytes)'`, `'symlink loop'`, `'corrupt or unsupported image: ...'`. */
   readonly reason: string;
+}
+
+/**
+ * Options of {@link DataLoader.getRandomRawImages}.
+ *
+ * @example
+ * ```ts
+ * const test = await data.getRandomRawImages(16, { split: 'test' });
+ * ```
+ */
+export interface RawImagesOptions {
+  /**
+   * Draw from one split only (`'test'` to show a trained model's predictions).
+   * @defaultValue every split
+   */
+  readonly split?: SplitName;
 }
 
 /**

@@ -13,7 +13,7 @@ import { DecodeFailure } from './decode-error';
 import type { ResolvedOptions } from './loader-options';
 import type { SkippedFile } from './loader-types';
 import { toRgb } from './pixels';
-import { compareCodePoints } from './scan';
+import { compareCodePoints } from './label-order';
 import type { Sample } from './sources';
 
 /** Maps sample labels to class indices: string labels sorted by code point (or by `labelNames`), integers as is. */

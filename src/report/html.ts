@@ -1,6 +1,11 @@
 /** The HTML page around the report's sections: inline CSS, no scripts, no external resources. */
 import { VERSION } from '../version';
-import { escapeXml } from './svg';
+import { FONT } from './charts';
+
+/** Escapes text for XML/HTML content and attributes. */
+export function escapeXml(text: string): string {
+  return text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] as string);
+}
 
 /** One titled part of the report. */
 export interface Section {
@@ -13,7 +18,7 @@ const CSS = `
 :root { color-scheme: light; }
 * { box-sizing: border-box; }
 body { margin: 0; background: #f3f4f6; color: #1f2937;
-  font: 14px/1.5 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; }
+  font: 14px/1.5 ${FONT}; }
 header { background: #111827; color: #f9fafb; padding: 28px 40px; }
 header h1 { margin: 0; font-size: 24px; font-weight: 650; }
 header p { margin: 4px 0 0; color: #9ca3af; font-size: 13px; }
@@ -21,8 +26,9 @@ main { max-width: 1320px; margin: 0 auto; padding: 24px 40px 48px; }
 section { background: #ffffff; border-radius: 10px; box-shadow: 0 1px 3px rgba(0,0,0,.08); padding: 20px 24px;
   margin-bottom: 24px; }
 section h2 { margin: 0 0 16px; font-size: 18px; font-weight: 600; }
-.charts { display: flex; flex-wrap: wrap; gap: 16px; margin-top: 16px; }
+.charts { display: flex; flex-wrap: wrap; gap: 16px; margin-top: 16px; align-items: flex-start; }
 .charts svg { max-width: 100%; height: auto; border: 1px solid #e5e7eb; border-radius: 8px; }
+.note { color: #4b5563; margin: 0 0 12px; }
 table { border-collapse: collapse; width: 100%; font-variant-numeric: tabular-nums; }
 th, td { text-align: right; padding: 8px 12px; border-bottom: 1px solid #e5e7eb; }
 th:first-child, td:first-child { text-align: left; }
@@ -31,14 +37,19 @@ tr.best td { background: #ecfdf5; font-weight: 600; }
 .metrics { display: flex; flex-wrap: wrap; gap: 12px; margin-bottom: 16px; }
 .metric { background: #f9fafb; border: 1px solid #e5e7eb; border-radius: 8px; padding: 10px 16px; min-width: 110px; }
 .metric-value { font-size: 20px; font-weight: 650; font-variant-numeric: tabular-nums; }
-.metric-name { color: #6b7280; font-size: 12px; text-transform: uppercase; letter-spacing: .04em; }
+.metric-name { color: #6b7280; font-size: 12px; letter-spacing: .02em; }
 .grid { display: grid; grid-template-columns: repeat(5, minmax(0, 1fr)); gap: 16px; }
 figure { margin: 0; }
 .frame { background: #f3f4f6; border-radius: 6px; aspect-ratio: 1 / 1; display: flex; align-items: center;
   justify-content: center; overflow: hidden; }
 .frame img { width: 100%; height: 100%; object-fit: contain; }
-figcaption { display: flex; justify-content: space-between; gap: 8px; margin-top: 6px; font-size: 13px; }
-figcaption span { color: #6b7280; font-variant-numeric: tabular-nums; }
+figure.wrong .frame { outline: 3px solid #dc2626; outline-offset: -3px; }
+figcaption { margin-top: 6px; font-size: 13px; }
+.truth { display: flex; flex-wrap: wrap; justify-content: space-between; column-gap: 8px; }
+.truth span, .prediction span { color: #6b7280; font-variant-numeric: tabular-nums; }
+.prediction.right { color: #047857; }
+.prediction.wrong { color: #b91c1c; font-weight: 600; }
+.strip { display: grid; grid-template-columns: repeat(auto-fill, minmax(200px, 1fr)); gap: 16px; }
 footer { color: #9ca3af; font-size: 12px; text-align: center; padding-bottom: 24px; }
 `;
 

@@ -1,47 +1,56 @@
 /**
- * `writeReport`: a self-contained HTML report (inline SVG charts, images as data URLs) plus the charts as standalone
- * SVG files: training histories, the comparison of bases, the confusion matrix and a grid of sample images.
+ * `writeReport`: a self-contained HTML report (inline SVG charts, images as data URLs, no script) plus the charts as
+ * standalone SVG files: training histories, the comparison of bases, the evaluation with its confusion matrix, and
+ * sample images with their predictions. Charts are Vega-Lite specs rendered to SVG by the optional peers vega and
+ * vega-lite, loaded on the first call.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { InvalidArgumentError, LoadError, UnsupportedError } from '../errors';
+import { InvalidArgumentError, LoadError, TlKitError, UnsupportedError } from '../errors';
+import { isNode } from '../internal/env';
 import { checkOptionKeys, checkOptionsObject, checkSeed } from '../internal/validate';
-import { shuffled } from '../internal/rng';
 import type { BaseComparison } from '../pipeline/compare';
 import type { EvaluationResult } from '../pipeline/evaluate';
-import { encodePng } from './png';
-import { confusionMatrixChart, escapeXml, groupedBarChart, lineChart, PALETTE, type Series } from './svg';
+import { comparisonSpec, confusionMatrixSpec, historySpec, type RunHistory } from './charts';
 import { renderHtml, type Section } from './html';
+import { sampleSections, type ReportSample } from './samples';
+import { comparisonTable, evaluationSummary } from './tables';
+import { renderSvgs } from './vega';
+
+export type { ReportSample } from './samples';
 
 /** A training history: a tfjs `History` or any object with per-epoch arrays under `history`. */
 export interface HistoryLike {
-  /** Values per epoch keyed `loss`, `acc`, `val_loss`, `val_acc` (others are ignored). */
+  /**
+   * Values per epoch keyed `loss` and `val_loss`, and `acc`/`val_acc` (tfjs) or `accuracy`/`val_accuracy` (Keras);
+   * other keys are ignored.
+   */
   readonly history: Readonly<Record<string, readonly unknown[]>>;
 }
 
-/** An image to show in the sample grid; `DataLoader.getRandomRawImages` returns these. */
-export interface ReportSample {
-  /** RGB pixels `[height, width, 3]`, 0..255 (stays the caller's). */
-  readonly image: tf.Tensor3D;
-  /** Class name shown under the image. */
-  readonly labelName: string;
-  /** Where it came from (file name), shown as a tooltip. */
-  readonly id?: string;
-}
-
-/** What to put in the report; every part is optional. */
+/** What to put in the report; every part is optional, but one of histories, comparison, evaluation or samples is needed. */
 export interface ReportContent {
   /**
    * Report title.
    * @defaultValue `'tl-kit training report'`
    */
   readonly title?: string;
-  /** Training histories by name (one chart line pair per entry). Taken from `comparison` when omitted. */
+  /** Training histories by name (one colour per entry). Taken from `comparison` when omitted. */
   readonly histories?: Readonly<Record<string, HistoryLike>>;
-  /** The result of `compareBases`: a table and a chart of baseline vs final accuracy. */
+  /** The result of `compareBases`: a table and a chart of accuracy before and after training per base. */
   readonly comparison?: readonly BaseComparison[];
-  /** The result of `evaluate`: metrics and the confusion matrix. */
+  /** The result of `evaluate`: metrics, per-class table and the confusion matrix. */
   readonly evaluation?: EvaluationResult;
-  /** Raw images; up to 20, chosen at random with `seed`, are shown in a 4 x 5 grid. */
+  /**
+   * Which model or base `evaluation` (and the samples' predictions) belong to, shown in the Evaluation section and the
+   * confusion matrix's title.
+   * @defaultValue the name of the `comparison` entry whose `evaluation` is this very object, else none
+   */
+  readonly evaluationName?: string;
+  /**
+   * Images to show: up to 20, chosen at random with `seed`, in a 4 x 5 grid with their true class and, when a sample
+   * carries `predictedLabelName`, the prediction; samples whose prediction is wrong are also listed in a
+   * "Misclassified" strip (the most confident mistakes first).
+   */
   readonly samples?: readonly ReportSample[];
 }
 
@@ -60,7 +69,7 @@ export interface WriteReportOptions {
 }
 
 /** Every ReportContent and WriteReportOptions name, so a misspelt one is refused. */
-const CONTENT_KEYS: Readonly<Record<keyof ReportContent, true>> = { title: true, histories: true, comparison: true, evaluation: true, samples: true };
+const CONTENT_KEYS: Readonly<Record<keyof ReportContent, true>> = { title: true, histories: true, comparison: true, evaluation: true, samples: true, evaluationName: true };
 const OPTION_KEYS: Readonly<Record<keyof WriteReportOptions, true>> = { seed: true, thumbnailSize: true };
 
 /** Paths of the files {@link writeReport} wrote. */
@@ -75,121 +84,75 @@ function numbers(values: readonly unknown[] | undefined): number[] {
   return (values ?? []).map((v) => (typeof v === 'number' ? v : Number.NaN));
 }
 
-function historyCharts(histories: Readonly<Record<string, HistoryLike>>): { loss: string; accuracy: string } {
-  const loss: Series[] = [];
-  const acc: Series[] = [];
-  Object.entries(histories).forEach(([name, h], i) => {
-    const color = PALETTE[i % PALETTE.length] as string;
-    const multi = Object.keys(histories).length > 1;
-    const label = (what: string): string => (multi ? `${name} ${what}` : what);
-    loss.push({ name: label('train'), values: numbers(h.history.loss), color });
-    if (h.history.val_loss) loss.push({ name: label('validation'), values: numbers(h.history.val_loss), color, dashed: true });
-    const trainAcc = h.history.acc ?? h.history.accuracy;
-    const valAcc = h.history.val_acc ?? h.history.val_accuracy;
-    if (trainAcc) acc.push({ name: label('train'), values: numbers(trainAcc), color });
-    if (valAcc) acc.push({ name: label('validation'), values: numbers(valAcc), color, dashed: true });
-  });
-  return {
-    loss: lineChart(loss, { title: 'Loss', xLabel: 'epoch', yLabel: 'cross-entropy' }),
-    accuracy: lineChart(acc, { title: 'Accuracy', xLabel: 'epoch', yLabel: 'accuracy', yRange: [0, 1] }),
-  };
-}
-
-const pct = (v: number | undefined): string => (v === undefined || !Number.isFinite(v) ? 'n/a' : `${(v * 100).toFixed(1)}%`);
-const fixed = (v: number | undefined, d = 3): string => (v === undefined || !Number.isFinite(v) ? 'n/a' : v.toFixed(d));
-
-function comparisonTable(rows: readonly BaseComparison[]): string {
-  const best = Math.max(...rows.map((r) => r.evaluation.accuracy));
-  const body = rows
-    .map(
-      (r) =>
-        `<tr${r.evaluation.accuracy === best ? ' class="best"' : ''}><td>${escapeXml(r.name)}</td>` +
-        `<td>${pct(r.baseline.accuracy)}</td><td>${pct(r.evaluation.accuracy)}</td><td>${fixed(r.evaluation.loss)}</td>` +
-        `<td>${r.history.epoch.length}</td><td>${r.trainSeconds.toFixed(1)} s</td><td>${r.totalSeconds.toFixed(1)} s</td></tr>`,
-    )
-    .join('\n');
-  return (
-    '<table><thead><tr><th>Base</th><th>Baseline accuracy</th><th>Test accuracy</th><th>Test loss</th>' +
-    `<th>Epochs</th><th>Training time</th><th>Total time</th></tr></thead><tbody>\n${body}\n</tbody></table>`
-  );
-}
-
-function evaluationTable(e: EvaluationResult): string {
-  const summary: [string, string][] = [
-    ['Split', e.split],
-    ['Examples', String(e.exampleCount)],
-    ['Accuracy', pct(e.accuracy)],
-    ['Loss', fixed(e.loss)],
-  ];
-  if (e.rocAuc !== undefined) {
-    summary.push(['Precision', fixed(e.precision)], ['Recall', fixed(e.recall)], ['F1', fixed(e.f1)], ['ROC AUC', fixed(e.rocAuc)]);
+function historyRuns(histories: Readonly<Record<string, HistoryLike>>): { loss: RunHistory[]; accuracy: RunHistory[] } {
+  const loss: RunHistory[] = [];
+  const accuracy: RunHistory[] = [];
+  for (const [name, { history: h }] of Object.entries(histories)) {
+    loss.push({ name, train: numbers(h.loss), validation: numbers(h.val_loss) });
+    const trainAcc = h.acc ?? h.accuracy;
+    if (trainAcc) accuracy.push({ name, train: numbers(trainAcc), validation: numbers(h.val_acc ?? h.val_accuracy) });
   }
-  summary.push(['Macro F1', fixed(e.macro.f1)]);
-  const cards = summary
-    .map(([k, v]) => `<div class="metric"><div class="metric-value">${escapeXml(v)}</div><div class="metric-name">${k}</div></div>`)
-    .join('');
-  const rows = e.perClass
-    .map(
-      (c) =>
-        `<tr><td>${escapeXml(c.label)}</td><td>${fixed(c.precision)}</td><td>${fixed(c.recall)}</td><td>${fixed(c.f1)}</td><td>${c.support}</td></tr>`,
-    )
-    .join('\n');
-  return (
-    `<div class="metrics">${cards}</div>` +
-    '<table><thead><tr><th>Class</th><th>Precision</th><th>Recall</th><th>F1</th><th>Support</th></tr></thead>' +
-    `<tbody>\n${rows}\n</tbody></table>`
-  );
+  return { loss, accuracy };
 }
 
-/** Downscales to `max` on the longest side and reads 8-bit RGB. */
-async function thumbnail(image: tf.Tensor3D, max: number): Promise<{ rgb: Uint8Array; width: number; height: number }> {
-  const [h, w] = image.shape;
-  const scale = Math.min(1, max / Math.max(h, w));
-  const th = Math.max(1, Math.round(h * scale));
-  const tw = Math.max(1, Math.round(w * scale));
-  const t = tf.tidy(() => {
-    const f = tf.cast(image, 'float32');
-    const rgb = image.shape[2] === 1 ? tf.tile(f, [1, 1, 3]) : tf.slice(f, [0, 0, 0], [-1, -1, 3]);
-    const resized = scale < 1 ? tf.image.resizeBilinear(rgb as tf.Tensor3D, [th, tw], true) : rgb;
-    return tf.cast(tf.clipByValue(tf.round(resized), 0, 255), 'int32');
-  });
-  const data = await t.data();
-  t.dispose();
-  return { rgb: Uint8Array.from(data), width: tw, height: th };
-}
-
-async function sampleGrid(samples: readonly ReportSample[], seed: number, max: number): Promise<string> {
-  const chosen = shuffled(samples, seed).slice(0, 20);
-  const figures: string[] = [];
-  for (const s of chosen) {
-    const [h, w] = s.image.shape;
-    const { rgb, width, height } = await thumbnail(s.image, max);
-    const png = await encodePng(rgb, width, height);
-    const src = `data:image/png;base64,${Buffer.from(png).toString('base64')}`;
-    const tip = s.id ? ` title="${escapeXml(s.id)}"` : '';
-    figures.push(
-      `<figure${tip}><div class="frame"><img src="${src}" width="${width}" height="${height}" alt="${escapeXml(s.labelName)}"/></div>` +
-        `<figcaption><strong>${escapeXml(s.labelName)}</strong><span>${w} × ${h}</span></figcaption></figure>`,
-    );
+/** Checks the content's shape before anything is drawn or allocated. */
+function checkContent(call: string, content: ReportContent): void {
+  if (content.title !== undefined && typeof content.title !== 'string') throw new InvalidArgumentError(call, 'title', 'a string', content.title);
+  if (content.histories !== undefined) {
+    if (typeof content.histories !== 'object' || content.histories === null || Array.isArray(content.histories)) {
+      throw new InvalidArgumentError(call, 'histories', 'an object of { history } by name', content.histories);
+    }
+    for (const [name, h] of Object.entries(content.histories)) {
+      if (typeof h !== 'object' || h === null || typeof h.history !== 'object' || h.history === null) {
+        throw new InvalidArgumentError(call, `histories.${name}`, 'an object with a history record (a tfjs History)', h);
+      }
+    }
   }
-  return `<div class="grid">${figures.join('\n')}</div>`;
+  if (content.comparison !== undefined && !Array.isArray(content.comparison)) {
+    throw new InvalidArgumentError(call, 'comparison', 'the array compareBases returns', content.comparison);
+  }
+  const e = content.evaluation as Partial<EvaluationResult> | undefined;
+  if (e !== undefined && (typeof e !== 'object' || e === null || !Array.isArray(e.confusionMatrix) || !Array.isArray(e.labelNames))) {
+    throw new InvalidArgumentError(call, 'evaluation', 'the result of evaluate()', e);
+  }
+  if (content.evaluationName !== undefined && typeof content.evaluationName !== 'string') {
+    throw new InvalidArgumentError(call, 'evaluationName', 'a string', content.evaluationName);
+  }
+  if (content.samples === undefined) return;
+  if (!Array.isArray(content.samples)) throw new InvalidArgumentError(call, 'samples', 'an array of { image, labelName }', content.samples);
+  content.samples.forEach((s: ReportSample, i) => {
+    const at = `samples[${i}]`;
+    if (typeof s !== 'object' || s === null) throw new InvalidArgumentError(call, at, 'an object { image, labelName }', s);
+    if (!(s.image instanceof tf.Tensor) || s.image.rank !== 3 || s.image.isDisposed) {
+      throw new InvalidArgumentError(call, `${at}.image`, 'an undisposed [height, width, channels] tensor', s.image);
+    }
+    if (typeof s.labelName !== 'string') throw new InvalidArgumentError(call, `${at}.labelName`, 'a string', s.labelName);
+    if (s.predictedLabelName !== undefined && typeof s.predictedLabelName !== 'string') {
+      throw new InvalidArgumentError(call, `${at}.predictedLabelName`, 'a string', s.predictedLabelName);
+    }
+    if (s.probability !== undefined && !(typeof s.probability === 'number' && s.probability >= 0 && s.probability <= 1)) {
+      throw new InvalidArgumentError(call, `${at}.probability`, 'a number in [0, 1]', s.probability);
+    }
+  });
 }
 
 /**
  * Writes a report to `dir`: `report.html` (self-contained: charts inline, images as data URLs, no scripts or network)
- * and each chart as a standalone SVG (`loss.svg`, `accuracy.svg`, `comparison.svg`, `confusion-matrix.svg`). Node only.
+ * and each chart as a standalone SVG (`loss.svg`, `accuracy.svg`, `comparison.svg`, `confusion-matrix.svg`). Node
+ * only. The charts are drawn by the optional peers `vega` and `vega-lite` (npm install vega vega-lite), loaded on the
+ * first call.
  *
  * @param dir - output folder (created if missing; existing report files are replaced).
  * @param content - histories, comparison, evaluation and samples; see {@link ReportContent}.
  * @param options - see {@link WriteReportOptions}.
  * @returns the paths written.
  * @throws {@link InvalidArgumentError} for a bad argument or an empty content.
- * @throws {@link UnsupportedError} outside Node.
+ * @throws {@link UnsupportedError} outside Node, or when vega or vega-lite is not installed.
  * @throws {@link LoadError} when writing fails (the cause is kept).
  * @example
  * ```ts
  * const table = await compareBases(entries, data, { epochs: 10 });
- * const samples = await data.getRandomRawImages(20);
+ * const samples = await data.getRandomRawImages(20, { split: 'test' });
  * await writeReport('./report', { comparison: table, evaluation: table[0].evaluation, samples });
  * tf.dispose(samples.map((s) => s.image));
  * ```
@@ -205,41 +168,52 @@ export async function writeReport(dir: string, content: ReportContent, options: 
   checkSeed(call, seed);
   const thumb = options.thumbnailSize ?? 160;
   if (!Number.isInteger(thumb) || thumb < 16) throw new InvalidArgumentError(call, 'thumbnailSize', 'an integer >= 16', thumb);
+  checkContent(call, content);
   const histories =
     content.histories ?? (content.comparison ? Object.fromEntries(content.comparison.map((c) => [c.name, c.history])) : undefined);
   if (!histories && !content.comparison && !content.evaluation && !content.samples) {
     throw new InvalidArgumentError(call, 'content', 'an object with histories, comparison, evaluation or samples', content);
   }
-  const proc = (globalThis as { process?: { versions?: { node?: string } } }).process;
-  if (typeof proc?.versions?.node !== 'string') {
-    throw new UnsupportedError(`${call}: writing files needs Node; in a browser, render the charts with tfjs-vis`);
-  }
-  const files: { name: string; svg: string }[] = [];
-  const sections: Section[] = [];
+  if (!isNode()) throw new UnsupportedError(`${call}: writing files needs Node; in a browser, render the charts with tfjs-vis`);
+
+  const evaluation = content.evaluation;
+  const evaluationName =
+    content.evaluationName ?? (evaluation ? content.comparison?.find((c) => c.evaluation === evaluation)?.name : undefined);
+  // Charts first (one Vega render each), then the sections in reading order.
+  const charts: { name: string; spec: Parameters<typeof renderSvgs>[1][number] }[] = [];
   if (histories && Object.keys(histories).length > 0) {
-    const charts = historyCharts(histories);
-    files.push({ name: 'loss.svg', svg: charts.loss }, { name: 'accuracy.svg', svg: charts.accuracy });
-    sections.push({ title: 'Training history', html: `<div class="charts">${charts.loss}${charts.accuracy}</div>` });
+    const runs = historyRuns(histories);
+    charts.push({ name: 'loss.svg', spec: historySpec(runs.loss, 'Loss', 'cross-entropy', false) });
+    if (runs.accuracy.length > 0) charts.push({ name: 'accuracy.svg', spec: historySpec(runs.accuracy, 'Accuracy', 'accuracy', true) });
   }
   if (content.comparison && content.comparison.length > 0) {
-    const chart = groupedBarChart(
-      content.comparison.map((c) => ({ label: c.name, values: [c.baseline.accuracy, c.evaluation.accuracy] })),
-      ['baseline (validation)', 'after training (test)'],
-      'Accuracy by base',
-      'accuracy',
-    );
-    files.push({ name: 'comparison.svg', svg: chart });
-    sections.push({ title: 'Comparison of bases', html: `${comparisonTable(content.comparison)}<div class="charts">${chart}</div>` });
+    const numClasses = content.comparison[0]?.evaluation.labelNames.length ?? 0;
+    const bases = content.comparison.map((c) => ({ name: c.name, before: c.baseline.accuracy, after: c.evaluation.accuracy }));
+    charts.push({ name: 'comparison.svg', spec: comparisonSpec(bases, numClasses) });
   }
-  if (content.evaluation) {
-    const e = content.evaluation;
-    const chart = confusionMatrixChart(e.confusionMatrix, e.labelNames, `Confusion matrix (${e.split})`);
-    files.push({ name: 'confusion-matrix.svg', svg: chart });
-    sections.push({ title: 'Evaluation', html: `${evaluationTable(e)}<div class="charts">${chart}</div>` });
+  if (evaluation) {
+    const title = `Confusion matrix: ${evaluationName ? `${evaluationName}, ` : ''}${evaluation.split} split`;
+    charts.push({ name: 'confusion-matrix.svg', spec: confusionMatrixSpec(evaluation.confusionMatrix, evaluation.labelNames, title) });
   }
-  if (content.samples && content.samples.length > 0) {
-    sections.push({ title: 'Sample images', html: await sampleGrid(content.samples, seed, thumb) });
+  const svgs = await renderChartsOrThrow(call, charts.map((c) => c.spec));
+  const svgOf = (name: string): string => svgs[charts.findIndex((c) => c.name === name)] ?? '';
+  const sections: Section[] = [];
+  if (charts.some((c) => c.name === 'loss.svg')) {
+    sections.push({ title: 'Training history', html: `<div class="charts">${svgOf('loss.svg')}${svgOf('accuracy.svg')}</div>` });
   }
+  if (content.comparison && content.comparison.length > 0) {
+    sections.push({
+      title: 'Comparison of bases',
+      html: `${comparisonTable(content.comparison)}<div class="charts">${svgOf('comparison.svg')}</div>`,
+    });
+  }
+  if (evaluation) {
+    sections.push({
+      title: evaluationName ? `Evaluation: ${evaluationName}` : 'Evaluation',
+      html: `${evaluationSummary(evaluation, evaluationName)}<div class="charts">${svgOf('confusion-matrix.svg')}</div>`,
+    });
+  }
+  if (content.samples && content.samples.length > 0) sections.push(...(await sampleSections(content.samples, seed, thumb, evaluationName)));
   const html = renderHtml(content.title ?? 'tl-kit training report', sections);
   try {
     const fs = await import('node:fs/promises');
@@ -253,9 +227,22 @@ export async function writeReport(dir: string, content: ReportContent, options: 
       return target;
     };
     const svg: string[] = [];
-    for (const f of files) svg.push(await write(f.name, f.svg));
+    for (const [i, c] of charts.entries()) svg.push(await write(c.name, svgs[i] ?? ''));
     return { html: await write('report.html', html), svg };
   } catch (err) {
     throw new LoadError(`${call}: cannot write the report to ${dir}: ${(err as Error).message}`, { cause: err });
+  }
+}
+
+/** Renders the charts; a failure inside Vega (not a missing peer) is reported as the call's own. */
+async function renderChartsOrThrow(call: string, specs: Parameters<typeof renderSvgs>[1]): Promise<string[]> {
+  try {
+    return await renderSvgs(call, specs);
+  } catch (err) {
+    if (err instanceof TlKitError) throw err;
+    throw new UnsupportedError(
+      `${call}: Vega could not draw a chart (tl-kit needs vega@^6 and vega-lite@^6): ${(err as Error).message}`,
+      { cause: err },
+    );
   }
 }

@@ -116,4 +116,21 @@ describe('DataLoader.getRandomRawImages', () => {
     await expect(drawing).rejects.toThrowErrorMatchingInlineSnapshot(`[TlKitError: DataLoader.getRandomRawImages: the DataLoader was disposed; it cannot be used any more (create or load it again)]`);
     expect(tf.memory().numTensors).toBe(before - 1); // only the loader's own clone is gone
   });
+
+  it('draws from one split when asked: every test image once, nothing from the other splits', async () => {
+    const xs = tf.tidy(() => tf.reshape(tf.cast(tf.range(0, 12 * 2 * 2 * 3), 'float32'), [12, 2, 2, 3])) as tf.Tensor4D;
+    const data = await DataLoader.fromTensors(xs, [0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1], { imageSize: 2, splitWeights: [2, 1, 1], seed: 5 });
+    xs.dispose();
+    const before = tf.memory().numTensors;
+    const test = await data.getRandomRawImages(100, { split: 'test' });
+    expect(test.map((r) => r.id).sort()).toEqual(data.files('test').sort());
+    expect(test).toHaveLength(data.numExamples.test);
+    const two = await data.getRandomRawImages(2, { split: 'validation' });
+    expect(two.every((r) => data.files('validation').includes(r.id))).toBe(true);
+    tf.dispose([...test, ...two].map((r) => r.image));
+    expect(tf.memory().numTensors).toBe(before);
+    await expect(data.getRandomRawImages(1, { split: 'tests' as 'test' })).rejects.toThrow(InvalidArgumentError);
+    await expect(data.getRandomRawImages(1, { splits: 'test' } as never)).rejects.toThrow(InvalidArgumentError);
+    data.dispose();
+  });
 });

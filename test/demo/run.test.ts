@@ -3,7 +3,7 @@
  * tutorial-shaped output and the report, as a user would see them.
  */
 import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -43,8 +43,27 @@ describe('npm run demo', () => {
     expect(output.match(/after training: {2}loss \d\.\d{3}, accuracy \d\.\d{3} \(test\)/g)).toHaveLength(2);
     expect(output).toMatch(/MobileNetV2 48px\s+\d\.\d{3}\s+\d\.\d{3}/);
     expect(output).toMatch(/Random MobileNetV2 48px\s+\d\.\d{3}\s+\d\.\d{3}/);
+    // The control's features keep a scale (not the ~1e-11 of random weights under BatchNorm's initial statistics).
+    const scale = /pooled features on those images: random mean (\S+), std (\S+); pretrained mean (\S+), std (\S+)/.exec(output);
+    expect(scale, output).not.toBeNull();
+    expect(Number(scale![2])).toBeGreaterThan(0.01);
+    expect(Number(scale![4])).toBeGreaterThan(0.01);
     expect(output).toContain(join(out, 'report.html'));
     expect(existsSync(join(out, 'report.html'))).toBe(true);
+    // The report shows the best base's predictions on the test images.
+    const html = readFileSync(join(out, 'report.html'), 'utf8');
+    expect(html).toContain('<h2>Samples and predictions</h2>');
+    expect(html.match(/<figure/g)?.length).toBeGreaterThanOrEqual(4);
+    expect(html).toMatch(/<h2>Evaluation: (Random )?MobileNetV2 48px<\/h2>/);
+    // Predictions and confusion matrix come from the same pixels: as many mistakes in the strip as off the diagonal.
+    const cm = readFileSync(join(out, 'confusion-matrix.svg'), 'utf8');
+    const cells = new Map(
+      [...cm.matchAll(/aria-label="predicted: ([^;]+); actual: ([^;]+); count: (\d+)/g)].map((m) => [`${m[1]}|${m[2]}`, m[1] !== m[2] ? Number(m[3]) : 0]),
+    );
+    expect(cells.size).toBe(4);
+    const offDiagonal = [...cells.values()].reduce((a, b) => a + b, 0);
+    const listed = /(\d+) of \d+ images misclassified/.exec(html)?.[1] ?? (html.includes('None of the') ? '0' : 'no summary');
+    expect(listed).toBe(String(offDiagonal));
     expect(existsSync(join(dir, 'cache', 'fashion-mnist-0-6-n20', 'Shirt'))).toBe(true);
   }, 180_000);
 

@@ -1,14 +1,17 @@
 /**
- * End-to-end: the built browser example, served on 127.0.0.1, in Debian's headless Chromium with WebGL2 on
- * SwiftShader. It trains a head on the built-in generated set with the tiny base, and must end on the `webgl`
- * backend with test accuracy above the untrained baseline, then classify a new image.
+ * End-to-end: the browser example built with Vite as a user builds it (no warning allowed, no Node code in the
+ * output), served on 127.0.0.1, in Debian's headless Chromium with WebGL2 on SwiftShader. It trains a head on the
+ * built-in generated set with the tiny base, and must end on the `webgl` backend with test accuracy above the
+ * untrained baseline, classify a new image, and export the classifier as three downloaded files that load in Node.
  */
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
 import type { Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import * as tf from '@tensorflow/tfjs-core';
+import '@tensorflow/tfjs-backend-cpu';
+import { chromium, type BrowserContext, type Download, type Page } from 'playwright-core';
 import { PNG } from 'pngjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CHROMIUM, CHROMIUM_ARGS, REPO, buildExample, findNodeOnlyCode, serveStatic } from './harness';
@@ -19,6 +22,7 @@ interface AppState {
   baseline?: { loss: number; accuracy: number };
   final?: { loss: number; accuracy: number };
   prediction?: { label: string; probability: number }[];
+  exported?: string[];
   error?: string;
 }
 
@@ -34,13 +38,15 @@ let profile = '';
 let server: Server | undefined;
 let context: BrowserContext | undefined;
 let page: Page;
+let buildWarnings: string[] = [];
 const consoleLines: string[] = [];
+const downloads: Download[] = [];
 
 beforeAll(async () => {
   if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: apt-get install -y chromium`);
   await mkdir(artifacts, { recursive: true });
   outDir = await mkdtemp(join(tmpdir(), 'tlkit-browser-app-'));
-  await buildExample(outDir);
+  buildWarnings = await buildExample(outDir);
   const served = await serveStatic(outDir);
   server = served.server;
   profile = await mkdtemp(join(tmpdir(), 'tlkit-chromium-'));
@@ -53,6 +59,7 @@ beforeAll(async () => {
   page = await context.newPage();
   page.on('console', (message) => consoleLines.push(`[${message.type()}] ${message.text()}`));
   page.on('pageerror', (error) => consoleLines.push(`[pageerror] ${error.message}`));
+  page.on('download', (download) => downloads.push(download));
   await page.goto(served.url);
 });
 
@@ -62,11 +69,30 @@ afterAll(async () => {
   await Promise.all([outDir, profile].filter(Boolean).map((d) => rm(d, { recursive: true, force: true })));
 });
 
+/** A vertical-stripes image (80 x 80 RGBA, 0..255) the model has never seen. */
+function stripes(): tf.Tensor3D {
+  const rgba = new Uint8Array(80 * 80 * 4);
+  for (let y = 0; y < 80; y++) {
+    for (let x = 0; x < 80; x++) {
+      const v = Math.round(128 + 90 * Math.sin((x / 7) * Math.PI * 2));
+      rgba.set([v, Math.round(v * 0.8), 90, 255], (y * 80 + x) * 4);
+    }
+  }
+  return tf.tensor3d(rgba, [80, 80, 4], 'int32');
+}
+
 const state = (): Promise<AppState> => page.evaluate(() => ({ ...window.tlkitApp }) as AppState);
 
 describe('browser example in Chromium', () => {
+  it('builds without a single Vite warning (tl-kit resolves to its browser build)', () => {
+    expect(buildWarnings).toEqual([]);
+  });
+
   it('ships no Node-only code in its production bundle', async () => {
     expect(await findNodeOnlyCode(outDir)).toEqual([]);
+    // The one trace of Node in tl-kit's browser build: a stub that throws UnsupportedError if a Node call is made.
+    const chunks = await readdir(join(outDir, 'assets'));
+    expect(chunks.filter((f) => f.startsWith('node-'))).toEqual([expect.stringMatching(/^node-only-browser-stub-[\w-]+\.js$/)]);
   });
 
   it('starts on the WebGL backend', async () => {
@@ -99,16 +125,52 @@ describe('browser example in Chromium', () => {
   it('classifies a new image with the trained model', async () => {
     // A fresh vertical-stripes image the model has never seen.
     const png = new PNG({ width: 80, height: 80 });
-    for (let y = 0; y < 80; y++) {
-      for (let x = 0; x < 80; x++) {
-        const v = Math.round(128 + 90 * Math.sin((x / 7) * Math.PI * 2));
-        png.data.set([v, Math.round(v * 0.8), 90, 255], (y * 80 + x) * 4);
-      }
-    }
+    const image = stripes();
+    png.data.set(image.dataSync());
+    image.dispose();
     await page.locator('#predict-file').setInputFiles({ name: 'new.png', mimeType: 'image/png', buffer: PNG.sync.write(png) });
     await page.waitForFunction(() => (window.tlkitApp.prediction?.length ?? 0) > 0, undefined, { timeout: 60_000 });
     const app = await state();
     expect(app.prediction?.[0]?.label).toBe('vertical stripes');
     await page.screenshot({ path: join(artifacts, 'browser-example-predict.png'), fullPage: true });
+  });
+
+  it('exports the trained classifier as model.json, model.weights.bin and metadata.json that load in Node', async () => {
+    downloads.length = 0;
+    await page.getByTestId('export').click();
+    await page.waitForFunction(() => (window.tlkitApp.exported?.length ?? 0) === 3, undefined, { timeout: 60_000 });
+    const deadline = Date.now() + 30_000;
+    while (downloads.length < 3 && Date.now() < deadline) await new Promise((done) => setTimeout(done, 100));
+    const names = downloads.map((d) => d.suggestedFilename()).sort();
+    expect(names, consoleLines.join('\n')).toEqual(['metadata.json', 'model.json', 'model.weights.bin']);
+    const folder = await mkdtemp(join(tmpdir(), 'tlkit-exported-'));
+    try {
+      for (const download of downloads) await download.saveAs(join(folder, download.suggestedFilename()));
+      const modelJson = JSON.parse(await readFile(join(folder, 'model.json'), 'utf8')) as {
+        weightsManifest: { paths: string[]; weights: { shape: number[] }[] }[];
+        userDefinedMetadata: { tlKit: { labelNames: string[]; imageSize: number[]; preprocessing: string } };
+      };
+      expect(modelJson.weightsManifest[0]?.paths).toEqual(['./model.weights.bin']);
+      const floats = modelJson.weightsManifest.flatMap((g) => g.weights).reduce((n, w) => n + w.shape.reduce((a, b) => a * b, 1), 0);
+      expect((await readFile(join(folder, 'model.weights.bin'))).byteLength).toBe(floats * 4);
+      const metadata = JSON.parse(await readFile(join(folder, 'metadata.json'), 'utf8')) as typeof modelJson.userDefinedMetadata.tlKit;
+      expect(metadata).toMatchObject({ labelNames: ['horizontal stripes', 'vertical stripes'], imageSize: [64, 64], preprocessing: 'tf' });
+      expect(modelJson.userDefinedMetadata.tlKit).toEqual(metadata);
+
+      // The downloaded folder is a classifier: Node loads it and agrees with the page on a new image.
+      await tf.setBackend('cpu');
+      const { loadClassifier } = await import('../../src/index');
+      const classifier = await loadClassifier(folder);
+      const image = stripes();
+      try {
+        const [best] = await classifier.predict(image);
+        expect(best?.label).toBe('vertical stripes');
+      } finally {
+        image.dispose();
+        classifier.dispose();
+      }
+    } finally {
+      await rm(folder, { recursive: true, force: true });
+    }
   });
 });

@@ -6,6 +6,7 @@ import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { lstat, mkdir, readFile, readdir, symlink } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
+import { builtinModules } from 'node:module';
 import type { AddressInfo } from 'node:net';
 import { extname, join, normalize, relative, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -61,25 +62,48 @@ export function run(command: string, args: readonly string[], cwd: string): Prom
   });
 }
 
-/** Builds the example with its own Vite config into `outDir`. */
-export async function buildExample(outDir: string): Promise<string> {
-  if (!existsSync(join(REPO, 'dist', 'index.js'))) {
-    throw new Error('dist/ is missing: run `npm run build` first (the example imports the built package)');
+/**
+ * Builds the example with its own Vite config into `outDir`, as `npm run build` in the example does, and returns
+ * every line Vite printed at log level `warn`: its warnings (such as "Module 'fs/promises' has been externalized for
+ * browser compatibility") and errors. A clean build prints nothing.
+ */
+export async function buildExample(outDir: string): Promise<string[]> {
+  if (!existsSync(join(REPO, 'dist', 'browser', 'index.js'))) {
+    throw new Error('dist/browser/ is missing: run `npm run build` first (the example imports the built package)');
   }
   await linkTlKit(EXAMPLE);
   const vite = join(REPO, 'node_modules', 'vite', 'bin', 'vite.js');
-  return run(process.execPath, [vite, 'build', '--outDir', outDir, '--emptyOutDir', '--logLevel', 'warn'], EXAMPLE);
+  const output = await run(process.execPath, [vite, 'build', '--outDir', outDir, '--emptyOutDir', '--logLevel', 'warn'], EXAMPLE);
+  return output.split('\n').filter((line) => line.trim() !== '');
 }
 
-/** Modules that only exist in Node: a browser bundle must neither import them nor contain their code. */
-export const NODE_ONLY_MODULES = ['sharp', 'fs', 'fs/promises', 'worker_threads', 'child_process', 'module', 'path', 'os'];
+/**
+ * tfjs-core's own platform code calls `require('util')` and `require('string_decoder')` inside branches that run only
+ * when its IS_BROWSER flag is false; they are tfjs's, not tl-kit's, and never run in a page.
+ */
+const TFJS_NODE_BRANCHES = ['util', 'string_decoder'];
 
-/** Text found only in sharp's own code (its libvips loader and its platform detection), never in tl-kit's. */
-const SHARP_CODE = ['libvips', 'detect-libc', 'sharp-libvips'];
+/**
+ * Modules that only exist in Node: a browser bundle must neither import them nor contain their code. Node's
+ * built-ins, sharp, and the native peers tl-kit loads lazily in Node (onnxruntime-node).
+ */
+export const NODE_ONLY_MODULES = [
+  ...builtinModules.filter((m) => !m.startsWith('_') && !TFJS_NODE_BRANCHES.includes(m)),
+  'sharp',
+  'onnxruntime-node',
+];
+
+/**
+ * Text found only in Node-only code: sharp's own (its libvips loader and platform detection), Vite's placeholder for
+ * a Node module it externalized, and tl-kit's Node decoder and folder scan (a sharp option, file-system error codes
+ * and reasons). Mentions of
+ * sharp in tl-kit's error messages are not code and are not reported.
+ */
+const NODE_ONLY_CODE = ['libvips', 'detect-libc', 'sharp-libvips', '__vite-browser-external', 'failOn', 'symlink loop', 'ELOOP'];
 
 /**
  * Lists, for each JS file of a built app, every import or require of a Node-only module (also as `node:...`) and
- * every trace of sharp's code. Mentions of sharp in tl-kit's error messages are not code and are not reported.
+ * every trace of Node-only code.
  */
 export async function findNodeOnlyCode(dir: string): Promise<string[]> {
   const hits: string[] = [];
@@ -87,11 +111,12 @@ export async function findNodeOnlyCode(dir: string): Promise<string[]> {
   for (const file of files) {
     const code = await readFile(join(dir, file), 'utf8');
     for (const name of NODE_ONLY_MODULES) {
-      const escaped = name.replace('/', '\\/');
+      const escaped = name.replace(/[/.]/g, (c) => `\\${c}`);
       const pattern = new RegExp(`(?:import\\s*\\(|from|require\\()\\s*['"\`](?:node:)?${escaped}['"\`]`);
       if (pattern.test(code)) hits.push(`${file}: imports '${name}'`);
     }
-    for (const marker of SHARP_CODE) if (code.includes(marker)) hits.push(`${file}: contains sharp's code ('${marker}')`);
+    if (/['"`]node:[a-z_/]+['"`]/.test(code)) hits.push(`${file}: names a node: module`);
+    for (const marker of NODE_ONLY_CODE) if (code.includes(marker)) hits.push(`${file}: contains Node-only code ('${marker}')`);
   }
   return hits;
 }

@@ -6,7 +6,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { DownloadError, downloadFile } from '../../examples/cats-vs-dogs/download';
+import { DownloadError, describeNetworkError, downloadFile } from '../../examples/cats-vs-dogs/download';
 
 const body = Buffer.from(Array.from({ length: 200_000 }, (_, i) => (i * 7919) % 251));
 const sha = createHash('sha256').update(body).digest('hex');
@@ -121,7 +121,38 @@ describe('cats-vs-dogs example: resumable download', () => {
       (e: unknown) => e,
     );
     expect(error).toBeInstanceOf(DownloadError);
-    expect((error as Error).message, String((error as Error).cause)).toMatch(/incomplete after 3 attempts \(3000 bytes of 200000\)$/);
+    expect((error as Error).message, String((error as Error).cause)).toMatch(/incomplete after 3 attempts \(3000 bytes of 200000\); last error: connection dropped \[UND_ERR_SOCKET\]$/);
     expect(requests).toEqual([undefined, 'bytes=1000-', 'bytes=2000-']);
+  });
+
+  it('names the cause when no request gets an answer: a host that cannot be resolved, a refused connection', async () => {
+    // .invalid never resolves (RFC 2606): what an offline machine sees for every host.
+    const dest = join(await tempDir(), 'pets.zip');
+    const offline = await downloadFile('http://download.invalid/pets.zip', dest, { expectedSize: 10, retries: 1 }).catch((e: unknown) => e);
+    expect(offline).toBeInstanceOf(DownloadError);
+    expect((offline as DownloadError).unreachable).toBe(true);
+    expect((offline as DownloadError).message).toMatch(
+      /^http:\/\/download\.invalid\/pets\.zip: host not found( \(no network, or no DNS\))?: download\.invalid \[E[A-Z_]+\]; no answer in 2 attempts$/,
+    );
+    expect(existsSync(dest)).toBe(false);
+
+    const closed = createServer();
+    await new Promise<void>((done) => closed.listen(0, '127.0.0.1', done));
+    const port = (closed.address() as AddressInfo).port;
+    await new Promise<void>((done) => closed.close(() => done()));
+    const refused = await downloadFile(`http://127.0.0.1:${port}/pets.zip`, dest, { retries: 0 }).catch((e: unknown) => e);
+    expect((refused as DownloadError).message).toBe(`http://127.0.0.1:${port}/pets.zip: connection refused: 127.0.0.1:${port} [ECONNREFUSED]; no answer in 1 attempts`);
+    expect((refused as DownloadError).unreachable).toBe(true);
+  });
+
+  it('describes network errors from the cause chain that fetch builds', () => {
+    const dns = new TypeError('fetch failed', { cause: Object.assign(new Error('getaddrinfo EAI_AGAIN x'), { code: 'EAI_AGAIN' }) });
+    expect(describeNetworkError(dns, 'https://download.microsoft.com/a.zip')).toEqual({
+      text: 'host not found (no network, or no DNS): download.microsoft.com [EAI_AGAIN]',
+      unreachable: true,
+    });
+    const several = new TypeError('fetch failed', { cause: new AggregateError([Object.assign(new Error('x'), { code: 'ENETUNREACH' })]) });
+    expect(describeNetworkError(several, 'https://h.example/a').text).toBe('network unreachable (no network): h.example [ENETUNREACH]');
+    expect(describeNetworkError(new Error('socket hang up'), 'https://h.example/a')).toEqual({ text: 'socket hang up', unreachable: false });
   });
 });

@@ -101,4 +101,17 @@ describe.skipIf(!built)('cats-vs-dogs example offline (needs npm run build)', ()
     expect(bad.code).toBe(1);
     expect(bad.output).toContain("--backend: expected wasm or cpu, got 'webgpu'");
   }, 60_000);
+
+  it('offline without --data: names the cause and suggests --data DIR, without a stack trace', async () => {
+    await linkTlKit();
+    const cache = await mkdtemp(join(tmpdir(), 'tlkit-cvd-cache-'));
+    dirs.push(cache);
+    // A host that never resolves stands for any host on a machine without network.
+    const { code, output } = await runExample(['--url', 'http://download.invalid/kagglecatsanddogs_5340.zip', '--cache-dir', cache, '--backend', 'cpu']);
+    expect(code).toBe(1);
+    expect(output).toMatch(/cannot download PetImages: .*host not found.*download\.invalid/);
+    expect(output).toContain('npm start -- --data DIR');
+    expect(output).toContain(`into ${cache}`);
+    expect(output).not.toMatch(/^\s+at /m);
+  }, 60_000);
 });

@@ -99,8 +99,8 @@ describe('engine choice', () => {
     };
     const t = await run('tfjs');
     const o = await run('onnxruntime');
-    expect((o.runtime as { engine: string }).engine).toBe('onnxruntime');
-    expect((t.runtime as { engine: string }).engine).toBe('tfjs');
+    expect((o.runtime as unknown as { engine: string }).engine).toBe('onnxruntime');
+    expect((t.runtime as unknown as { engine: string }).engine).toBe('tfjs');
     const close = (a: number, b: number) => Math.abs(a - b) <= 1e-4 * Math.max(1, Math.abs(b));
     t.loss.forEach((l, i) => expect(close(o.loss[i]!, l), `loss ${i}`).toBe(true));
     t.valLoss.forEach((l, i) => expect(close(o.valLoss[i]!, l), `val_loss ${i}`).toBe(true));

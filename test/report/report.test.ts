@@ -4,9 +4,9 @@ import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { inflateSync } from 'node:zlib';
 import { afterAll, describe, expect, it } from 'vitest';
-import { writeReport } from '../../src/report/write-report';
+import { writeReport, type ReportSample } from '../../src/report/write-report';
 import { crc32, encodePng } from '../../src/report/png';
-import { niceTicks } from '../../src/report/svg';
+import { RUN_COLORS } from '../../src/report/charts';
 import type { BaseComparison } from '../../src/pipeline/compare';
 import type { EvaluationResult } from '../../src/pipeline/evaluate';
 
@@ -40,6 +40,36 @@ function checkXml(text: string): string[] {
   expect(roots).toHaveLength(1);
   return seen;
 }
+
+/** The text of every SVG `<text>` element, unescaped. */
+function texts(svg: string): string[] {
+  return [...svg.matchAll(/<text[^>]*>([^<]*)<\/text>/g)].map((m) =>
+    m[1]!.replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&quot;/g, '"').replace(/&#39;/g, "'").replace(/&amp;/g, '&'),
+  );
+}
+
+/** The plotted lines of a Vega line chart: run name (from the aria label), stroke colour, dashed or not. */
+function lineStrokes(svg: string): { run: string; color: string; dashed: boolean }[] {
+  return [...svg.matchAll(/<path aria-label="([^"]*)" role="graphics-symbol" aria-roledescription="line mark"[^>]* stroke="([^"]+)"[^>]*stroke-dasharray="([^"]+)"/g)].map(
+    (m) => ({ run: /run: ([^;]+)/.exec(m[1]!)?.[1] ?? '', color: m[2]!, dashed: m[3] !== '1,0' }),
+  );
+}
+
+/** sRGB hex to CIE L*a*b* (D65). */
+function lab(hex: string): [number, number, number] {
+  const [r, g, b] = [1, 3, 5].map((i) => {
+    const c = parseInt(hex.slice(i, i + 2), 16) / 255;
+    return c <= 0.04045 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4;
+  }) as [number, number, number];
+  const xyz = [
+    (0.4124 * r + 0.3576 * g + 0.1805 * b) / 0.95047,
+    0.2126 * r + 0.7152 * g + 0.0722 * b,
+    (0.0193 * r + 0.1192 * g + 0.9505 * b) / 1.08883,
+  ].map((t) => (t > 216 / 24389 ? Math.cbrt(t) : (841 / 108) * t + 4 / 29)) as [number, number, number];
+  return [116 * xyz[1] - 16, 500 * (xyz[0] - xyz[1]), 200 * (xyz[1] - xyz[2])];
+}
+
+const deltaE = (a: readonly number[], b: readonly number[]): number => Math.hypot(...a.map((v, i) => v - (b[i] as number)));
 
 const history = (loss: number[], acc: number[]) => ({
   epoch: loss.map((_, i) => i),
@@ -93,7 +123,7 @@ describe('writeReport', () => {
       id: `img-${i}.jpg`,
     }));
     const before = tf.memory().numTensors;
-    const files = await writeReport(dir, { comparison, evaluation: fakeEvaluation(), samples }, { seed: 3 });
+    const files = await writeReport(dir, { comparison, evaluation: comparison[0]!.evaluation, samples }, { seed: 3 });
     expect(tf.memory().numTensors).toBe(before);
     expect(samples.every((s) => !s.image.isDisposed)).toBe(true);
     expect(basename(files.html)).toBe('report.html');
@@ -105,12 +135,18 @@ describe('writeReport', () => {
       expect(tags).toContain('text');
     }
     const loss = await readFile(join(dir, 'loss.svg'), 'utf8');
-    expect(loss).toContain('MobileNetV2 validation');
-    expect(loss.match(/<path /g)).toHaveLength(4); // train + validation per base
+    // One solid (train) and one dashed (validation) line per base, the two bases in different colours.
+    const lines = lineStrokes(loss);
+    expect(lines).toHaveLength(4);
+    expect(lines.filter((l) => l.dashed).map((l) => l.run)).toEqual(['MobileNetV2', 'InceptionV3']);
+    expect(new Set(lines.map((l) => l.color)).size).toBe(2);
+    expect(texts(loss)).toEqual(expect.arrayContaining(['MobileNetV2', 'InceptionV3', 'train', 'validation']));
     const cm = await readFile(join(dir, 'confusion-matrix.svg'), 'utf8');
-    expect(cm.match(/<rect x=/g)).toHaveLength(9);
-    expect(cm).toContain('cats &amp; dogs');
+    expect(cm.match(/aria-roledescription="rect mark"/g)).toHaveLength(9);
+    expect(texts(cm)).toEqual(expect.arrayContaining(['cats & dogs', '<script>', 'predicted', 'actual']));
     expect(cm).not.toContain('<script>');
+    // The evaluation is the first base's object: the report names it without being told.
+    expect(texts(cm)).toContain('Confusion matrix: MobileNetV2, test split');
 
     const html = await readFile(files.html, 'utf8');
     expect(html.startsWith('<!DOCTYPE html>')).toBe(true);
@@ -119,7 +155,11 @@ describe('writeReport', () => {
     checkXml(body.replace(/<meta [^>]*>/g, ''));
     expect(html.match(/<figure/g)).toHaveLength(20); // the 4 x 5 grid
     expect(html.match(/<svg /g)).toHaveLength(4);
+    const ids = [...html.matchAll(/ id="([^"]+)"/g)].map((m) => m[1]);
+    expect(new Set(ids).size).toBe(ids.length); // inline SVGs must not share clip-path or gradient ids
     expect(html).toContain('<td>MobileNetV2</td><td>48.0%</td><td>93.0%</td>');
+    expect(html).toContain('<h2>Evaluation: MobileNetV2</h2>');
+    expect(html).not.toContain('Misclassified'); // no sample carries a prediction
     expect(html).toMatch(/<span>40 × \d+<\/span>/);
     const png = /src="data:image\/png;base64,([^"]+)"/.exec(html)![1]!;
     expect(Buffer.from(png, 'base64').subarray(1, 4).toString()).toBe('PNG');
@@ -150,6 +190,128 @@ describe('writeReport', () => {
   });
 });
 
+describe('writeReport: what a reader needs to tell the parts apart', () => {
+  const longNames = ['Random MobileNetV2 96px training run (control)', 'MobileNetV2-1.4 graph model at 224 px, pretrained', 'InceptionV3'];
+
+  function binaryEvaluation(accuracy: number): EvaluationResult {
+    return {
+      split: 'test',
+      exampleCount: 6,
+      runtime: undefined,
+      loss: 0.5,
+      accuracy,
+      labelNames: ['T-shirt/top', 'Shirt'],
+      labelMode: 'binary',
+      confusionMatrix: [
+        [2, 1],
+        [0, 3],
+      ],
+      perClass: [
+        { label: 'T-shirt/top', precision: 1, recall: 2 / 3, f1: 0.8, support: 3 },
+        { label: 'Shirt', precision: 0.75, recall: 1, f1: 6 / 7, support: 3 },
+      ],
+      macro: { precision: 0.875, recall: 5 / 6, f1: 0.83 },
+      precision: 0.75,
+      recall: 1,
+      f1: 6 / 7,
+      rocAuc: 0.9,
+    };
+  }
+
+  const comparisonOf = (names: readonly string[]): BaseComparison[] =>
+    names.map(
+      (name, i) =>
+        ({
+          name,
+          baseline: { loss: 0.7, accuracy: 0.5, numExamples: 6 },
+          history: history([0.7, 0.6 - i * 0.05], [0.5, 0.6 + i * 0.1]),
+          evaluation: binaryEvaluation(0.6 + i * 0.1),
+          trainSeconds: 1,
+          totalSeconds: 2,
+        }) as unknown as BaseComparison,
+    );
+
+  it('shows long base names whole in legends and bar labels, each base in its own colour', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'tlkit-report-'));
+    dirs.push(dir);
+    await writeReport(dir, { comparison: comparisonOf(longNames) });
+    for (const file of ['loss.svg', 'accuracy.svg', 'comparison.svg']) {
+      const svg = await readFile(join(dir, file), 'utf8');
+      const shown = texts(svg);
+      expect(shown.filter((t) => t.includes('…'))).toEqual([]); // Vega marks a truncated label with an ellipsis
+      expect(shown).toEqual(expect.arrayContaining(longNames));
+    }
+    const lines = lineStrokes(await readFile(join(dir, 'accuracy.svg'), 'utf8'));
+    const colorOf = new Map(lines.map((l) => [l.run, l.color]));
+    expect(colorOf.size).toBe(3);
+    const colors = [...colorOf.values()].map(lab);
+    for (let i = 0; i < colors.length; i++) {
+      for (let j = i + 1; j < colors.length; j++) expect(deltaE(colors[i]!, colors[j]!)).toBeGreaterThan(40);
+    }
+    const comparison = await readFile(join(dir, 'comparison.svg'), 'utf8');
+    expect(texts(comparison)).toEqual(expect.arrayContaining(['chance (50%)', 'before training (validation)', 'after training (test)', '80.0%']));
+  });
+
+  it('names the evaluated base and the positive class of binary metrics', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'tlkit-report-'));
+    dirs.push(dir);
+    await writeReport(dir, { evaluation: binaryEvaluation(0.8), evaluationName: 'MobileNetV2 96px' });
+    const html = await readFile(join(dir, 'report.html'), 'utf8');
+    expect(html).toContain('<h2>Evaluation: MobileNetV2 96px</h2>');
+    expect(html).toContain('treat <strong>Shirt</strong> as the positive class');
+    for (const card of ['Precision · Shirt', 'Recall · Shirt', 'F1 · Shirt', 'ROC AUC · Shirt']) expect(html).toContain(`>${card}</div>`);
+    expect(texts(await readFile(join(dir, 'confusion-matrix.svg'), 'utf8'))).toContain('Confusion matrix: MobileNetV2 96px, test split');
+    // Several classes: macro averages, no positive class.
+    await writeReport(dir, { evaluation: fakeEvaluation() });
+    const multi = await readFile(join(dir, 'report.html'), 'utf8');
+    expect(multi).toContain('<h2>Evaluation</h2>');
+    expect(multi).not.toContain('positive class');
+    expect(multi).toContain('>Macro recall</div>');
+  });
+
+  it('shows predicted labels and lists the misclassified samples, most confident first', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'tlkit-report-'));
+    dirs.push(dir);
+    const predictions: [string, string, number][] = [
+      ['cat', 'cat', 0.9],
+      ['dog', 'cat', 0.6],
+      ['dog', 'dog', 0.7],
+      ['cat', 'dog', 0.95],
+      ['cat', 'cat', 0.8],
+    ];
+    const samples: ReportSample[] = predictions.map(([labelName, predictedLabelName, probability], i) => ({
+      image: tf.fill([8, 8, 3], i * 40, 'int32') as tf.Tensor3D,
+      labelName,
+      predictedLabelName,
+      probability,
+      id: `s${i}.png`,
+    }));
+    const before = tf.memory().numTensors;
+    await writeReport(dir, { samples, evaluationName: 'TinyNet' });
+    expect(tf.memory().numTensors).toBe(before);
+    const html = await readFile(join(dir, 'report.html'), 'utf8');
+    const [grid, strip] = html.split('<h2>Misclassified</h2>') as [string, string];
+    expect(grid).toContain('<h2>Samples and predictions</h2>');
+    expect(grid.match(/<figure/g)).toHaveLength(5);
+    expect(grid.match(/✓ predicted/g)).toHaveLength(3);
+    expect(grid).toContain('✗ predicted dog <span>95%</span>');
+    expect(strip).toContain('2 of 5 images misclassified by TinyNet');
+    expect([...strip.matchAll(/<figure title="([^"]+)"/g)].map((m) => m[1])).toEqual(['s3.png', 's1.png']);
+    tf.dispose(samples.map((s) => s.image));
+  });
+
+  it('refuses malformed samples before drawing anything', async () => {
+    const image = tf.zeros([4, 4, 3]) as tf.Tensor3D;
+    const dir = join(tmpdir(), 'tlkit-report-never-written');
+    await expect(writeReport(dir, { samples: [{ image, labelName: 'a', probability: 1.5 }] })).rejects.toThrowErrorMatchingInlineSnapshot(`[InvalidArgumentError: writeReport: samples[0].probability must be a number in [0, 1], got 1.5]`);
+    await expect(writeReport(dir, { samples: [{ image, labelName: 'a', predictedLabelName: 3 as unknown as string }] })).rejects.toThrowErrorMatchingInlineSnapshot(`[InvalidArgumentError: writeReport: samples[0].predictedLabelName must be a string, got 3]`);
+    const flat = tf.zeros([4, 4]) as unknown as tf.Tensor3D;
+    await expect(writeReport(dir, { samples: [{ image: flat, labelName: 'a' }] })).rejects.toThrowErrorMatchingInlineSnapshot(`[InvalidArgumentError: writeReport: samples[0].image must be an undisposed [height, width, channels] tensor, got a Tensor]`);
+    await expect(writeReport(dir, { evaluation: binaryEvaluation(1), evaluationName: 7 as unknown as string })).rejects.toThrowErrorMatchingInlineSnapshot(`[InvalidArgumentError: writeReport: evaluationName must be a string, got 7]`);
+    tf.dispose([image, flat]);
+  });
+});
+
 describe('report helpers', () => {
   it('encodes PNGs that decode back to the pixels', async () => {
     const rgb = Uint8Array.from({ length: 2 * 3 * 3 }, (_, i) => i * 13);
@@ -165,8 +327,10 @@ describe('report helpers', () => {
     expect(crc32(new TextEncoder().encode('IEND'))).toBe(0xae426082);
   });
 
-  it('picks nice axis ticks', () => {
-    expect(niceTicks(0, 1, 6)).toEqual([0, 0.2, 0.4, 0.6, 0.8, 1]);
-    expect(niceTicks(0.22, 0.7, 6)).toEqual([0.2, 0.3, 0.4, 0.5, 0.6, 0.7]);
+  it('colours the first runs far apart (CIE76 distance above 40 between any two of the first four)', () => {
+    const first = RUN_COLORS.slice(0, 4).map(lab);
+    for (let i = 0; i < first.length; i++) {
+      for (let j = i + 1; j < first.length; j++) expect(deltaE(first[i]!, first[j]!)).toBeGreaterThan(40);
+    }
   });
 });

@@ -1,6 +1,7 @@
 /**
  * tl-kit in a browser app: images per class from drag-and-drop (or a generated built-in set), a frozen base, a new
- * head trained on the WebGL backend with live tfjs-vis charts, and classification of a new image.
+ * head trained on the WebGL backend with live tfjs-vis charts, classification of a new image, and an export of the
+ * trained classifier as downloaded files.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
@@ -16,7 +17,10 @@ import {
   fit,
   loadBase,
   prepareImages,
+  saveClassifier,
   type BaseSpec,
+  type ClassifierDataInfo,
+  type EvaluationResult,
   type ImageSource,
   type PreprocessingMode,
   type Sample,
@@ -31,6 +35,8 @@ interface AppState {
   baseline?: { loss: number; accuracy: number };
   final?: { loss: number; accuracy: number };
   prediction?: { label: string; probability: number }[];
+  /** Names of the files the last export downloaded. */
+  exported?: string[];
   error?: string;
 }
 
@@ -62,9 +68,24 @@ const trainButton = $<HTMLButtonElement>('train');
 const baseSelect = $<HTMLSelectElement>('base');
 const baseUrl = $<HTMLInputElement>('base-url');
 const predictFile = $<HTMLInputElement>('predict-file');
+const exportButton = $<HTMLButtonElement>('export');
 const cards: ClassCard[] = [];
 
-let trained: { model: tfl.LayersModel; labelNames: readonly string[]; imageSize: number; preprocessing: PreprocessingMode } | undefined;
+/** The file name stem of exported models: tfjs's downloads:// saver writes `model.json` and `model.weights.bin`. */
+const EXPORT_NAME = 'model';
+
+let trained:
+  | {
+      model: tfl.LayersModel;
+      labelNames: readonly string[];
+      imageSize: number;
+      preprocessing: PreprocessingMode;
+      /** What saveClassifier reads from the dataset, kept after the loader is disposed. */
+      dataInfo: ClassifierDataInfo;
+      metrics: EvaluationResult;
+      baseName: string;
+    }
+  | undefined;
 
 function setStatus(text: string, isError = false): void {
   statusLine.textContent = text;
@@ -157,6 +178,7 @@ async function train(): Promise<void> {
   app.phase = 'training';
   trained?.model.dispose();
   trained = undefined;
+  exportButton.disabled = true;
   let data: DataLoader | undefined;
   try {
     const requestedSize = Number($<HTMLInputElement>('image-size').value) || 64;
@@ -206,8 +228,17 @@ async function train(): Promise<void> {
     const final = await evaluate(model, data);
     app.final = { loss: final.loss, accuracy: final.accuracy };
     showResult('final', final);
-    trained = { model, labelNames, imageSize, preprocessing };
+    const dataInfo: ClassifierDataInfo = {
+      labelNames: data.labelNames,
+      labelMode: data.labelMode,
+      imageSize: data.imageSize,
+      preprocessing: data.preprocessing,
+      resize: data.resize,
+    };
+    const baseName = baseSelect.value === 'url' ? baseUrl.value.trim() : baseSelect.value;
+    trained = { model, labelNames, imageSize, preprocessing, dataInfo, metrics: final, baseName };
     predictFile.disabled = false;
+    exportButton.disabled = false;
     app.phase = 'done';
     setStatus(
       `Done on ${tf.getBackend()}: accuracy ${fmt(baseline.accuracy)} before training, ${fmt(final.accuracy)} after ` +
@@ -272,6 +303,40 @@ async function classify(file: File): Promise<void> {
   }
 }
 
+/**
+ * Downloads the trained classifier: tfjs's `downloads://` saver writes model.json (topology, weight manifest and
+ * tl-kit's metadata, which is what loadClassifier reads) and model.weights.bin; metadata.json, the same metadata on
+ * its own for people and other tools, is saved next to them, as Teachable Machine does.
+ */
+async function exportClassifier(): Promise<void> {
+  if (!trained) return;
+  exportButton.disabled = true;
+  try {
+    const metadata = await saveClassifier(trained.model, trained.dataInfo, `downloads://${EXPORT_NAME}`, {
+      metrics: trained.metrics,
+      baseName: trained.baseName,
+    });
+    downloadFile('metadata.json', new Blob([`${JSON.stringify(metadata, null, 2)}\n`], { type: 'application/json' }));
+    app.exported = [`${EXPORT_NAME}.json`, `${EXPORT_NAME}.weights.bin`, 'metadata.json'];
+    setStatus(`Downloaded ${app.exported.join(', ')}. Load the folder with loadClassifier().`);
+  } catch (error) {
+    // A model that cannot be saved (a graph-model base, a preprocessing function) says why; training results stay.
+    setStatus(error instanceof Error ? `${error.name}: ${error.message}` : String(error), true);
+  } finally {
+    exportButton.disabled = false;
+  }
+}
+
+function downloadFile(name: string, blob: Blob): void {
+  const url = URL.createObjectURL(blob);
+  const anchor = document.createElement('a');
+  anchor.href = url;
+  anchor.download = name;
+  anchor.click();
+  // The click starts the download synchronously; the URL is no longer needed once it has.
+  setTimeout(() => URL.revokeObjectURL(url), 1000);
+}
+
 function fmt(value: number | undefined): string {
   return value === undefined || !Number.isFinite(value) ? '–' : value.toFixed(3);
 }
@@ -282,6 +347,7 @@ async function start(): Promise<void> {
   $('add-class').addEventListener('click', () => addClass(`class ${String.fromCharCode(65 + cards.length)}`));
   $('use-builtin').addEventListener('click', useBuiltinSet);
   trainButton.addEventListener('click', () => void train());
+  exportButton.addEventListener('click', () => void exportClassifier());
   baseSelect.addEventListener('change', () => (baseUrl.hidden = baseSelect.value !== 'url'));
   predictFile.addEventListener('change', () => {
     const file = predictFile.files?.[0];

@@ -1,6 +1,7 @@
 /**
  * The Node folder scan of {@link DataLoader.fromDirectory}: class folders, a recursive walk that survives symlink
- * loops and unreadable folders, and a bounded-concurrency validation of every file.
+ * loops and unreadable folders, and a bounded-concurrency validation of every file. Node-only, and imported only
+ * dynamically: the browser build swaps every `node-*.ts` module for a stub (scripts/browser-stubs.ts).
  *
  * @module
  */
@@ -10,6 +11,7 @@ import { DecodeFailure, errorMessage } from './decode-error';
 import type { DecodeLimits, DecoderChoice } from './decode';
 import { displayName, isIgnoredName } from './file-names';
 import { checkDeclaredPixels } from './image-header';
+import { compareCodePoints } from './label-order';
 import type { DataLoaderProgress, SkippedFile, ValidateMode } from './loader-types';
 import { sniffFormat } from './pixels';
 
@@ -21,17 +23,6 @@ export interface FoundFile {
   readonly path: Uint8Array;
   /** Class index. */
   readonly label: number;
-}
-
-/** Compares by Unicode code points, like Python's `sorted()` on `os.listdir` (what Keras uses for class folders). */
-export function compareCodePoints(a: string, b: string): number {
-  const ca = Array.from(a);
-  const cb = Array.from(b);
-  for (let i = 0; i < Math.min(ca.length, cb.length); i++) {
-    const d = (ca[i] as string).codePointAt(0)! - (cb[i] as string).codePointAt(0)!;
-    if (d !== 0) return d;
-  }
-  return ca.length - cb.length;
 }
 
 /**
