@@ -27,12 +27,14 @@ export interface FitOptions {
    */
   readonly callbacks?: TrainingCallback | readonly TrainingCallback[];
   /**
-   * `1` draws a progress bar on `progressStream` when it is a TTY; `0` is silent.
+   * Keras's verbosity: `0` is silent; `1` draws a progress bar on `progressStream` when it is a TTY and writes one line
+   * per epoch (plus the start and end of feature extraction) when it is not (CI logs, pipes, files); `2` always writes
+   * those lines. See {@link progressBar}.
    * @defaultValue `0`
    */
-  readonly verbose?: 0 | 1;
+  readonly verbose?: 0 | 1 | 2;
   /**
-   * Where `verbose: 1` draws.
+   * Where `verbose: 1` and `2` write.
    * @defaultValue `process.stderr`
    */
   readonly progressStream?: ProgressStream;
@@ -129,7 +131,7 @@ export async function withTrainingGuard<T>(call: string, model: tfl.LayersModel,
 export interface ResolvedFit {
   readonly epochs: number;
   readonly callbacks: readonly TrainingCallback[];
-  readonly verbose: 0 | 1;
+  readonly verbose: 0 | 1 | 2;
   readonly doValidation: boolean;
   readonly cacheFeatures: boolean;
   readonly budgetBytes: number;
@@ -144,7 +146,7 @@ export function resolveCommon(call: string, data: ImageBatchSource, options: Fit
   checkPositiveInteger(call, 'epochs', epochs);
   if (data.numExamples.train === 0) throw new DatasetError(`${call}: the training split is empty; nothing to train on`);
   const verbose = options.verbose ?? 0;
-  if (verbose !== 0 && verbose !== 1) throw new InvalidArgumentError(call, 'verbose', '0 or 1', verbose);
+  if (verbose !== 0 && verbose !== 1 && verbose !== 2) throw new InvalidArgumentError(call, 'verbose', '0, 1 or 2', verbose);
   const raw = options.callbacks ?? [];
   const list = (Array.isArray(raw) ? raw : [raw]) as TrainingCallback[];
   list.forEach((cb, i) => {
@@ -169,7 +171,7 @@ export function resolveCommon(call: string, data: ImageBatchSource, options: Fit
   const callbacks: TrainingCallback[] = [
     ...(stopOnNaN ? [nanGuard(call)] : []),
     ...list,
-    ...(verbose === 1 ? [progressBar(options.progressStream ? { stream: options.progressStream } : {})] : []),
+    ...(verbose === 0 ? [] : [progressBar({ verbose, ...(options.progressStream ? { stream: options.progressStream } : {}) })]),
   ];
   return { epochs, callbacks, verbose, doValidation: validation, budgetBytes, shuffle, seed, workers };
 }
