@@ -7,11 +7,14 @@ export default defineConfig({
     nsfwjs: 'src/nsfwjs/index.ts',
     // Worker-thread entry of multi-core feature extraction; found at run time next to the module that starts it.
     'speed-worker': 'src/runtime/worker.ts',
+    // The `tl-kit` command-line tool (package.json `bin`); esbuild keeps its shebang and tsup makes it executable.
+    cli: 'src/cli/main.ts',
   },
   // ESM for modern bundlers and Node, CJS for require() users.
   format: ['esm', 'cjs'],
-  // Type declarations for both formats (.d.ts and .d.cts), so each resolution mode gets matching types.
-  dts: true,
+  // Type declarations for both formats (.d.ts and .d.cts) of the import paths, so each resolution mode gets matching
+  // types; the worker and the command-line tool are not imported by users.
+  dts: { entry: { index: 'src/index.ts', nsfwjs: 'src/nsfwjs/index.ts' } },
   // Node 20 is the oldest runtime we support; browsers get whatever their bundler targets.
   target: 'es2022',
   // A readable build: users debug into it and bundlers minify anyway.
