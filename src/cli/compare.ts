@@ -39,6 +39,7 @@ export async function compare(io: Io, flags: CompareFlags): Promise<number> {
     const rows = await compareBases(entries, shared, {
       epochs: flags.epochs,
       seed: flags.seed,
+      ...(flags.learningRate === undefined ? {} : { learningRate: flags.learningRate }),
       verbose: 1,
       progressStream: io.stderr,
       onBaseBegin: (i, name) => io.stderr.write(`\n[${i + 1}/${entries.length}] ${name}\n`),

@@ -11,6 +11,7 @@ import {
   COMPARE,
   integerValue,
   listValue,
+  positiveNumberValue,
   PREDICT,
   splitValue,
   stringValue,
@@ -83,6 +84,7 @@ export interface DataFlags {
   readonly seed: number;
   readonly preprocessing: PreprocessingMode | undefined;
   readonly epochs: number;
+  readonly learningRate: number | undefined;
   readonly out: string;
   readonly runtime: RuntimeFlags;
 }
@@ -96,6 +98,7 @@ function dataFlags(command: string, parsed: ParsedArgs): DataFlags {
     seed: integerValue(command, parsed, 'seed', 0, 42),
     preprocessing: choiceValue(command, parsed, 'preprocessing', PREPROCESSING),
     epochs: integerValue(command, parsed, 'epochs', 1, 10),
+    learningRate: positiveNumberValue(command, parsed, 'learning-rate'),
     out: stringValue(parsed, 'out') ?? 'tl-kit-out',
     runtime: runtimeFlags(command, parsed),
   };

@@ -41,7 +41,13 @@ export async function train(io: Io, flags: TrainFlags): Promise<number> {
       const baseline = await evaluateBaseline(model, data);
       io.stderr.write(`before training: validation accuracy ${fixed(baseline.accuracy)}, loss ${fixed(baseline.loss)}\n`);
       const fitStarted = performance.now();
-      const history = await fit(model, data, { epochs: flags.epochs, seed: flags.seed, verbose: 1, progressStream: io.stderr });
+      const history = await fit(model, data, {
+        epochs: flags.epochs,
+        seed: flags.seed,
+        ...(flags.learningRate === undefined ? {} : { learningRate: flags.learningRate }),
+        verbose: 1,
+        progressStream: io.stderr,
+      });
       const trainSeconds = (performance.now() - fitStarted) / 1000;
       const evaluation = await evaluate(model, data);
       const row: BaseComparison = { name: baseName, baseline, history, evaluation, trainSeconds, totalSeconds: (performance.now() - started) / 1000 };

@@ -80,7 +80,7 @@ const BASE_HELP =
 const DATA_OPTIONS: readonly OptionSpec[] = [
   { flag: 'image-size', kind: 'string', value: 'N', help: 'side of the square input images in pixels', defaultText: "the base's input size" },
   { flag: 'batch-size', kind: 'string', value: 'N', help: 'images per batch', defaultText: '32' },
-  { flag: 'split', kind: 'string', value: 'T,V,T', help: 'relative sizes of the train, validation and test splits', defaultText: '8,1,1' },
+  { flag: 'split', kind: 'string', value: 'TRAIN,VAL,TEST', help: 'relative sizes of the train, validation and test splits', defaultText: '8,1,1' },
   { flag: 'seed', kind: 'string', value: 'N', help: 'seed of the split, the shuffles and the head initialisation', defaultText: '42' },
   {
     flag: 'preprocessing',
@@ -90,6 +90,7 @@ const DATA_OPTIONS: readonly OptionSpec[] = [
     defaultText: "the base's",
   },
   { flag: 'epochs', kind: 'string', value: 'N', help: 'passes over the training split', defaultText: '10' },
+  { flag: 'learning-rate', kind: 'string', value: 'R', help: "Adam's learning rate", defaultText: '0.001' },
 ];
 
 const out: OptionSpec = { flag: 'out', short: 'o', kind: 'string', value: 'DIR', help: 'output folder', defaultText: 'tl-kit-out' };
@@ -285,6 +286,15 @@ export function integerValue(command: string, parsed: ParsedArgs, flag: string, 
   if (raw === undefined) return fallback;
   const n = /^\d+$/.test(raw.trim()) ? Number(raw) : Number.NaN;
   if (!Number.isSafeInteger(n) || n < min) throw new UsageError(command, `--${flag} must be an integer >= ${min}, got '${raw}'`);
+  return n;
+}
+
+/** A positive number flag's value, or undefined when absent. */
+export function positiveNumberValue(command: string, parsed: ParsedArgs, flag: string): number | undefined {
+  const raw = stringValue(parsed, flag);
+  if (raw === undefined) return undefined;
+  const n = raw.trim() === '' ? Number.NaN : Number(raw);
+  if (!Number.isFinite(n) || n <= 0) throw new UsageError(command, `--${flag} must be a positive number, got '${raw}'`);
   return n;
 }
 

@@ -8,7 +8,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildCli, COLOURS, runNode, saveColourBase, writeColourFolders, type CliRun } from './helpers';
+import { buildCli, COLOURS, repo, runNode, saveColourBase, writeColourFolders, type CliRun } from './helpers';
 
 let cli = '';
 let dir = '';
@@ -34,7 +34,7 @@ describe('tl-kit (built)', () => {
     }
     const train = await tl('train', '--help');
     expect(train.code).toBe(0);
-    for (const flag of ['--base BASE', '--image-size N', '--epochs N', '--batch-size N', '--split T,V,T', '--seed N', '--out DIR', '--backend NAME']) {
+    for (const flag of ['--base BASE', '--image-size N', '--epochs N', '--batch-size N', '--split TRAIN,VAL,TEST', '--seed N', '--learning-rate R', '--out DIR', '--backend NAME']) {
       expect(train.stdout).toContain(flag);
     }
     expect((await tl('predict', '--help')).stdout).toContain('--json');
@@ -45,11 +45,20 @@ describe('tl-kit (built)', () => {
     expect((await tl('--version')).stdout).toMatch(/^\d+\.\d+\.\d+/);
   });
 
+  it('shows in README.md and docs/cli.md the help it prints', async () => {
+    const readme = await readFile(join(repo, 'README.md'), 'utf8');
+    const docs = await readFile(join(repo, 'docs', 'cli.md'), 'utf8');
+    const fenced = (text: string): string => `\`\`\`\n${text.trimEnd()}\n\`\`\``;
+    expect(readme).toContain(fenced((await tl('--help')).stdout));
+    for (const command of ['train', 'predict', 'compare']) expect(docs).toContain(fenced((await tl(command, '--help')).stdout));
+  });
+
   it('refuses wrong usage with exit code 2, the reason and a pointer to --help, before loading anything', async () => {
     const cases: [string[], string][] = [
       [['trian', 'x'], "tl-kit: unknown command 'trian' (did you mean train?)"],
       [['train', 'colours', '--epoch', '3'], "tl-kit train: unknown option '--epoch' (did you mean --epochs?)"],
       [['train', 'colours', '--epochs', 'ten'], "tl-kit train: --epochs must be an integer >= 1, got 'ten'"],
+      [['compare', 'colours', '--bases', 'a', '--learning-rate', '0'], "tl-kit compare: --learning-rate must be a positive number, got '0'"],
       [['train', 'colours', '--split', '8,1'], "tl-kit train: --split must be three positive numbers train,validation,test (e.g. 8,1,1), got '8,1'"],
       [['train'], 'tl-kit train: missing <dir>'],
       [['train', 'colours', '--base', 'keras:VGG61'], "unknown Keras application 'VGG61' in 'keras:VGG61'"],
@@ -77,13 +86,13 @@ describe('tl-kit (built)', () => {
   });
 
   it('train: learns the colours, prints progress and the before / after table, writes the classifier and the report', async () => {
-    const run = await tl('train', 'colours', '--base', 'base/model.json', '--epochs', '40', '--batch-size', '2', '--split', '6,2,2', '--backend', 'cpu', '--out', 'out');
+    const run = await tl('train', 'colours', '--base', 'base/model.json', '--epochs', '10', '--batch-size', '4', '--learning-rate', '0.05', '--split', '6,2,2', '--backend', 'cpu', '--out', 'out');
     expect(run.code, run.stderr).toBe(0);
     expect(run.stderr).toContain('data: 3 classes (blue, green, red); train 18, validation 6, test 6; 16 px, preprocessing tf');
     expect(run.stderr).toContain('skipped 1 file that could not be used:\n  red/notes.png: ');
     // no TTY: one line per epoch, no redrawn bar
     expect(run.stderr).toContain('extracting train features of 18 images\n');
-    expect(run.stderr.match(/^epoch \d+\/40 9\/9 .* val_acc \d\.\d{4}$/gm)).toHaveLength(40);
+    expect(run.stderr.match(/^epoch \d+\/10 5\/5 .* val_acc \d\.\d{4}$/gm)).toHaveLength(10);
     expect(run.stderr).not.toContain('\r');
     const row = /^base\/model\.json\s+(\d\.\d{3})\s+(\d\.\d{3})\s+\d\.\d{3}\s+\d+\.\d$/m.exec(run.stdout);
     expect(row, run.stdout).not.toBeNull();
