@@ -10,10 +10,9 @@ import { applications, fit, Wrapper, type TrainingCallback } from '../../src/ind
 import { makeTestSource } from '../pipeline/helpers';
 import { writeLegacyWeights } from './write-h5';
 
-/** Hands the event loop back to vitest after each batch, so its worker RPC is answered while a big model trains. */
-const yieldToEventLoop: TrainingCallback = {
-  onBatchEnd: () => new Promise<void>((resolve) => setImmediate(resolve)),
-};
+/** Hands the event loop back to vitest, so its worker RPC is answered while a big model is built or trains. */
+const breathe = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+const yieldToEventLoop: TrainingCallback = { onBatchEnd: breathe };
 
 describe('applications bases in the pipeline (full-size training)', () => {
   // The smallest input each accepts, with weights from a Keras-layout file.
@@ -25,14 +24,18 @@ describe('applications bases in the pipeline (full-size training)', () => {
     const build = applications[name] as (o: object) => Promise<tfl.LayersModel>;
     const options = { includeTop: false, inputShape: [size, size, 3] };
     const source = await build(options);
+    await breathe();
     const file = await writeLegacyWeights(source);
     source.dispose();
+    await breathe();
     const probe = tf.randomUniform([1, size, size, 3], -1, 1, 'float32', 3);
     const data = makeTestSource({ imageSize: [size, size], perSplit: { train: 8, validation: 4, test: 4 } });
     const before = tf.memory().numTensors;
     const base = await build({ ...options, weights: file });
+    await breathe();
     const model = Wrapper(base, { numClasses: 2, seed: 1 });
     try {
+      await breathe();
       const baseOut = tf.tidy(() => Array.from((base.predict(probe) as tf.Tensor).dataSync()));
       const head = model.trainableWeights[0] as tfl.LayerVariable;
       const headBefore = Array.from(head.read().dataSync());

@@ -5,6 +5,12 @@ import { applications, fit, evaluate, Wrapper } from '../../src/index';
 import { makeTestSource } from '../pipeline/helpers';
 import { writeLegacyWeights } from './write-h5';
 
+/**
+ * Hands the event loop back between the seconds-long steps of a full-size model (build, write, load, predict), so
+ * vitest's worker answers its RPC in time however busy the machine is.
+ */
+const breathe = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
 describe('applications bases in the pipeline', () => {
   test('Wrapper(await applications.MobileNetV2({ weights: file })) trains its head in fit and leaves the base untouched', async () => {
     const source = await applications.MobileNetV2({ includeTop: false, inputShape: [32, 32, 3], alpha: 0.35 });
@@ -44,17 +50,23 @@ describe('applications bases in the pipeline', () => {
     const build = applications[name] as (o: object) => Promise<tfl.LayersModel>;
     const options = { includeTop: false, inputShape: [size, size, 3] };
     const source = await build(options);
+    await breathe();
     const file = await writeLegacyWeights(source);
+    await breathe();
     const probe = tf.randomUniform([1, size, size, 3], -1, 1, 'float32', 3);
     const sourceOut = tf.tidy(() => Array.from((source.predict(probe) as tf.Tensor).dataSync()));
     const sourceNames = source.layers.map((l) => l.name);
     source.dispose();
+    await breathe();
     const before = tf.memory().numTensors;
     const base = await build({ ...options, weights: file });
+    await breathe();
     const model = Wrapper(base, { numClasses: 2, seed: 1 });
     try {
+      await breathe();
       // the weights file carried every value: the rebuilt base computes what the source did
       const loadedOut = tf.tidy(() => Array.from((base.predict(probe) as tf.Tensor).dataSync()));
+      await breathe();
       expect(loadedOut).toHaveLength(sourceOut.length);
       loadedOut.forEach((v, i) => expect(v).toBeCloseTo(sourceOut[i] as number, 4));
       expect(base.layers.map((l) => l.name)).toEqual(sourceNames);
