@@ -7,21 +7,34 @@ import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createRequire } from 'node:module';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildCli, COLOURS, repo, runNode, saveColourBase, writeColourFolders, type CliRun } from './helpers';
 
+const installed = (name: string): boolean => {
+  try {
+    createRequire(join(repo, 'package.json')).resolve(`${name}/package.json`);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
 let cli = '';
+let outDir = '';
 let dir = '';
 const tl = (...args: string[]): Promise<CliRun> => runNode(cli, args, dir);
 
 beforeAll(async () => {
-  [cli, dir] = await Promise.all([buildCli(), mkdtemp(join(tmpdir(), 'tlkit-cli-'))]);
+  let built: { outDir: string; cli: string };
+  [built, dir] = await Promise.all([buildCli(), mkdtemp(join(tmpdir(), 'tlkit-cli-'))]);
+  ({ outDir, cli } = built);
   await writeColourFolders(join(dir, 'colours'));
   await saveColourBase(join(dir, 'base'));
   await saveColourBase(join(dir, 'base-x2'), 16);
 });
 afterAll(async () => {
-  await rm(dir, { recursive: true, force: true });
+  await Promise.all([dir, outDir].filter((d) => d !== '').map((d) => rm(d, { recursive: true, force: true })));
 });
 
 describe('tl-kit (built)', () => {
@@ -83,6 +96,14 @@ describe('tl-kit (built)', () => {
     const verbose = await tl('train', 'no-such-folder', '--base', 'base/model.json', '--backend', 'cpu', '--verbose');
     expect(verbose.code).toBe(1);
     expect(verbose.stderr).toMatch(/DatasetError: DataLoader\.fromDirectory: root "no-such-folder" does not exist[^\n]*\n\s+at /);
+  });
+
+  it.skipIf(installed('@tensorflow/tfjs-node') || installed('@tensorflow/tfjs-node-gpu'))('names the package to install for a backend that is missing', async () => {
+    const missing = await tl('predict', 'out', 'colours', '--backend', 'tensorflow');
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toContain(
+      'tl-kit predict failed: UnsupportedError [UNSUPPORTED]: tl-kit: --backend tensorflow needs the package @tensorflow/tfjs-node; install it: npm install @tensorflow/tfjs-node',
+    );
   });
 
   it('train: learns the colours, prints progress and the before / after table, writes the classifier and the report', async () => {

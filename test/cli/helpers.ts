@@ -3,7 +3,7 @@
  * coloured PNGs, and tiny bases saved as model.json, so each command runs end to end in about a second.
  */
 import { spawn } from 'node:child_process';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
@@ -13,16 +13,18 @@ import { png, type Rgb } from '../fixtures/images';
 export const repo = resolve(__dirname, '../..');
 
 /**
- * Builds the tool with the project's tsup config (ESM, no declarations) into a folder under node_modules (so its
- * imports of tfjs resolve as they do from dist/) and returns the path of its cli.js. dist/ is left alone: other test
- * files may be reading it.
+ * Builds the tool with the project's tsup config (ESM, no declarations) into a new folder under node_modules (so its
+ * imports of tfjs resolve as they do from dist/) and returns that folder and the path of its cli.js. dist/ is left
+ * alone: other test files may be reading it.
  */
-export async function buildCli(): Promise<string> {
+export async function buildCli(): Promise<{ outDir: string; cli: string }> {
   const { build } = await import('tsup');
   const config = (await import('../../tsup.config')).default as Parameters<typeof build>[0];
-  const outDir = join(repo, 'node_modules', '.cache', 'tl-kit-cli-test');
+  const cache = join(repo, 'node_modules', '.cache');
+  await mkdir(cache, { recursive: true });
+  const outDir = await mkdtemp(join(cache, 'tl-kit-cli-test-'));
   await build({ ...config, outDir, format: ['esm'], dts: false, sourcemap: false, silent: true });
-  return join(outDir, 'cli.js');
+  return { outDir, cli: join(outDir, 'cli.js') };
 }
 
 /** The outcome of one run of the tool. */
