@@ -27,12 +27,14 @@ export default defineConfig([
       nsfwjs: 'src/nsfwjs/index.ts',
       // Worker-thread entry of multi-core feature extraction; found at run time next to the module that starts it.
       'speed-worker': 'src/runtime/worker.ts',
+      // The `tl-kit` command-line tool (package.json `bin`); esbuild keeps its shebang and tsup makes it executable.
+      cli: 'src/cli/main.ts',
     },
     // ESM for modern bundlers and Node, CJS for require() users.
     format: ['esm', 'cjs'],
-    // Type declarations for both formats (.d.ts and .d.cts), so each resolution mode gets matching types; the browser
-    // build has the same API and uses the .d.ts.
-    dts: true,
+    // Type declarations for both formats (.d.ts and .d.cts) of the import paths, so each resolution mode gets matching
+    // types; the worker and the command-line tool are not imported by users; the browser build uses the .d.ts.
+    dts: { entry: { index: 'src/index.ts', nsfwjs: 'src/nsfwjs/index.ts' } },
     // Start every build from an empty dist so removed files never ship, but leave dist/browser to the build below,
     // which runs at the same time.
     clean: ['**/*', '!browser/**'],

@@ -70,6 +70,8 @@ export interface ExtractionProgress {
   readonly done: number;
   /** Images in this split. */
   readonly total: number;
+  /** What runs the frozen base (the engine, and why `'auto'` fell back, if it did). */
+  readonly runtime: BaseRuntimeInfo;
 }
 
 /** Runs a list of callbacks in order; internal to the training loop. */

@@ -1,16 +1,17 @@
 /**
- * A one-line terminal progress bar for `fit` in Node: epoch, batch, images per second, ETA, loss and accuracy.
- * It writes only to a TTY stream (stderr by default) and never to the console.
+ * Progress output for `fit` in Node, with Keras's verbosity levels: `1` redraws a one-line bar on a terminal and writes
+ * one line per epoch (plus the start and end of feature extraction) anywhere else (CI logs, pipes, files); `2` always
+ * writes one line per epoch. It writes to a stream (stderr by default), never to the console.
  */
 import { InvalidArgumentError } from '../errors';
-import { checkOptionsObject, checkPositiveInteger } from '../internal/validate';
+import { checkOptionKeys, checkOptionsObject, checkPositiveInteger } from '../internal/validate';
 import type { ExtractionProgress, TrainingCallback, TrainingLogs, TrainingParams } from './callbacks';
 
 /** The part of a Node writable stream the progress bar uses. */
 export interface ProgressStream {
   /** Writes text. */
   write(text: string): unknown;
-  /** True for a terminal; the bar stays silent otherwise. */
+  /** True for a terminal: only a terminal gets the redrawn bar. */
   readonly isTTY?: boolean;
   /** Terminal width in characters, when known. */
   readonly columns?: number;
@@ -19,15 +20,16 @@ export interface ProgressStream {
 /** Options of {@link progressBar}. */
 export interface ProgressBarOptions {
   /**
-   * Where the bar is drawn. Nothing is written unless `stream.isTTY` is true (or `force` is set).
-   * @defaultValue `process.stderr` in Node; none in a browser (the bar is then silent)
+   * Where the progress goes.
+   * @defaultValue `process.stderr` in Node; none in a browser (the callback is then silent)
    */
   readonly stream?: ProgressStream;
   /**
-   * Draw even when the stream is not a TTY (one line per epoch instead of a redrawn line).
-   * @defaultValue `false`
+   * Keras's verbosity: `1` redraws a bar on a TTY and falls back to one line per epoch (plus the start and end of
+   * feature extraction) on any other stream; `2` always writes those lines, never the bar.
+   * @defaultValue `1`
    */
-  readonly force?: boolean;
+  readonly verbose?: 1 | 2;
   /**
    * Width of the bar itself in characters.
    * @defaultValue `24`
@@ -39,6 +41,8 @@ export interface ProgressBarOptions {
    */
   readonly now?: () => number;
 }
+
+const OPTION_KEYS: Readonly<Record<keyof ProgressBarOptions, true>> = { stream: true, verbose: true, width: true, now: true };
 
 /** Formats seconds as `1m05s` / `12s`. */
 export function formatDuration(seconds: number): string {
@@ -67,21 +71,26 @@ function defaultStream(): ProgressStream | undefined {
 }
 
 /**
- * A progress bar callback for `fit` (`verbose: 1` adds one on stderr). In a TTY it redraws one line per batch:
- * `epoch 2/10 [=====>      ] 12/40  310 img/s  ETA 9s  loss 0.4123  acc 0.8125`, and ends each epoch with the
- * validation values. It is silent when the stream is not a TTY, unless `force` is set.
+ * A progress callback for `fit` (`verbose: 1` or `2` adds one on stderr), with Keras's verbosity levels.
+ *
+ * - `verbose: 1` on a TTY redraws one line per batch,
+ *   `epoch 2/10 [=====>      ] 12/40  310 img/s  ETA 9s  loss 0.4123  acc 0.8125`, and ends each epoch with the
+ *   validation values; on any other stream (a CI log, a pipe, a file) it writes plain lines instead: one when feature
+ *   extraction starts and one when it ends, then one per epoch.
+ * - `verbose: 2` writes those plain lines on every stream.
  *
  * @param options - see {@link ProgressBarOptions}.
  * @returns the callback.
- * @throws {@link InvalidArgumentError} for a bad option.
+ * @throws {@link InvalidArgumentError} for a bad or unknown option.
  * @example
  * ```ts
- * await fit(model, data, { callbacks: [progressBar({ stream: process.stdout })] });
+ * await fit(model, data, { callbacks: [progressBar({ stream: process.stdout, verbose: 2 })] });
  * ```
  */
 export function progressBar(options: ProgressBarOptions = {}): TrainingCallback {
   const call = 'progressBar';
   checkOptionsObject(call, options);
+  checkOptionKeys<ProgressBarOptions>(call, options, OPTION_KEYS);
   const width = options.width ?? 24;
   checkPositiveInteger(call, 'width', width);
   if (options.stream !== undefined && typeof options.stream?.write !== 'function') {
@@ -91,10 +100,11 @@ export function progressBar(options: ProgressBarOptions = {}): TrainingCallback 
     throw new InvalidArgumentError(call, 'now', 'a function returning milliseconds', options.now);
   }
   const now = options.now ?? (() => performance.now());
-  const force = options.force ?? false;
-  if (typeof force !== 'boolean') throw new InvalidArgumentError(call, 'force', 'a boolean', force);
+  const verbose = options.verbose ?? 1;
+  if (verbose !== 1 && verbose !== 2) throw new InvalidArgumentError(call, 'verbose', '1 or 2', verbose);
   let stream: ProgressStream | undefined;
-  let tty = false;
+  /** True when the bar is redrawn in place (verbose 1 on a TTY); false for one plain line per event. */
+  let redraw = false;
   let params: TrainingParams | undefined;
   let epoch = 0;
   let epochStart = 0;
@@ -103,8 +113,6 @@ export function progressBar(options: ProgressBarOptions = {}): TrainingCallback 
   let sumAcc = 0;
   let hasAcc = false;
   let lastDraw = -Infinity;
-
-  const active = (): boolean => stream !== undefined && (tty || force);
 
   const line = (batch: number): string => {
     const steps = params?.steps ?? 0;
@@ -128,7 +136,7 @@ export function progressBar(options: ProgressBarOptions = {}): TrainingCallback 
   let extractStartDone = 0;
   const resolveStream = (): void => {
     stream = options.stream ?? defaultStream();
-    tty = stream?.isTTY === true;
+    redraw = verbose === 1 && stream?.isTTY === true;
   };
 
   return {
@@ -136,26 +144,33 @@ export function progressBar(options: ProgressBarOptions = {}): TrainingCallback 
       params = p;
     },
     onExtractionProgress(p: ExtractionProgress) {
+      const finished = p.done >= p.total;
       if (extractStart < 0) {
         // The first event arrives after the first batch: rates count from there, or they would divide a batch by ~0 s.
         resolveStream();
         extractStart = now();
         extractStartDone = p.done;
         lastDraw = -Infinity;
+        // The engine that runs the base, and why 'auto' fell back if it did, once per fit (train comes first).
+        if (p.split === 'train') stream?.write(`${redraw ? '\r\x1b[K' : ''}frozen base: ${p.runtime.summary}\n`);
+        if (!redraw) stream?.write(`extracting ${p.split} features of ${p.total} images\n`);
       }
-      const finished = p.done >= p.total;
-      if (!tty || !stream) return;
+      if (!stream) return;
       const t = now();
-      if (t - lastDraw < 50 && p.done < p.total) return;
-      lastDraw = t;
       const elapsed = (t - extractStart) / 1000;
       const counted = p.done - extractStartDone;
       const rate = elapsed > 0 && counted > 0 ? counted / elapsed : 0;
-      const eta = rate > 0 ? (p.total - p.done) / rate : Number.NaN;
       const shownRate = rate > 0 ? `${rate.toFixed(0)} img/s` : '-- img/s';
+      if (finished) extractStart = -1;
+      if (!redraw) {
+        if (finished) stream.write(`extracted ${p.split} features ${p.done}/${p.total}${rate > 0 ? `  ${shownRate}` : ''}\n`);
+        return;
+      }
+      if (t - lastDraw < 50 && !finished) return;
+      lastDraw = t;
+      const eta = rate > 0 ? (p.total - p.done) / rate : Number.NaN;
       const text = `extracting ${p.split} features ${p.done}/${p.total}  ${shownRate}  ETA ${formatDuration(eta)}`;
       stream.write(`\r${text}\x1b[K${finished ? '\n' : ''}`);
-      if (p.done >= p.total) extractStart = -1;
     },
     onTrainBegin() {
       resolveStream();
@@ -177,22 +192,22 @@ export function progressBar(options: ProgressBarOptions = {}): TrainingCallback 
         hasAcc = true;
         sumAcc += logs.acc * size;
       }
-      // Redraw at most ~20 times per second; a TTY only (a forced non-TTY stream gets one line per epoch).
-      if (!tty || !stream) return;
+      // Redraw at most ~20 times per second, and only in place; plain lines come once per epoch.
+      if (!redraw || !stream) return;
       const t = now();
       if (t - lastDraw < 50) return;
       lastDraw = t;
       stream.write(`\r${line(batch + 1)}\x1b[K`);
     },
     onEpochEnd(_e: number, logs?: TrainingLogs) {
-      if (!active() || !stream) return;
+      if (!stream) return;
       const steps = params?.steps ?? 0;
       const elapsed = (now() - epochStart) / 1000;
       const rate = elapsed > 0 ? seen / elapsed : 0;
       const text =
         `epoch ${epoch + 1}/${params?.epochs ?? 0} ${steps}/${steps}  ${formatDuration(elapsed)}  ` +
         `${rate.toFixed(0)} img/s  ${formatLogs(logs ?? {})}`;
-      stream.write(tty ? `\r${text}\x1b[K\n` : `${text}\n`);
+      stream.write(redraw ? `\r${text}\x1b[K\n` : `${text}\n`);
     },
   };
 }

@@ -155,7 +155,7 @@ export async function cachedPlan(
       ...common,
       expectedRows: data.numExamples.train,
       split: 'train',
-      onBatch: (done) => options.onProgress?.({ split: 'train', done, total: data.numExamples.train }),
+      onBatch: (done) => options.onProgress?.({ split: 'train', done, total: data.numExamples.train, runtime: runtime.info }),
     });
     if (options.doValidation) {
       // The budget is shared: what train used is no longer available to validation.
@@ -165,7 +165,7 @@ export async function cachedPlan(
         budgetBytes: train.location === 'memory' ? left : options.budgetBytes,
         expectedRows: data.numExamples.validation,
         split: 'validation',
-        onBatch: (done) => options.onProgress?.({ split: 'validation', done, total: data.numExamples.validation }),
+        onBatch: (done) => options.onProgress?.({ split: 'validation', done, total: data.numExamples.validation, runtime: runtime.info }),
       });
     }
   } catch (err) {

@@ -32,13 +32,14 @@ export interface FitOptions {
    */
   readonly callbacks?: TrainingCallback | readonly TrainingCallback[];
   /**
-   * Keras's verbosity: `0` is silent; `1` draws a progress bar on `progressStream` when it is a TTY and prints one
-   * line per epoch elsewhere (logs, pipes); `2` prints one line per epoch.
+   * Keras's verbosity: `0` is silent; `1` draws a progress bar on `progressStream` when it is a TTY and writes one line
+   * per epoch (plus the start and end of feature extraction) when it is not (CI logs, pipes, files); `2` always writes
+   * those lines. See {@link progressBar}.
    * @defaultValue `0`
    */
   readonly verbose?: 0 | 1 | 2;
   /**
-   * Where `verbose: 1` draws.
+   * Where `verbose: 1` and `2` write.
    * @defaultValue `process.stderr`
    */
   readonly progressStream?: ProgressStream;
@@ -206,7 +207,7 @@ export function resolveCommon(call: string, data: ImageBatchSource, options: Fit
   const callbacks: TrainingCallback[] = [
     ...(stopOnNaN ? [nanGuard(call)] : []),
     ...list,
-    ...(verbose !== 0 ? [progressBar({ ...(options.progressStream ? { stream: options.progressStream } : {}) })] : []),
+    ...(verbose === 0 ? [] : [progressBar({ verbose, ...(options.progressStream ? { stream: options.progressStream } : {}) })]),
   ];
   return { epochs, callbacks, verbose, doValidation: validation, budgetBytes, shuffle, seed, workers, classWeights };
 }

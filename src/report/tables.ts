@@ -14,12 +14,14 @@ export function comparisonTable(rows: readonly BaseComparison[]): string {
       (r) =>
         `<tr${r.evaluation.accuracy === best ? ' class="best"' : ''}><td>${escapeXml(r.name)}</td>` +
         `<td>${pct(r.baseline.accuracy)}</td><td>${pct(r.evaluation.accuracy)}</td><td>${fixed(r.evaluation.loss)}</td>` +
-        `<td>${r.history.epoch.length}</td><td>${r.trainSeconds.toFixed(1)} s</td><td>${r.totalSeconds.toFixed(1)} s</td></tr>`,
+        `<td>${r.history.epoch.length}</td><td>${r.trainSeconds.toFixed(1)} s</td><td>${r.totalSeconds.toFixed(1)} s</td>` +
+        `<td>${escapeXml(r.runtime?.summary ?? r.evaluation.runtime?.summary ?? 'n/a')}</td></tr>`,
     )
     .join('\n');
   return (
     '<table><thead><tr><th>Base</th><th>Accuracy before training (validation)</th><th>Accuracy after training (test)</th>' +
-    `<th>Test loss</th><th>Epochs</th><th>Training time</th><th>Total time</th></tr></thead><tbody>\n${body}\n</tbody></table>`
+    `<th>Test loss</th><th>Epochs</th><th>Training time</th><th>Total time</th><th>Frozen base ran on</th></tr></thead>` +
+    `<tbody>\n${body}\n</tbody></table>`
   );
 }
 

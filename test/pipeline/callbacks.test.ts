@@ -37,37 +37,81 @@ describe('progressBar', () => {
     let clock = 0;
     const stream = fakeStream(true);
     const bar = progressBar({ stream, now: () => clock });
-    bar.onExtractionProgress?.({ split: 'train', done: 32, total: 96 });
-    expect(stream.chunks[0]).toBe('\rextracting train features 32/96  -- img/s  ETA ?\x1b[K');
+    const runtime = { engine: 'tfjs', implementation: 'tfjs-fused', backend: 'cpu', threads: 0, summary: 'tfjs-fused on cpu' } as const;
+    bar.onExtractionProgress?.({ split: 'train', done: 32, total: 96, runtime });
+    expect(stream.chunks[0]).toBe('\r\x1b[Kfrozen base: tfjs-fused on cpu\n');
+    expect(stream.chunks[1]).toBe('\rextracting train features 32/96  -- img/s  ETA ?\x1b[K');
     clock = 1000;
-    bar.onExtractionProgress?.({ split: 'train', done: 64, total: 96 });
-    expect(stream.chunks[1]).toBe('\rextracting train features 64/96  32 img/s  ETA 1s\x1b[K');
+    bar.onExtractionProgress?.({ split: 'train', done: 64, total: 96, runtime });
+    expect(stream.chunks[2]).toBe('\rextracting train features 64/96  32 img/s  ETA 1s\x1b[K');
   });
 
-  it('is silent on a non-TTY stream unless forced, and fit(verbose: 1) uses progressStream', async () => {
-    const quiet = fakeStream(false);
+  it('verbose 1 redraws a bar on a TTY and writes one line per epoch, plus extraction start and end, elsewhere', async () => {
     const data = makeTestSource({ perSplit: { train: 8, validation: 4, test: 4 } });
     const model = Wrapper(tinyConvBnBase());
-    await fit(model, data, { epochs: 1, verbose: 1, progressStream: quiet });
-    expect(quiet.chunks).toEqual([]);
     const tty = fakeStream(true);
     await fit(model, data, { epochs: 2, verbose: 1, progressStream: tty });
     expect(tty.chunks.filter((c) => c.startsWith('\repoch') && c.endsWith('\n'))).toHaveLength(2);
     expect(tty.chunks.join('')).toContain('epoch 2/2');
-    // the one-time feature extraction of the cached path is shown before the epochs
-    expect(tty.chunks[0]).toMatch(/^\rextracting train features 8\/8 .*\x1b\[K\n$/);
-    expect(tty.chunks[1]).toMatch(/^\rextracting validation features 4\/4 /);
-    const forced = fakeStream(false);
-    await fit(model, data, { epochs: 1, callbacks: [progressBar({ stream: forced, force: true })] });
-    expect(forced.chunks).toHaveLength(1);
-    expect(forced.chunks[0]).toMatch(/^epoch 1\/1 1\/1 .* val_acc \d\.\d{4}\n$/);
+    // what runs the base, then the one-time feature extraction of the cached path, before the epochs
+    expect(tty.chunks[0]).toMatch(/^\r\x1b\[Kfrozen base: onnxruntime on cpu \(\d+ threads?, 2 BatchNorms folded\)\n$/);
+    expect(tty.chunks[1]).toMatch(/^\rextracting train features 8\/8 .*\x1b\[K\n$/);
+    expect(tty.chunks[2]).toMatch(/^\rextracting validation features 4\/4 /);
+    const log = fakeStream(false);
+    await fit(model, data, { epochs: 2, verbose: 1, progressStream: log });
+    expect(log.chunks.every((c) => c.endsWith('\n') && !c.includes('\r') && !c.includes('\x1b'))).toBe(true);
+    expect(log.chunks.join('').split('\n').map((l) => l.replace(/\d+ img\/s|\d+s |\d\.\d{4}|\d+ threads?/g, '#'))).toEqual([
+      'frozen base: onnxruntime on cpu (#, 2 BatchNorms folded)',
+      'extracting train features of 8 images',
+      'extracted train features 8/8',
+      'extracting validation features of 4 images',
+      'extracted validation features 4/4',
+      'epoch 1/2 1/1  # #  loss #  acc #  val_loss #  val_acc #',
+      'epoch 2/2 1/1  # #  loss #  acc #  val_loss #  val_acc #',
+      '',
+    ]);
     model.dispose();
     data.dispose();
   });
 
-  it('progressBar refuses a non-boolean force and a non-function clock', () => {
-    expect(() => progressBar({ force: 'no' as never })).toThrowErrorMatchingInlineSnapshot(`[InvalidArgumentError: progressBar: force must be a boolean, got "no"]`);
+  it('verbose 2 writes the same plain lines on a TTY and on any other stream, through fit and progressBar', async () => {
+    const data = makeTestSource({ perSplit: { train: 8, validation: 4, test: 4 }, batchSize: 4 });
+    const model = Wrapper(tinyConvBnBase());
+    const tty = fakeStream(true);
+    await fit(model, data, { epochs: 1, verbose: 2, progressStream: tty });
+    const log = fakeStream(false);
+    await fit(model, data, { epochs: 1, callbacks: [progressBar({ stream: log, verbose: 2 })] });
+    const shape = (chunks: string[]): string[] => chunks.map((c) => c.replace(/\d+ img\/s|\d+s |\d\.\d{4}|\d+ threads?/g, '#'));
+    for (const stream of [tty, log]) {
+      expect(stream.chunks.every((c) => c.endsWith('\n') && !c.includes('\r'))).toBe(true);
+      expect(shape(stream.chunks)).toEqual([
+        'frozen base: onnxruntime on cpu (#, 2 BatchNorms folded)\n',
+        'extracting train features of 8 images\n',
+        'extracted train features 8/8  #\n',
+        'extracting validation features of 4 images\n',
+        'extracted validation features 4/4\n',
+        'epoch 1/1 2/2  # #  loss #  acc #  val_loss #  val_acc #\n',
+      ]);
+    }
+    model.dispose();
+    data.dispose();
+  });
+
+  it('verbose 0 is silent, and fit refuses other verbosity levels naming the accepted ones', async () => {
+    const data = makeTestSource({ perSplit: { train: 8, validation: 4, test: 4 } });
+    const model = Wrapper(tinyConvBnBase());
+    const quiet = fakeStream(false);
+    await fit(model, data, { epochs: 1, verbose: 0, progressStream: quiet });
+    expect(quiet.chunks).toEqual([]);
+    await expect(fit(model, data, { verbose: 3 as never })).rejects.toThrowErrorMatchingInlineSnapshot(`[InvalidArgumentError: fit: verbose must be 0, 1 or 2, got 3]`);
+    model.dispose();
+    data.dispose();
+  });
+
+  it('progressBar refuses a bad verbosity, a non-function clock and an unknown option', () => {
+    expect(() => progressBar({ verbose: 0 as never })).toThrowErrorMatchingInlineSnapshot(`[InvalidArgumentError: progressBar: verbose must be 1 or 2, got 0]`);
     expect(() => progressBar({ now: 5 as never })).toThrowErrorMatchingInlineSnapshot(`[InvalidArgumentError: progressBar: now must be a function returning milliseconds, got 5]`);
+    expect(() => progressBar({ force: true } as never)).toThrowErrorMatchingInlineSnapshot(`[InvalidArgumentError: progressBar: options must be known option names (did you mean 'now'?), got "force"]`);
   });
 
   it('formats durations', () => {

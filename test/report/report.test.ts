@@ -183,7 +183,7 @@ describe('writeReport', () => {
     );
     await expect(writeReport(dir, content, { seed: null } as never)).rejects.toThrow(/writeReport: seed must be left out/);
     await expect(writeReport(dir, { ...content, evaluaton: {} } as never)).rejects.toThrowErrorMatchingInlineSnapshot(
-      `[InvalidArgumentError: writeReport: content must be an object with known keys only (title, histories, comparison, evaluation, samples) (did you mean 'evaluation'?), got "evaluaton"]`,
+      `[InvalidArgumentError: writeReport: content must be an object with known keys only (title, histories, comparison, evaluation, samples, evaluationName) (did you mean 'evaluation'?), got "evaluaton"]`,
     );
     await expect(writeReport(dir, { ...content, title: null } as never)).rejects.toThrow(/writeReport: content.title must be left out/);
     await expect(stat(dir)).rejects.toThrow(/ENOENT/);
