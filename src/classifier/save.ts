@@ -208,16 +208,23 @@ export async function saveClassifier(
   return metadata;
 }
 
-/** Saves `model` with `metadata` embedded in its `userDefinedMetadata`, restoring what the model had afterwards. */
-async function saveWithMetadata(model: tfl.LayersModel, metadata: ClassifierMetadata, handler: string | tf.io.IOHandler): Promise<void> {
-  const holder = model as unknown as { userDefinedMetadata?: Record<string, unknown> };
-  const previous = holder.userDefinedMetadata;
-  try {
-    model.setUserDefinedMetadata({ ...(previous ?? {}), [METADATA_KEY]: metadata });
-    await model.save(handler);
-  } finally {
-    holder.userDefinedMetadata = previous;
+/**
+ * Saves `model` with `metadata` embedded in the saved `userDefinedMetadata` (next to what the model already carries).
+ * The model itself is not changed: the metadata is added to the artifacts on their way to the handler.
+ */
+async function saveWithMetadata(model: tfl.LayersModel, metadata: ClassifierMetadata, destination: string | tf.io.IOHandler): Promise<void> {
+  const handler = typeof destination === 'string' ? tf.io.getSaveHandlers(destination)[0] : destination;
+  if (handler?.save === undefined) {
+    throw new InvalidArgumentError('saveClassifier', 'dest', 'a destination tfjs can save to', destination);
   }
+  const target = handler;
+  await model.save({
+    save: (artifacts) =>
+      (target.save as (a: tf.io.ModelArtifacts) => Promise<tf.io.SaveResult>)({
+        ...artifacts,
+        userDefinedMetadata: { ...(artifacts.userDefinedMetadata ?? {}), [METADATA_KEY]: metadata },
+      }),
+  });
 }
 
 /**

@@ -125,7 +125,7 @@ export function checkHeadCanLearn(call: string, model: tfl.LayersModel, data: Im
 
 /** Whether the model has been compiled (has an optimizer and a loss). */
 export function isCompiled(model: tfl.LayersModel): boolean {
-  return (model as unknown as { optimizer_?: unknown }).optimizer_ != null && model.loss != null;
+  return model.optimizer != null && model.loss != null;
 }
 
 /** Builds an optimizer from a preset name and learning rate. */
@@ -186,12 +186,14 @@ export function ensureCompiled(
     }
     loss = data.labelMode === 'binary' ? 'binaryCrossentropy' : 'categoricalCrossentropy';
   }
-  const old = model as unknown as { optimizer_?: tf.Optimizer; isOptimizerOwned?: boolean };
-  const previous = old.optimizer_;
-  const previousOwned = old.isOptimizerOwned === true;
+  // tfjs's own ownership flag (protected): a model frees the optimizer it owns in dispose(), and tfjs sets the flag
+  // only for optimizers given by name, which cannot carry a learning rate. Setting it is the one way a model that is
+  // not tl-kit's own class frees the optimizer tl-kit made for it.
+  const owner = model as unknown as { isOptimizerOwned?: boolean };
+  const previous = compiled ? model.optimizer : undefined;
+  const previousOwned = owner.isOptimizerOwned === true;
   model.compile({ optimizer: optimizer ?? makeOptimizer('adam', OPTIMIZER_PRESETS.adam.learningRate), loss, metrics: ['accuracy'] });
-  // The model frees an optimizer it owns in dispose(); tfjs only sets this for optimizers given by name.
-  (model as unknown as { isOptimizerOwned: boolean }).isOptimizerOwned = optimizer === null || ownsOptimizer;
+  owner.isOptimizerOwned = optimizer === null || ownsOptimizer;
   // Recompiling replaces an optimizer the model owned: free its state (moments) so nothing is left behind.
   if (previous && previousOwned && previous !== model.optimizer) previous.dispose();
 }

@@ -128,7 +128,7 @@ function allLayers(model: tfl.LayersModel): tfl.layers.Layer[] {
  * afterwards, also on failure.
  */
 export async function withTrainingGuard<T>(call: string, model: tfl.LayersModel, body: () => Promise<T>): Promise<T> {
-  if (training.has(model) || (model as unknown as { isTraining?: boolean }).isTraining === true) {
+  if (training.has(model)) {
     throw new TrainingError(`${call}: the model '${model.name}' is already training; wait for that fit to finish`);
   }
   training.add(model);
