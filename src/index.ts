@@ -25,16 +25,13 @@ export { DataLoader } from './data/data-loader';
 export type {
   DataLoaderOptions,
   DataLoaderProgress,
-  EmptyClassPolicy,
   RawImage,
   RawImagesOptions,
   SkippedFile,
-  SplitMethod,
   SplitSlices,
-  ValidateMode,
 } from './data/loader-types';
 export { decodeImage } from './data/decode';
-export type { DecodeImageOptions, DecoderChoice } from './data/decode';
+export type { DecodeImageOptions } from './data/decode';
 export { prepareImages } from './data/prepare';
 export type { PrepareImagesOptions } from './data/prepare';
 export type { ImageSource, PixelData, Sample } from './data/sources';
@@ -50,17 +47,15 @@ export type {
 
 // Bases and the Wrapper
 export { Wrapper } from './models/wrapper';
-export type { WrapperOptions, PoolingMode } from './models/wrapper';
+export type { WrapperOptions } from './models/wrapper';
 export { unfreeze } from './models/unfreeze';
 export type { UnfreezeOptions } from './models/unfreeze';
-export type { BaseSpec, GraphModelLike, GraphTensorInfo } from './models/base-spec';
-export type { BaseRuntimeInfo, EngineChoice, EngineName, FusedGraphStats } from './runtime/types';
+export type { BaseSpec, GraphModelLike } from './models/base-spec';
+export type { BaseRuntimeInfo, EngineChoice } from './runtime/types';
 export { loadBase } from './models/load-base';
 export { loadOnnxBase } from './models/load-onnx-base';
 export type { LoadOnnxBaseOptions } from './models/load-onnx-base';
-export type { OnnxSource } from './models/onnx-source';
 export type { OnnxBaseModel } from './runtime/onnx/base-model';
-export type { OnnxLayout } from './runtime/onnx/session';
 export { OnnxConversionError } from './runtime/onnx/errors';
 export type { GraphModelLoader, LoadBaseOptions } from './models/load-base';
 export { KNOWN_BASES } from './models/registry';
@@ -99,7 +94,6 @@ export { compareBases } from './pipeline/compare';
 export type { BaseComparison, BaseEntry, CompareBasesOptions } from './pipeline/compare';
 export { fineTune } from './pipeline/fine-tune';
 export type { FineTuneOptions } from './pipeline/fine-tune';
-export type { OptimizerName } from './pipeline/compile';
 export { earlyStopping } from './pipeline/callbacks';
 export type {
   EarlyStoppingOptions,
@@ -118,5 +112,5 @@ export { saveClassifier } from './classifier/save';
 export type { ClassifierDataInfo, SaveClassifierOptions } from './classifier/save';
 export { loadClassifier } from './classifier/load';
 export type { Classifier, LoadClassifierOptions, Prediction } from './classifier/load';
-export type { ClassifierMetadata, NamedPreprocessing, SavedBase, SavedMetrics } from './classifier/metadata';
+export type { ClassifierMetadata, SavedBase, SavedMetrics } from './classifier/metadata';
 

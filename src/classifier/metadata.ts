@@ -7,7 +7,7 @@
 import type { LabelMode, ResizeMode } from '../data/types';
 import { LoadError } from '../errors';
 
-/** Pixel preprocessing modes that can be saved (a function cannot). */
+/** Pixel preprocessing modes that can be saved (a function cannot); internal shorthand. */
 export type NamedPreprocessing = 'tf' | 'caffe' | 'torch' | 'unit' | 'none';
 
 /** Test metrics stored with a classifier (NaN is stored as null). */
@@ -105,8 +105,8 @@ export interface ClassifierMetadata {
   readonly inputSize: readonly [number, number];
   /** `binary` (one sigmoid unit) or `categorical` (softmax). */
   readonly labelMode: LabelMode;
-  /** Pixel preprocessing applied after resizing. */
-  readonly preprocessing: NamedPreprocessing;
+  /** Pixel preprocessing applied after resizing (a named mode: a function cannot be saved). */
+  readonly preprocessing: 'tf' | 'caffe' | 'torch' | 'unit' | 'none';
   /** How images are brought to `inputSize`. */
   readonly resize: ResizeMode;
   /** Name of the base, when known. */

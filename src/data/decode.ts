@@ -25,16 +25,7 @@ import { isNode } from '../internal/env';
 import { describeSource, isBrowserImage, isPixelData, isUrlString, type ImageSource } from './sources';
 import type { PreprocessingMode, ResizeMode } from './types';
 
-/**
- * Which decoder reads encoded bytes in Node: `'auto'` uses sharp when it is installed and the pure-JS decoders
- * (jpeg-js, pngjs: JPEG and PNG only) when it is not; `'sharp'` requires sharp; `'pure-js'` never loads sharp.
- * Browsers always use the platform's decoders.
- *
- * @example
- * ```ts
- * const image = await decodeImage('scan.png', { decoder: 'pure-js' });
- * ```
- */
+/** Which decoder reads encoded bytes in Node (see `DecodeImageOptions.decoder`; internal shorthand). */
 export type DecoderChoice = 'auto' | 'sharp' | 'pure-js';
 
 const DECODERS: readonly DecoderChoice[] = ['auto', 'sharp', 'pure-js'];
@@ -62,10 +53,12 @@ export interface DecodeImageOptions {
    */
   readonly resize?: ResizeMode;
   /**
-   * Decoder for encoded bytes in Node.
+   * Which decoder reads encoded bytes in Node: `'auto'` uses sharp when it is installed and the pure-JS decoders
+   * (jpeg-js, pngjs: JPEG and PNG only) when it is not; `'sharp'` requires sharp; `'pure-js'` never loads sharp.
+   * Browsers always use the platform's decoders.
    * @defaultValue 'auto'
    */
-  readonly decoder?: DecoderChoice;
+  readonly decoder?: 'auto' | 'sharp' | 'pure-js';
   /**
    * Not used for decoding: accepted (and validated) so that one options object, `{ imageSize, resize, preprocessing }`,
    * can go to both `decodeImage` and {@link prepareImages}, as the loader's batches do.

@@ -4,7 +4,6 @@
  * @module
  */
 import type * as tf from '@tensorflow/tfjs-core';
-import type { DecoderChoice } from './decode';
 import type { LabelMode, PreprocessingMode, ResizeMode, SplitName } from './types';
 
 /**
@@ -78,42 +77,6 @@ export interface DataLoaderProgress {
   readonly total: number | undefined;
 }
 
-/**
- * How files are checked before `fromDirectory` resolves: `'decode'` decodes every image (at a reduced size, so JPEG
- * shrink-on-load keeps it cheap) and catches truncated files; `'header'` only reads headers (faster; a file whose
- * data is corrupt is then found while iterating, moved to `skipped` and dropped from its split).
- *
- * @example
- * ```ts
- * await DataLoader.fromDirectory('photos', { validate: 'header' }); // 10x faster scan
- * ```
- */
-export type ValidateMode = 'decode' | 'header';
-
-/**
- * What happens to a class with no usable image (an empty folder, one with only hidden or metadata files, or one
- * whose every file was skipped; for samples, a name in `labelNames` or a class index that no usable sample has):
- * `'error'` refuses the dataset with a {@link DatasetError} that names the class; `'drop'` leaves the class out, so
- * the remaining classes are renumbered in order, and lists it in `DataLoader.droppedClasses`.
- *
- * @example
- * ```ts
- * const data = await DataLoader.fromDirectory('photos', { emptyClasses: 'drop' });
- * console.log(data.droppedClasses); // ['unsorted']
- * ```
- */
-export type EmptyClassPolicy = 'error' | 'drop';
-
-/**
- * How samples are assigned to splits: a seeded permutation cut exactly (`'random'`) or a seeded hash of the id
- * (`'stable'`).
- *
- * @example
- * ```ts
- * await DataLoader.fromDirectory('photos', { splitMethod: 'stable', splitWeights: [8, 1, 1] });
- * ```
- */
-export type SplitMethod = 'random' | 'stable';
 
 /**
  * tfds-style slices of the seeded permutation; together they must cover every sample exactly once.
@@ -167,7 +130,7 @@ export interface DataLoaderOptions {
    * never moves existing ones (sizes only approximately follow the weights).
    * @defaultValue 'random'
    */
-  readonly splitMethod?: SplitMethod;
+  readonly splitMethod?: 'random' | 'stable';
   /**
    * Cut each class by the weights separately (per-class counts are the floor or ceiling of the exact share).
    * Applies to `splitMethod: 'random'` with `splitWeights`.
@@ -221,15 +184,19 @@ export interface DataLoaderOptions {
    */
   readonly concurrency?: number;
   /**
-   * How thoroughly files are checked before the loader is returned (see {@link ValidateMode}).
+   * How files are checked before `fromDirectory` resolves: `'decode'` decodes every image (at a reduced size, so
+   * JPEG shrink-on-load keeps it cheap) and catches truncated files; `'header'` only reads headers (about 10x faster;
+   * a file whose data is corrupt is then found while iterating, moved to `skipped` and dropped from its split).
    * @defaultValue 'decode'
    */
-  readonly validate?: ValidateMode;
+  readonly validate?: 'decode' | 'header';
   /**
-   * Decoder for encoded bytes in Node (see {@link DecoderChoice}).
+   * Which decoder reads encoded bytes in Node: `'auto'` uses sharp when it is installed and the pure-JS decoders
+   * (jpeg-js, pngjs: JPEG and PNG only) when it is not; `'sharp'` requires sharp; `'pure-js'` never loads sharp.
+   * Browsers always use the platform's decoders.
    * @defaultValue 'auto'
    */
-  readonly decoder?: DecoderChoice;
+  readonly decoder?: 'auto' | 'sharp' | 'pure-js';
   /**
    * Most pixels (width x height, as the image's header declares them) an image may have; it is checked before
    * decoding, by every decoder. An image over it is skipped with a reason that names `maxPixels`.
@@ -243,13 +210,23 @@ export interface DataLoaderOptions {
    */
   readonly maxFileBytes?: number;
   /**
-   * What happens to a class with no usable image (see {@link EmptyClassPolicy}).
+   * What happens to a class with no usable image (an empty folder, one with only hidden or metadata files, or one
+   * whose every file was skipped; for samples, a name in `labelNames` or a class index that no usable sample has):
+   * `'error'` refuses the dataset with a {@link DatasetError} that names the class; `'drop'` leaves the class out, so
+   * the remaining classes are renumbered in order, and lists it in `DataLoader.droppedClasses`.
    * @defaultValue 'error'
    */
-  readonly emptyClasses?: EmptyClassPolicy;
+  readonly emptyClasses?: 'error' | 'drop';
   /**
    * Called while a folder or sample list is scanned.
    * @defaultValue undefined
    */
   readonly onProgress?: (event: DataLoaderProgress) => void;
 }
+
+/** The values of {@link DataLoaderOptions.validate} (internal shorthand). */
+export type ValidateMode = NonNullable<DataLoaderOptions['validate']>;
+/** The values of {@link DataLoaderOptions.emptyClasses} (internal shorthand). */
+export type EmptyClassPolicy = NonNullable<DataLoaderOptions['emptyClasses']>;
+/** The values of {@link DataLoaderOptions.splitMethod} (internal shorthand). */
+export type SplitMethod = NonNullable<DataLoaderOptions['splitMethod']>;

@@ -17,20 +17,25 @@ export interface GraphModelLike {
   /** Runs the graph synchronously and returns the tensors of the named output nodes. */
   execute(inputs: tf.Tensor | tf.Tensor[] | tf.NamedTensorMap, outputs?: string | string[]): tf.Tensor | tf.Tensor[];
   /** The graph's inputs; the first one takes images `[batch, height, width, channels]`. */
-  readonly inputs: readonly GraphTensorInfo[];
+  readonly inputs: readonly {
+    /** Node name, e.g. `'serving_default_inputs:0'`. */
+    readonly name: string;
+    /** Shape with `-1` or `null` for unknown dimensions, when the graph declares it. */
+    readonly shape?: readonly (number | null)[];
+    /** Data type, when the graph declares it. */
+    readonly dtype?: string;
+  }[];
   /** The graph's outputs. */
-  readonly outputs: readonly GraphTensorInfo[];
+  readonly outputs: readonly {
+    /** Node name, e.g. `'module_apply_default/hub_output/feature_vector/SpatialSqueeze'`. */
+    readonly name: string;
+    /** Shape with `-1` or `null` for unknown dimensions, when the graph declares it. */
+    readonly shape?: readonly (number | null)[];
+    /** Data type, when the graph declares it. */
+    readonly dtype?: string;
+  }[];
 }
 
-/** Name and (partly known) shape of a graph model's input or output, as tfjs-converter reports them. */
-export interface GraphTensorInfo {
-  /** Node name, e.g. `'serving_default_inputs:0'` or `'module_apply_default/hub_output/feature_vector/SpatialSqueeze'`. */
-  readonly name: string;
-  /** Shape with `-1` or `null` for unknown dimensions, when the graph declares it. */
-  readonly shape?: readonly (number | null)[];
-  /** Data type, when the graph declares it. */
-  readonly dtype?: string;
-}
 
 /** A pretrained base with the facts needed to use it. Returned by `loadBase`; accepted by `Wrapper`. */
 export interface BaseSpec {

@@ -27,7 +27,7 @@ export interface LoadOnnxBaseOptions {
    * or 3 channels on one side only); required otherwise.
    * @defaultValue detected
    */
-  readonly layout?: OnnxLayout;
+  readonly layout?: 'NCHW' | 'NHWC';
   /**
    * The graph output that gives the features (a rank-4 map is pooled by the Wrapper as usual).
    * @defaultValue the graph's first output
@@ -119,7 +119,10 @@ const PRESETS = ['tf', 'caffe', 'torch', 'unit', 'none'];
  * const timm = await loadOnnxBase('https://example.com/convnext.onnx', { inputShape: [224, 224, 3] });
  * ```
  */
-export async function loadOnnxBase(source: OnnxSource, options: LoadOnnxBaseOptions = {}): Promise<BaseSpec & { readonly model: OnnxBaseModel }> {
+export async function loadOnnxBase(source: string | Uint8Array | ArrayBuffer, options: LoadOnnxBaseOptions = {}): Promise<BaseSpec & {
+  /** The ONNX model: its bytes, input and output names, layout and shapes. */
+  readonly model: OnnxBaseModel;
+}> {
   checkOptionsObject(CALL, options);
   checkOptionKeys<LoadOnnxBaseOptions>(CALL, options, OPTION_KEYS);
   checkHttpLoadOptions(CALL, options);

@@ -30,7 +30,7 @@ import type { EngineChoice } from '../runtime/types';
 import { WrapperModel, registerTlKitClasses } from './wrapper-model';
 
 /** Global pooling applied to a base's 4-D feature map. */
-export type PoolingMode = 'avg' | 'max';
+type PoolingMode = 'avg' | 'max';
 
 /** Options of {@link Wrapper}. */
 export interface WrapperOptions {
@@ -50,7 +50,7 @@ export interface WrapperOptions {
    * outputs `[batch, features]`.
    * @defaultValue 'avg'
    */
-  readonly pooling?: PoolingMode;
+  readonly pooling?: 'avg' | 'max';
   /**
    * Dropout rate in [0, 1) before the output layer; 0 adds no Dropout layer.
    * @defaultValue 0

@@ -15,7 +15,6 @@ import {
 } from '../internal/validate';
 import { describeWrapper } from '../models/wrapper-view';
 import { nanGuard, type TrainingCallback } from './callbacks';
-import type { OptimizerName } from './compile';
 import { progressBar, type ProgressStream } from './progress-bar';
 import { cachedPlan, naivePlan, runTraining, type TrainingPlan } from './training-loop';
 
@@ -48,7 +47,7 @@ export interface FitOptions {
    * omitted, a compiled model keeps its optimizer and an uncompiled one gets `'adam'`.
    * @defaultValue the model's optimizer, else `'adam'`
    */
-  readonly optimizer?: OptimizerName | tf.Optimizer;
+  readonly optimizer?: 'adam' | 'tutorial' | tf.Optimizer;
   /**
    * Learning rate for a named optimizer (recompiles the model with it).
    * @defaultValue the preset's rate

@@ -10,16 +10,16 @@ import type * as tf from '@tensorflow/tfjs-core';
 /** Global pooling of a base's feature map to a feature vector; `'none'` for a base that already outputs vectors. */
 export type Pooling = 'avg' | 'max' | 'none';
 
-/** The inference engines tl-kit can run a frozen base on. */
+/** The inference engines tl-kit can run a frozen base on (internal shorthand). */
 export type EngineName = 'tfjs' | 'onnxruntime';
 
 /**
  * The engine a Wrapper model's frozen base runs on: `'auto'` picks ONNX Runtime where it can (Node, with
  * `onnxruntime-node` installed and a base that converts) and tfjs otherwise; the other two insist.
  */
-export type EngineChoice = 'auto' | EngineName;
+export type EngineChoice = 'auto' | 'tfjs' | 'onnxruntime';
 
-/** What the folding executor changed in a base's graph. */
+/** What the folding executor changed in a base's graph (`BaseRuntimeInfo.fused`; internal shorthand). */
 export interface FusedGraphStats {
   /** Layer calls in the flattened graph (nested models expanded, input layers not counted). */
   readonly layers: number;
@@ -47,7 +47,7 @@ export interface FusedGraphStats {
  */
 export interface BaseRuntimeInfo {
   /** The engine that ran the base. */
-  readonly engine: EngineName;
+  readonly engine: 'tfjs' | 'onnxruntime';
   /**
    * `'tfjs-fused'`: tfjs with BatchNorm folded and ops fused; `'tfjs-layers'`: tfjs layer by layer; `'tfjs-graph'`:
    * a tfjs-converter graph model; `'onnxruntime'`: ONNX Runtime.
@@ -58,7 +58,20 @@ export interface BaseRuntimeInfo {
   /** Worker threads running tfjs (0: the calling thread), or ONNX Runtime's intra-op threads. */
   readonly threads: number;
   /** What the folding executor changed, when it runs. */
-  readonly fused?: FusedGraphStats;
+  readonly fused?: {
+    /** Layer calls in the flattened graph (nested models expanded, input layers not counted). */
+    readonly layers: number;
+    /** Ops run per call. */
+    readonly ops: number;
+    /** Convolutions and Dense layers run as one fused op with their bias and activation. */
+    readonly fusedLayers: number;
+    /** BatchNormalization layers folded into the kernel and bias before them. */
+    readonly foldedBatchNorms: number;
+    /** Activation layers applied inside a fused op. */
+    readonly fusedActivations: number;
+    /** ZeroPadding2D layers turned into the padding of the convolution they feed. */
+    readonly mergedPaddings: number;
+  };
   /** Why `engine: 'auto'` did not use ONNX Runtime, when it did not; absent when nothing fell back. */
   readonly fallback?: string;
   /** One line for logs and reports, e.g. `onnxruntime (cpu, 2 threads)` or `tfjs-fused on wasm (52 BatchNorms folded)`. */

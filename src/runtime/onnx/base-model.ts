@@ -26,7 +26,7 @@ export interface OnnxBaseModel {
   /** The graph output that gives the features. */
   readonly outputName: string;
   /** Axis order of the image input (`run` transposes tfjs's NHWC batches for an NCHW model). */
-  readonly layout: OnnxLayout;
+  readonly layout: 'NCHW' | 'NHWC';
   /** `[height, width, channels]` of the images fed to it. */
   readonly inputShape: readonly [number, number, number];
   /**
