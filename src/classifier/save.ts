@@ -148,9 +148,10 @@ export async function saveClassifier(
   const node = !isTfjsUrl(dest);
   try {
     model.setUserDefinedMetadata({ ...(previous ?? {}), [METADATA_KEY]: metadata });
-    const handler: string | tf.io.IOHandler = node ? fileSaveHandler(dest) : dest;
+    // metadata.json goes into the same atomic version as the model: a reader never sees one without the other.
+    const extraFiles = [{ name: 'metadata.json', data: `${JSON.stringify(metadata, null, 2)}\n` }];
+    const handler: string | tf.io.IOHandler = node ? fileSaveHandler(dest, { extraFiles }) : dest;
     await model.save(handler);
-    if (node) await writeMetadataFile(dest, metadata);
   } catch (err) {
     if (err instanceof UnsupportedError) {
       throw new UnsupportedError(`${call}: ${err.message}`, { cause: err });
@@ -161,16 +162,4 @@ export async function saveClassifier(
     holder.userDefinedMetadata = previous;
   }
   return metadata;
-}
-
-/** Writes metadata.json next to model.json (temporary file + rename). */
-async function writeMetadataFile(dest: string, metadata: ClassifierMetadata): Promise<void> {
-  const fs = await import('node:fs/promises');
-  const path = await import('node:path');
-  const { fileURLToPath } = await import('node:url');
-  const dir = /^file:/i.test(dest) ? fileURLToPath(dest) : dest;
-  const file = path.join(dir, 'metadata.json');
-  const tmp = `${file}.tmp-${process.pid}`;
-  await fs.writeFile(tmp, `${JSON.stringify(metadata, null, 2)}\n`);
-  await fs.rename(tmp, file);
 }

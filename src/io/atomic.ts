@@ -77,8 +77,11 @@ export class FolderWriteFailure extends Error {
 
 let hostTag: string | undefined;
 
-/** `h` + 8 hex digits of the host name: pids are only meaningful on the machine that wrote them. */
-async function ownHost(): Promise<string> {
+/**
+ * `h` + 8 hex digits of the host name, part of every temporary and old folder's name: pids are only meaningful on
+ * the machine that wrote them.
+ */
+export async function ownHost(): Promise<string> {
   if (hostTag === undefined) {
     const { createHash } = await import('node:crypto');
     const os = await import('node:os');

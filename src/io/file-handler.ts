@@ -6,7 +6,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { InvalidArgumentError, LoadError, TlKitError, UnsafeModelError, UnsupportedError } from '../errors';
-import { FolderWriteFailure, readFolderVersion, writeFolderAtomic, type FolderFile } from './atomic';
+import { FolderWriteFailure, readFolderVersion, recoverFolder, writeFolderAtomic, type FolderFile } from './atomic';
 import { checkGroupSize, checkManifestTotal, checkRelativeWeightPath, concatBytes, parseModelJson, toArtifacts } from './manifest';
 import { rootReason } from '../internal/cause';
 import { checkOptionKeys, checkOptionsObject } from '../internal/validate';
@@ -52,16 +52,20 @@ export async function toFsPath(call: string, option: string, value: unknown): Pr
   return value;
 }
 
-/** `path` itself, or its `model.json` when it is a folder. */
+/**
+ * `path` itself, or its `model.json` when it is a folder, including a model folder that a save is replacing right
+ * now or that a crashed save left moved aside (see `recoverFolder`).
+ */
 async function modelJsonPath(path: string): Promise<string> {
   const fs = await import('node:fs/promises');
   const { join } = await import('node:path');
-  try {
-    if ((await fs.stat(path)).isDirectory()) return join(path, 'model.json');
-  } catch {
-    // Missing or unreadable: reading it reports why.
-  }
-  return path;
+  const isDir = (p: string) => fs.stat(p).then((st) => st.isDirectory(), () => undefined);
+  const direct = await isDir(path);
+  if (direct !== undefined) return direct ? join(path, 'model.json') : path;
+  const recovery = await recoverFolder(path).catch(() => undefined);
+  const again = recovery?.restored ? await isDir(path) : recovery?.liveOld !== undefined ? await isDir(recovery.liveOld) : undefined;
+  // Missing for good: reading it reports why.
+  return again === true ? join(path, 'model.json') : path;
 }
 
 /**

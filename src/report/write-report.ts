@@ -5,6 +5,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { InvalidArgumentError, LoadError, UnsupportedError } from '../errors';
 import { checkOptionsObject, checkSeed } from '../internal/validate';
+import { FolderWriteFailure, writeFileAtomic } from '../io/atomic';
 import { shuffled } from '../internal/rng';
 import type { BaseComparison } from '../pipeline/compare';
 import type { EvaluationResult } from '../pipeline/evaluate';
@@ -239,17 +240,19 @@ export async function writeReport(dir: string, content: ReportContent, options: 
     const fs = await import('node:fs/promises');
     const path = await import('node:path');
     await fs.mkdir(dir, { recursive: true });
+    // Each file is written to a temporary sibling and renamed over the old one; a failure (a full disk) removes it.
     const write = async (name: string, text: string): Promise<string> => {
       const target = path.join(dir, name);
-      const tmp = `${target}.tmp-${process.pid}`;
-      await fs.writeFile(tmp, text);
-      await fs.rename(tmp, target);
+      await writeFileAtomic(target, text);
       return target;
     };
     const svg: string[] = [];
     for (const f of files) svg.push(await write(f.name, f.svg));
     return { html: await write('report.html', html), svg };
   } catch (err) {
+    if (err instanceof FolderWriteFailure) {
+      throw new LoadError(`${call}: cannot write the report to ${dir}: ${err.describe()}`, { cause: err.cause });
+    }
     throw new LoadError(`${call}: cannot write the report to ${dir}: ${(err as Error).message}`, { cause: err });
   }
 }
