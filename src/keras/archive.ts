@@ -1,6 +1,9 @@
 /**
  * Reads Keras 3 `.keras` archives (zip: `config.json`, `metadata.json`, `model.weights.h5`) with fflate, an optional
- * peer dependency imported lazily. Internal.
+ * peer dependency imported lazily. Entries are inflated as a stream, in small slices, counting the bytes: an entry
+ * that declares more than the limit is refused before inflating, and one that inflates past its declared size or
+ * the limit is stopped there, so a small zip that inflates to gigabytes (a zip bomb) costs a few megabytes at most.
+ * Internal.
  */
 import { LoadError, UnsupportedError } from '../errors';
 import { importOptional } from '../internal/optional-import';
@@ -18,26 +21,99 @@ export interface KerasArchive {
   readonly weights: Uint8Array;
 }
 
-async function unzip(call: string, bytes: Uint8Array, names: readonly string[]): Promise<Record<string, Uint8Array>> {
-  let fflate: typeof import('fflate');
+/** Largest `config.json` read from an archive: configs of the largest Keras applications are a few megabytes. */
+const MAX_CONFIG_BYTES = 64 * 1024 ** 2;
+
+/**
+ * Compressed bytes handed to the inflater at a time. Deflate expands at most about 1032:1, so one slice inflates to
+ * at most ~16 MiB before the count is checked.
+ */
+const SLICE = 16 * 1024;
+
+async function loadFflate(call: string): Promise<typeof import('fflate')> {
   try {
-    fflate = await importOptional<typeof import('fflate')>('fflate');
+    return await importOptional<typeof import('fflate')>('fflate');
   } catch (cause) {
     throw new UnsupportedError(
       `${call}: reading .keras archives needs the optional peer dependency 'fflate' (npm install fflate@^0.8)`,
       { cause },
     );
   }
+}
+
+/**
+ * Inflates the entries of `bytes` named in `limits` (name -> most bytes it may inflate to), refusing an entry that
+ * declares or inflates to more, or more than it declared. Entries not named are skipped without inflating.
+ */
+async function unzip(call: string, bytes: Uint8Array, limits: Readonly<Record<string, number>>): Promise<Record<string, Uint8Array>> {
+  const fflate = await loadFflate(call);
+  const out: Record<string, Uint8Array> = {};
+  let failure: Error | undefined;
+  const fail = (error: Error): void => {
+    failure ??= error;
+  };
+  const unzipper = new fflate.Unzip();
+  unzipper.register(fflate.UnzipInflate);
+  unzipper.onfile = (file) => {
+    const limit = limits[file.name];
+    if (limit === undefined || failure !== undefined) return;
+    if (out[file.name] !== undefined) {
+      fail(new LoadError(`${call}: the .keras archive holds ${file.name} twice`));
+      return;
+    }
+    const declared = file.originalSize;
+    if (declared !== undefined && declared > limit) {
+      fail(new LoadError(`${call}: ${file.name} in the .keras archive declares ${declared} bytes, more than the ${limit} allowed (maxBytes); refused before inflating`));
+      return;
+    }
+    const cap = declared ?? limit;
+    const chunks: Uint8Array[] = [];
+    let size = 0;
+    file.ondata = (err, data, final) => {
+      if (failure !== undefined) return;
+      if (err) {
+        fail(new LoadError(`${call}: ${file.name} in the .keras archive cannot be inflated`, { cause: err }));
+        return;
+      }
+      size += data.byteLength;
+      if (size > cap) {
+        file.terminate();
+        const what = declared !== undefined ? `more than the ${declared} bytes it declares` : `more than the ${limit} allowed (maxBytes)`;
+        fail(new LoadError(`${call}: ${file.name} in the .keras archive inflates to ${what}; refused (a zip bomb or a damaged archive)`));
+        return;
+      }
+      chunks.push(data);
+      if (final) {
+        if (declared !== undefined && size !== declared) {
+          fail(new LoadError(`${call}: ${file.name} in the .keras archive inflates to ${size} bytes but declares ${declared}`));
+          return;
+        }
+        const joined = new Uint8Array(size);
+        let offset = 0;
+        for (const c of chunks) {
+          joined.set(c, offset);
+          offset += c.byteLength;
+        }
+        out[file.name] = joined;
+      }
+    };
+    file.start();
+  };
   try {
-    return fflate.unzipSync(bytes, { filter: (file) => names.includes(file.name) });
+    for (let offset = 0; offset < bytes.byteLength && failure === undefined; offset += SLICE) {
+      const end = Math.min(offset + SLICE, bytes.byteLength);
+      unzipper.push(bytes.subarray(offset, end), end === bytes.byteLength);
+    }
   } catch (cause) {
     throw new LoadError(`${call}: the .keras archive is not a readable zip file`, { cause });
   }
+  if (failure !== undefined) throw failure;
+  return out;
 }
 
-/** Reads `config.json` and `model.weights.h5` from a `.keras` archive. */
-export async function readKerasArchive(call: string, bytes: Uint8Array): Promise<KerasArchive> {
-  const files = await unzip(call, bytes, ['config.json', 'model.weights.h5']);
+/** Reads `config.json` and `model.weights.h5` from a `.keras` archive; `model.weights.h5` may inflate to `maxBytes`. */
+export async function readKerasArchive(call: string, bytes: Uint8Array, maxBytes: number): Promise<KerasArchive> {
+  const files = await unzip(call, bytes, { 'config.json': Math.min(MAX_CONFIG_BYTES, maxBytes), 'model.weights.h5': maxBytes });
   const configBytes = files['config.json'];
   const weights = files['model.weights.h5'];
   if (configBytes === undefined || weights === undefined) {
@@ -52,9 +128,9 @@ export async function readKerasArchive(call: string, bytes: Uint8Array): Promise
   return { config, weights };
 }
 
-/** The bytes of `model.weights.h5` inside a `.keras` archive. */
-export async function extractWeightsFromArchive(call: string, bytes: Uint8Array): Promise<Uint8Array> {
-  const files = await unzip(call, bytes, ['model.weights.h5']);
+/** The bytes of `model.weights.h5` inside a `.keras` archive, inflated to at most `maxBytes`. */
+export async function extractWeightsFromArchive(call: string, bytes: Uint8Array, maxBytes: number): Promise<Uint8Array> {
+  const files = await unzip(call, bytes, { 'model.weights.h5': maxBytes });
   const weights = files['model.weights.h5'];
   if (weights === undefined) throw new LoadError(`${call}: the .keras archive lacks model.weights.h5`);
   return weights;
