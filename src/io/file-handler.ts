@@ -176,8 +176,9 @@ async function readModelFiles(file: string, jsonPath: string): Promise<tf.io.Mod
 export interface FileSaveOptions {
   /**
    * More files to write into the same atomic version of the folder as `model.json` and `weights.bin` (for example a
-   * `metadata.json`), so that a reader never finds the model without them or with those of another save. Names are
-   * plain file names (letters, digits, `.`, `_`, `-`; not hidden), other than `model.json` and `weights.bin`.
+   * `metadata.json`, or a graph base under `base/`), so that a reader never finds the model without them or with
+   * those of another save. Names are relative paths of plain segments (letters, digits, `.`, `_`, `-`; no hidden or
+   * `..` segment), other than `model.json` and `weights.bin`.
    * @defaultValue none
    */
   readonly extraFiles?: readonly FolderFile[];
@@ -185,18 +186,29 @@ export interface FileSaveOptions {
 
 const SAVE_KEYS: Readonly<Record<keyof FileSaveOptions, true>> = { extraFiles: true };
 
+/** A relative path of plain segments (letters, digits, `.`, `_`, `-`; none hidden, none `..`), at most 8 deep. */
+function isPlainRelativePath(name: unknown): name is string {
+  if (typeof name !== 'string' || name.length === 0 || name.length > 512) return false;
+  const segments = name.split('/');
+  return segments.length <= 8 && segments.every((s) => /^[A-Za-z0-9_-][A-Za-z0-9._-]{0,127}$/.test(s));
+}
+
 function checkExtraFiles(call: string, files: unknown): readonly FolderFile[] {
   if (files === undefined) return [];
-  const expected = 'a list of { name, data } with plain, distinct file names other than model.json and weights.bin, and string or Uint8Array data';
+  const expected =
+    'a list of { name, data } with distinct relative paths of plain names (no hidden or .. segment), other than model.json and weights.bin, and string or Uint8Array data';
   if (!Array.isArray(files)) throw new InvalidArgumentError(call, 'extraFiles', expected, files);
   const names = new Set<string>(['model.json', WEIGHTS_FILE]);
   for (const file of files as unknown[]) {
     const { name, data } = (file ?? {}) as Partial<FolderFile>;
-    const plain = typeof name === 'string' && /^[A-Za-z0-9_-][A-Za-z0-9._-]{0,127}$/.test(name) && name !== '..';
-    if (!plain || names.has(name.toLowerCase()) || !(typeof data === 'string' || data instanceof Uint8Array)) {
+    if (!isPlainRelativePath(name) || names.has(name.toLowerCase()) || !(typeof data === 'string' || data instanceof Uint8Array)) {
       throw new InvalidArgumentError(call, 'extraFiles', expected, typeof name === 'string' ? name : file);
     }
     names.add(name.toLowerCase());
+  }
+  // A file and a folder of the same name cannot both exist.
+  for (const name of names) {
+    if ([...names].some((other) => other.startsWith(`${name}/`))) throw new InvalidArgumentError(call, 'extraFiles', expected, name);
   }
   return files as readonly FolderFile[];
 }

@@ -232,14 +232,17 @@ describe('a full disk', () => {
 
   it('fileSaveHandler writes extraFiles into the same version, and refuses unsafe names', async () => {
     const dir = join(root, 'extra');
-    await fileSaveHandler(dir, { extraFiles: [{ name: 'labels.txt', data: 'a\nb\n' }] }).save!({
-      modelTopology: { a: 1 },
-      weightSpecs: [],
-      weightData: new ArrayBuffer(0),
-    });
-    expect((await readdir(dir)).sort()).toEqual(['labels.txt', 'model.json', 'weights.bin']);
-    for (const name of ['../x', '.hidden', 'model.json', 'a/b', 'WEIGHTS.BIN']) {
+    const extraFiles = [
+      { name: 'labels.txt', data: 'a\nb\n' },
+      { name: 'base/model.json', data: '{}' },
+    ];
+    await fileSaveHandler(dir, { extraFiles }).save!({ modelTopology: { a: 1 }, weightSpecs: [], weightData: new ArrayBuffer(0) });
+    expect((await readdir(dir)).sort()).toEqual(['base', 'labels.txt', 'model.json', 'weights.bin']);
+    expect(await readFile(join(dir, 'base', 'model.json'), 'utf8')).toBe('{}');
+    for (const name of ['../x', '.hidden', 'a/../b', 'a/.b', '/abs', 'model.json', 'WEIGHTS.BIN', 'a\\b']) {
       expect(() => fileSaveHandler(dir, { extraFiles: [{ name, data: 'x' }] })).toThrow(/^fileSaveHandler: extraFiles must be/);
     }
+    const clash = [{ name: 'x', data: '' }, { name: 'x/y', data: '' }];
+    expect(() => fileSaveHandler(dir, { extraFiles: clash })).toThrow(/^fileSaveHandler: extraFiles must be .*got "x"$/);
   });
 });
