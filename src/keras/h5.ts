@@ -196,7 +196,7 @@ function wrapDataset(h5: H5wasmModule, dataset: InstanceType<H5wasmModule['Datas
       if (ArrayBuffer.isView(value) && !(value instanceof DataView)) {
         return Float32Array.from(value as unknown as ArrayLike<number>, Number);
       }
-      if (typeof value === 'number') return Float32Array.of(value);
+      if (typeof value === 'number' || typeof value === 'bigint') return Float32Array.of(Number(value));
       throw new LoadError(`dataset ${dataset.path} holds ${String(quiet(h5, 'dtype', () => dataset.dtype))} values, not numbers`);
     },
   };

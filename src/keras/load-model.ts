@@ -6,7 +6,7 @@ import type * as tfl from '@tensorflow/tfjs-layers';
 import { IncompatibleModelError, InvalidArgumentError, LoadError, TlKitError } from '../errors';
 import { checkOptionsObject } from '../internal/validate';
 import { readKerasArchive, isZip } from './archive';
-import { translateModelConfig } from './config';
+import { translateModelConfig, type TranslateOptions } from './config';
 import { withH5File } from './h5';
 import { assignWeights } from './load-weights';
 import { isKerasFileSource, readLimits, readSourceBytes, type KerasFileSource, type KerasReadOptions } from './source';
@@ -25,8 +25,8 @@ export interface LoadKerasModelOptions extends KerasReadOptions {
 
 const CALL = 'loadKerasModel';
 
-async function buildFromConfig(config: unknown): Promise<tfl.LayersModel> {
-  const topology = translateModelConfig(CALL, config);
+async function buildFromConfig(config: unknown, options: TranslateOptions): Promise<tfl.LayersModel> {
+  const topology = translateModelConfig(CALL, config, options);
   try {
     return await buildLayersModel(CALL, { ...topology, keras_version: '2.15.0', backend: 'tensorflow' }, 'the Keras model');
   } catch (cause) {
@@ -88,14 +88,20 @@ export async function loadKerasModel(source: KerasFileSource, options: LoadKeras
       }
     });
   }
-  const model = await buildFromConfig(config);
-  if (skipWeights) return model;
-  try {
-    await withH5File(CALL, weights, (root) => assignWeights(CALL, model, readWeightFile(CALL, root), 'auto'));
-    return model;
-  } catch (err) {
-    model.dispose();
-    if (err instanceof TlKitError) throw err;
-    throw new LoadError(`${CALL}: could not assign the weights`, { cause: err });
-  }
+  // The weights file is opened before building: a Normalization folds its values into the topology.
+  return withH5File(CALL, weights, async (root) => {
+    const file = readWeightFile(CALL, root);
+    const folded: string[] = [];
+    const weightsOf = (name: string) => file.layers.find((l) => l.name === name)?.weights.map((w) => w.dataset.read());
+    const model = await buildFromConfig(config, { weightsOf, folded });
+    if (skipWeights) return model;
+    try {
+      assignWeights(CALL, model, file, 'auto', new Set(folded));
+      return model;
+    } catch (err) {
+      model.dispose();
+      if (err instanceof TlKitError) throw err;
+      throw new LoadError(`${CALL}: could not assign the weights`, { cause: err });
+    }
+  });
 }

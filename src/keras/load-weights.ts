@@ -118,8 +118,19 @@ function modelLayers(model: tfl.LayersModel, prefix: string, out: ModelLayer[]):
   }
 }
 
-/** Pairs model layers with file layers, checks every shape, then assigns. Returns the number of tensors set. */
-export function assignWeights(call: string, model: tfl.LayersModel, file: WeightFile, match: KerasWeightMatch): number {
+/**
+ * Pairs model layers with file layers, checks every shape, then assigns. File layers named in `ignore` take no part.
+ * Returns the number of tensors set.
+ */
+export function assignWeights(
+  call: string,
+  model: tfl.LayersModel,
+  weightFile: WeightFile,
+  match: KerasWeightMatch,
+  ignore: ReadonlySet<string> = new Set(),
+): number {
+  // Layers whose weights became part of the topology (a folded Normalization) are not the model's to assign.
+  const file = ignore.size === 0 ? weightFile : { ...weightFile, layers: weightFile.layers.filter((l) => !ignore.has(l.name)) };
   const mine: ModelLayer[] = [];
   modelLayers(model, 'layers', mine);
   const byName = new Map(file.layers.map((l) => [l.name, l]));
