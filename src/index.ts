@@ -60,6 +60,7 @@ export type { KnownBase } from './models/registry';
 
 // Model files: Node file handlers and HTTP loading with a download cache
 export { fileLoadHandler, fileSaveHandler } from './io/file-handler';
+export type { FileSaveOptions } from './io/file-handler';
 export { httpLoadHandler } from './io/http';
 export type { HttpLoadOptions } from './io/http';
 
@@ -75,7 +76,7 @@ export { loadKerasModel } from './keras/load-model';
 export type { LoadKerasModelOptions } from './keras/load-model';
 export { loadKerasWeights } from './keras/load-weights';
 export type { LoadKerasWeightsOptions, KerasWeightMatch } from './keras/load-weights';
-export type { KerasFileSource } from './keras/source';
+export type { KerasFileSource, KerasReadOptions } from './keras/source';
 
 // Pipeline: baseline, fit, evaluate, compare, fine-tune
 export { evaluate, evaluateBaseline } from './pipeline/evaluate';

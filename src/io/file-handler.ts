@@ -181,7 +181,12 @@ export interface FileSaveOptions {
    * `..` segment), other than `model.json` and `weights.bin`.
    * @defaultValue none
    */
-  readonly extraFiles?: readonly FolderFile[];
+  readonly extraFiles?: readonly {
+    /** Path inside the folder, e.g. `metadata.json` or `base/model.json`. */
+    readonly name: string;
+    /** Content: bytes, or text written as UTF-8. */
+    readonly data: Uint8Array | string;
+  }[];
 }
 
 const SAVE_KEYS: Readonly<Record<keyof FileSaveOptions, true>> = { extraFiles: true };
