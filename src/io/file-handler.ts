@@ -62,10 +62,13 @@ async function modelJsonPath(path: string): Promise<string> {
   const isDir = (p: string) => fs.stat(p).then((st) => st.isDirectory(), () => undefined);
   const direct = await isDir(path);
   if (direct !== undefined) return direct ? join(path, 'model.json') : path;
+  // Missing right now: a save may be between its two renames, or a killed one may have left it moved aside.
   const recovery = await recoverFolder(path).catch(() => undefined);
-  const again = recovery?.restored ? await isDir(path) : recovery?.liveOld !== undefined ? await isDir(recovery.liveOld) : undefined;
+  const now = await isDir(path);
+  if (now !== undefined) return now ? join(path, 'model.json') : path;
+  if (recovery?.liveOld !== undefined && (await isDir(recovery.liveOld)) === true) return join(path, 'model.json');
   // Missing for good: reading it reports why.
-  return again === true ? join(path, 'model.json') : path;
+  return path;
 }
 
 /**

@@ -116,7 +116,6 @@ describe('saving is transactional', () => {
     const kills = 12;
     let midSwitch = 0;
     let previous = 0;
-    const started = Date.now();
     for (let k = 0; k < kills; k++) {
       const proc = spawn(process.execPath, [child, target, join(root, 'spec.json'), '60'], { stdio: ['ignore', 'pipe', 'pipe'] });
       let output = '';
@@ -144,7 +143,6 @@ describe('saving is transactional', () => {
     }
     // The slowed window was hit: some kills left no folder at all where the loader looks, and it still loaded.
     expect(midSwitch).toBeGreaterThan(0);
-    expect(Date.now() - started).toBeLessThan(10_000);
   });
 
   it('a reader next to a live save that is between its two renames reads a complete version', async () => {
