@@ -5,6 +5,7 @@ import { InvalidArgumentError, LoadError, TlKitError, UnsupportedError } from '.
 import { DEFAULT_TIMEOUT_MS, HttpStatusError, fetchBytes, isTimeout } from '../io/fetch';
 import { isNode } from '../internal/env';
 import { rootReason } from '../internal/cause';
+import { namedBy } from '../internal/named-error';
 
 /**
  * Where a Keras file comes from: its bytes, an `http(s)://` URL, a `file://` URL, or a file path (Node only).
@@ -96,7 +97,7 @@ export async function readSourceBytes(
       if (cause instanceof HttpStatusError) {
         throw new LoadError(`${call}: fetching ${href} failed with HTTP ${cause.status}`, { cause });
       }
-      if (cause instanceof TlKitError) throw new (cause.constructor as typeof LoadError)(`${call}: ${cause.message}`, { cause });
+      if (cause instanceof TlKitError) throw namedBy(call, cause);
       throw new LoadError(`${call}: could not fetch ${href}`, { cause });
     }
   }

@@ -19,6 +19,7 @@ import { findKnownBase, KNOWN_BASES, type KnownBase } from './registry';
 import { closestNames } from '../internal/suggest';
 import { importOptional } from '../internal/optional-import';
 import { rootReason } from '../internal/cause';
+import { namedBy } from '../internal/named-error';
 
 /** Options of {@link loadBase}. Options override what the registry (for a known name) says. */
 export interface LoadBaseOptions {
@@ -156,7 +157,7 @@ export async function loadBase(source: string | tf.io.IOHandler, options: LoadBa
     artifacts = await (handler.load as () => Promise<tf.io.ModelArtifacts>)();
   } catch (err) {
     // The handlers' errors say what failed; name the call the user made in front of them.
-    if (err instanceof TlKitError) throw namedByLoadBase(err);
+    if (err instanceof TlKitError) throw namedBy(CALL, err);
     throw new LoadError(`${CALL}: cannot load ${where} (${rootReason(err)})`, { cause: err });
   }
   const isGraph = format === 'graph' || (format === 'auto' && looksLikeGraph(artifacts));
@@ -167,15 +168,6 @@ export async function loadBase(source: string | tf.io.IOHandler, options: LoadBa
     (model as { dispose?: () => void }).dispose?.();
     throw err;
   }
-}
-
-/** `err` with `loadBase: ` in front of its message (same class and code), unless it already names a call of its own. */
-function namedByLoadBase(err: TlKitError): TlKitError {
-  if (err instanceof InvalidArgumentError || err.message.startsWith(`${CALL}:`)) return err;
-  const named = `${CALL}: ${err.message}`;
-  if (err.constructor === TlKitError) return new TlKitError(err.code, named, { cause: err });
-  const Ctor = err.constructor as new (message: string, options?: { cause?: unknown }) => TlKitError;
-  return new Ctor(named, { cause: err });
 }
 
 /** Builds a BaseSpec from a loaded model (used by loadBase and the nsfwjs loaders). */

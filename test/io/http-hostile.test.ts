@@ -175,6 +175,12 @@ describe('HTTP loading: every wait has a timeout', () => {
     expect(await readdir(cacheDir).catch(() => [])).toEqual([]);
   });
 
+  it('an HTTP error inside loadBase is a LoadError that names loadBase', async () => {
+    const load = loadBase(`${a}/none/nothing.json`, { cacheDir: false });
+    expect(await failure(load)).toMatchInlineSnapshot(`"LoadError: loadBase: cannot download <a>/none/nothing.json: HTTP 404 Not Found"`);
+    await expect(load).rejects.toHaveProperty('cause.status', 404);
+  });
+
   it('validates timeoutMs', () => {
     expect(() => httpLoadHandler(`${a}/x/model.json`, { timeoutMs: 0 })).toThrowErrorMatchingInlineSnapshot(`[InvalidArgumentError: httpLoadHandler: timeoutMs must be a number of milliseconds in (0, 86400000], got 0]`);
     expect(() => httpLoadHandler(`${a}/x/model.json`, { timeoutMs: Infinity })).toThrow(/timeoutMs must be/);
