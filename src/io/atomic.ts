@@ -63,10 +63,13 @@ export class FolderWriteFailure extends Error {
   /** A sentence for error messages: why, and what was kept. */
   describe(): string {
     const code = this.code;
+    const message = (this.cause as Error | undefined)?.message ?? String(this.cause);
     const why =
       code === 'ENOSPC' || code === 'EDQUOT'
         ? `the disk is full (${code})`
-        : `${code ?? 'error'}: ${(this.cause as Error | undefined)?.message ?? String(this.cause)}`;
+        : code === undefined || message.includes(code)
+          ? message
+          : `${code}: ${message}`;
     const kept =
       this.kept === 'previous'
         ? 'the previous version there is kept unchanged and the partial copy was removed'

@@ -81,6 +81,8 @@ async function verifiedFiles(dir: string, index: FileHashes): Promise<Map<string
   const path = await import('node:path');
   const files = new Map<string, Uint8Array>();
   for (const [name, expected] of Object.entries(index)) {
+    // Names were checked manifest paths when written; an index edited to point elsewhere is not followed.
+    if (path.isAbsolute(name) || name.split(/[\\/]/).includes('..')) return undefined;
     const bytes = await fs.readFile(path.join(dir, name)).then((b) => new Uint8Array(b), () => undefined);
     if (bytes === undefined || bytes.byteLength !== expected.bytes || (await sha256(bytes)) !== expected.sha256) return undefined;
     files.set(name, bytes);
