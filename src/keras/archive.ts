@@ -1,8 +1,9 @@
 /**
  * Reads Keras 3 `.keras` archives (zip: `config.json`, `metadata.json`, `model.weights.h5`) with fflate, an optional
  * peer dependency imported lazily. Entries are inflated as a stream, in small slices, counting the bytes: an entry
- * that declares more than the limit is refused before inflating, and one that inflates past its declared size or
- * the limit is stopped there, so a small zip that inflates to gigabytes (a zip bomb) costs a few megabytes at most.
+ * that declares more than `maxBytes`, or more than 100 times its compressed size (past 32 MiB), is refused before
+ * inflating, and one that inflates past its declared size or those limits is stopped there, so a small zip that
+ * inflates to gigabytes (a zip bomb) costs at most what its declared size, within the limits, allows.
  * Internal.
  */
 import { LoadError, UnsupportedError } from '../errors';
@@ -30,6 +31,20 @@ const MAX_CONFIG_BYTES = 64 * 1024 ** 2;
  */
 const SLICE = 16 * 1024;
 
+/**
+ * Largest expansion accepted past {@link RATIO_FREE_BYTES}: Keras stores its entries uncompressed, and deflated
+ * float weights shrink by a few percent to a few times, never a hundredfold; a zip bomb expands about a thousandfold.
+ */
+const MAX_RATIO = 100;
+
+/** Entries up to this size may have any compression ratio (small configs and zero-heavy weights compress well). */
+const RATIO_FREE_BYTES = 32 * 1024 ** 2;
+
+/** Most bytes an entry of `compressed` bytes may inflate to, by ratio (before `maxBytes`). */
+function ratioLimit(compressed: number): number {
+  return Math.max(RATIO_FREE_BYTES, MAX_RATIO * compressed);
+}
+
 async function loadFflate(call: string): Promise<typeof import('fflate')> {
   try {
     return await importOptional<typeof import('fflate')>('fflate');
@@ -55,47 +70,69 @@ async function unzip(call: string, bytes: Uint8Array, limits: Readonly<Record<st
   const unzipper = new fflate.Unzip();
   unzipper.register(fflate.UnzipInflate);
   unzipper.onfile = (file) => {
-    const limit = limits[file.name];
-    if (limit === undefined || failure !== undefined) return;
+    const maxBytes = limits[file.name];
+    if (maxBytes === undefined || failure !== undefined) return;
     if (out[file.name] !== undefined) {
       fail(new LoadError(`${call}: the .keras archive holds ${file.name} twice`));
       return;
     }
+    const where = `${call}: ${file.name} in the .keras archive`;
+    // Without a compressed size in the header, the whole archive bounds the entry's.
+    const byRatio = ratioLimit(file.size ?? bytes.byteLength);
     const declared = file.originalSize;
-    if (declared !== undefined && declared > limit) {
-      fail(new LoadError(`${call}: ${file.name} in the .keras archive declares ${declared} bytes, more than the ${limit} allowed (maxBytes); refused before inflating`));
+    if (declared !== undefined && declared > maxBytes) {
+      fail(new LoadError(`${where} declares ${declared} bytes, more than the ${maxBytes} allowed (maxBytes); refused before inflating`));
       return;
     }
-    const cap = declared ?? limit;
+    if (declared !== undefined && declared > byRatio) {
+      fail(
+        new LoadError(
+          `${where} declares ${declared} bytes from ${file.size ?? bytes.byteLength} compressed, more than ${MAX_RATIO} times as many; refused before inflating (a zip bomb)`,
+        ),
+      );
+      return;
+    }
+    const cap = Math.min(declared ?? maxBytes, maxBytes, byRatio);
+    // A declared size within the limits is allocated once; an undeclared one grows chunk by chunk.
+    const whole = declared !== undefined ? new Uint8Array(declared) : undefined;
     const chunks: Uint8Array[] = [];
     let size = 0;
     file.ondata = (err, data, final) => {
       if (failure !== undefined) return;
       if (err) {
-        fail(new LoadError(`${call}: ${file.name} in the .keras archive cannot be inflated`, { cause: err }));
+        fail(new LoadError(`${where} cannot be inflated`, { cause: err }));
         return;
       }
-      size += data.byteLength;
-      if (size > cap) {
+      if (size + data.byteLength > cap) {
         file.terminate();
-        const what = declared !== undefined ? `more than the ${declared} bytes it declares` : `more than the ${limit} allowed (maxBytes)`;
-        fail(new LoadError(`${call}: ${file.name} in the .keras archive inflates to ${what}; refused (a zip bomb or a damaged archive)`));
+        const what =
+          declared !== undefined
+            ? `more than the ${declared} bytes it declares`
+            : cap === byRatio
+              ? `more than ${MAX_RATIO} times its compressed size`
+              : `more than the ${maxBytes} allowed (maxBytes)`;
+        fail(new LoadError(`${where} inflates to ${what}; refused (a zip bomb or a damaged archive)`));
         return;
       }
-      chunks.push(data);
-      if (final) {
-        if (declared !== undefined && size !== declared) {
-          fail(new LoadError(`${call}: ${file.name} in the .keras archive inflates to ${size} bytes but declares ${declared}`));
+      if (whole !== undefined) whole.set(data, size);
+      else chunks.push(data);
+      size += data.byteLength;
+      if (!final) return;
+      if (whole !== undefined) {
+        if (size !== declared) {
+          fail(new LoadError(`${where} inflates to ${size} bytes but declares ${declared}`));
           return;
         }
-        const joined = new Uint8Array(size);
-        let offset = 0;
-        for (const c of chunks) {
-          joined.set(c, offset);
-          offset += c.byteLength;
-        }
-        out[file.name] = joined;
+        out[file.name] = whole;
+        return;
       }
+      const joined = new Uint8Array(size);
+      let offset = 0;
+      for (const c of chunks) {
+        joined.set(c, offset);
+        offset += c.byteLength;
+      }
+      out[file.name] = joined;
     };
     file.start();
   };

@@ -52,6 +52,18 @@ describe('.keras zip bombs', () => {
     expect(tf.memory().numTensors).toBe(before);
   });
 
+  test('an entry that declares a hundred times its compressed size (past 32 MiB) is refused before inflating', async () => {
+    const compressed = archive.byteLength;
+    await expect(loadKerasModel(archive)).rejects.toThrow(
+      new RegExp(`^loadKerasModel: model\\.weights\\.h5 in the \\.keras archive declares 67108864 bytes from \\d+ compressed, more than 100 times as many; refused before inflating \\(a zip bomb\\)$`),
+    );
+    expect(compressed).toBeLessThan(MiB);
+    // A real archive re-zipped with deflate (Keras itself stores entries uncompressed) still loads.
+    const deflated = zipSync(unzipSync(new Uint8Array(readFileSync(fixture('tiny.keras')))), { level: 9 });
+    const model = await loadKerasModel(deflated);
+    model.dispose();
+  });
+
   test('an entry that inflates past the size it declares is stopped there', async () => {
     const liar = lieAboutSize(archive, 'model.weights.h5', 4096);
     const heap = process.memoryUsage().arrayBuffers;
