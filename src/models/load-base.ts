@@ -7,17 +7,17 @@
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import type { PreprocessingMode } from '../data/types';
-import { InvalidArgumentError, LoadError, TlKitError, UnsupportedError } from '../errors';
+import { InvalidArgumentError, LoadError, TlKitError } from '../errors';
 import { checkOptionKeys, checkOptionsObject } from '../internal/validate';
 import { fileLoadHandlerFor, toFsPath } from '../io/file-handler';
 import { layersModelFromArtifacts } from './load-layers';
+import { loadGraph, type GraphModelLoader } from './load-graph';
 import { isNode } from '../internal/env';
 import { checkHttpLoadOptions, httpLoadHandler } from '../io/http';
 import type { BaseSpec, GraphModelLike } from './base-spec';
 import { registerTlKitLayers } from './inference-base';
 import { findKnownBase, KNOWN_BASES, type KnownBase } from './registry';
 import { closestNames } from '../internal/suggest';
-import { importOptional } from '../internal/optional-import';
 import { rootReason } from '../internal/cause';
 import { namedBy } from '../internal/named-error';
 
@@ -88,8 +88,7 @@ export interface LoadBaseOptions {
   readonly loadGraphModel?: GraphModelLoader;
 }
 
-/** A function that builds a graph model from an IOHandler, such as tfjs-converter's `loadGraphModel`. */
-export type GraphModelLoader = (handler: tf.io.IOHandler) => Promise<GraphModelLike>;
+export type { GraphModelLoader } from './load-graph';
 
 const CALL = 'loadBase';
 
@@ -265,36 +264,12 @@ export async function modelFromArtifacts(
   isGraph: boolean,
   loadGraphModel?: GraphModelLoader,
 ): Promise<tfl.LayersModel | GraphModelLike> {
-  return isGraph ? loadGraph(artifacts, where, loadGraphModel) : loadLayers(artifacts, where);
+  return isGraph ? loadGraph(CALL, artifacts, where, loadGraphModel) : loadLayers(artifacts, where);
 }
 
 async function loadLayers(artifacts: tf.io.ModelArtifacts, where: string): Promise<tfl.LayersModel> {
   registerTlKitLayers();
   return layersModelFromArtifacts(CALL, artifacts, { where });
-}
-
-/** Loads a graph model with the caller's loader or, in Node, the optional peer @tensorflow/tfjs-converter. */
-async function loadGraph(artifacts: tf.io.ModelArtifacts, where: string, loader?: GraphModelLoader): Promise<GraphModelLike> {
-  let load = loader;
-  if (load === undefined) {
-    try {
-      const converter = await importOptional<{ loadGraphModel?: GraphModelLoader; default?: { loadGraphModel?: GraphModelLoader } }>(
-        '@tensorflow/tfjs-converter',
-      );
-      load = converter.loadGraphModel ?? converter.default?.loadGraphModel;
-      if (load === undefined) throw new Error('@tensorflow/tfjs-converter has no loadGraphModel export');
-    } catch (err) {
-      throw new UnsupportedError(
-        `${CALL}: ${where} is a graph model, which needs @tensorflow/tfjs-converter: in Node install it (npm install @tensorflow/tfjs-converter@4); in a browser bundle also pass its loadGraphModel as the loadGraphModel option`,
-        { cause: err },
-      );
-    }
-  }
-  try {
-    return await load(tf.io.fromMemory(artifacts));
-  } catch (err) {
-    throw new LoadError(`${CALL}: ${where} is not a loadable graph model`, { cause: err });
-  }
 }
 
 function checkShape(shape: unknown): void {

@@ -14,6 +14,7 @@ import { fileLoadHandler, fileSaveHandler } from '../../src/io/file-handler';
 import { loadBase } from '../../src/models/load-base';
 import { layersModelFromArtifacts } from '../../src/models/load-layers';
 import { randomImages, tinyConvBnBase } from '../fixtures/bases';
+import { writeTinyGraphModel } from './graph-fixture';
 
 type ModelJson = {
   modelTopology: { config: { layers: { class_name: string; config: Record<string, unknown> }[] } };
@@ -137,6 +138,28 @@ describe('layersModelFromArtifacts (through loadBase)', () => {
     tf.dispose([images, x!, y!]);
     renamed.dispose();
     plain.dispose();
+    expect(tf.memory().numTensors).toBe(before);
+  });
+
+  it('frees the decoded weights of a graph model that tfjs-converter cannot build (it leaked them)', async () => {
+    const json = await writeTinyGraphModel(join(root, 'graph'));
+    const good = JSON.parse(await readFile(json, 'utf8'));
+    const broken = structuredClone(good);
+    broken.modelTopology.node.find((n: { name: string }) => n.name === 'relu').input = ['no_such_node'];
+    await writeFile(json, JSON.stringify(broken));
+    const err = await failsWithoutLeak(() => loadBase(json, { preprocessing: 'unit' }));
+    expect(err).toBeInstanceOf(LoadError);
+    expect(err.message).toMatch(/^loadBase: .*graph\/model\.json is not a loadable graph model \(/);
+    // The same file repaired loads, and its weights live on after the load's scope closed.
+    await writeFile(json, JSON.stringify(good));
+    const before = tf.memory().numTensors;
+    const spec = await loadBase(json, { preprocessing: 'unit' });
+    const images = randomImages(2);
+    const out = tf.tidy(() => (spec.model as unknown as { predict(x: tf.Tensor): tf.Tensor }).predict(images).dataSync());
+    expect(out.length).toBe(8);
+    expect(Array.from(out).some((v) => v !== 0)).toBe(true);
+    images.dispose();
+    (spec.model as unknown as { dispose(): void }).dispose();
     expect(tf.memory().numTensors).toBe(before);
   });
 });
