@@ -76,7 +76,7 @@ export { loadKerasModel } from './keras/load-model';
 export type { LoadKerasModelOptions } from './keras/load-model';
 export { loadKerasWeights } from './keras/load-weights';
 export type { LoadKerasWeightsOptions, KerasWeightMatch } from './keras/load-weights';
-export type { KerasFileSource } from './keras/source';
+export type { KerasFileSource, KerasReadOptions } from './keras/source';
 
 // Pipeline: baseline, fit, evaluate, compare, fine-tune
 export { evaluate, evaluateBaseline } from './pipeline/evaluate';

@@ -2,7 +2,8 @@
 outputs on fixed inputs, so that tl-kit can be checked against Keras (see README.md in this folder).
 
 Usage:
-  python make_keras_files.py --out /tmp/keras-parity            # the five architectures at small input sizes
+  python make_keras_files.py --out /tmp/keras-parity            # the five architectures at small input sizes,
+                                                                #   and the models of MODELS (augmentation layers)
   python make_keras_files.py --fixtures test/fixtures/keras     # the tiny committed fixture models
 
 Per model NAME it writes into --out:
@@ -69,16 +70,18 @@ def randomise(model, seed):
             layer.set_weights(values)
 
 
-def save_all(model, name, out, seed):
+def save_all(model, name, out, seed, low=-1.0, high=1.0, h5=True):
     randomise(model, seed)
     base = os.path.join(out, name)
     model.save(base + ".keras")
-    model.save(base + ".h5")
+    if h5:
+        model.save(base + ".h5")
     model.save_weights(base + ".weights.h5")
-    with h5py.File(base + ".legacy.weights.h5", "w") as f:
-        legacy_h5_format.save_weights_to_hdf5_group(f, model)
+    if h5:
+        with h5py.File(base + ".legacy.weights.h5", "w") as f:
+            legacy_h5_format.save_weights_to_hdf5_group(f, model)
     shape = (2,) + tuple(model.input_shape[1:])
-    x = np.random.default_rng(seed + 1).uniform(-1.0, 1.0, shape).astype("<f4")
+    x = np.random.default_rng(seed + 1).uniform(low, high, shape).astype("<f4")
     y = np.asarray(model(x, training=False)).astype("<f4")
     x.tofile(base + ".input.bin")
     y.tofile(base + ".output.bin")
@@ -138,6 +141,52 @@ def tiny_nested():
     x = keras.layers.Dropout(0.2, name="drop")(x)
     x = keras.layers.Dense(1, name="head")(x)
     return keras.Model(inp, x, name="outer")
+
+
+def augmented(seed, brightness=True):
+    """The Keras transfer-learning guide's layout with every preprocessing layer tl-kit translates: random
+    augmentations (nested and inline) that pass through at inference, a RandomCrop and a Resizing to the input's own
+    size, a CenterCrop, an adapted Normalization and one with fixed statistics, in front of a nested conv base.
+    Keras 3.15 cannot write RandomBrightness to a legacy .h5 ("cannot pickle 'module' object"): the .h5 variant
+    leaves it out."""
+    layers = keras.layers
+    rng = np.random.default_rng(seed)
+    inp = keras.Input((40, 48, 3), name="image")
+    augment = keras.Sequential(
+        [layers.RandomFlip("horizontal"), layers.RandomRotation(0.1), layers.RandomZoom(0.1)], name="augment"
+    )
+    x = augment(inp)
+    x = layers.RandomTranslation(0.1, 0.1, name="shift")(x)
+    x = layers.RandomContrast(0.2, name="contrast")(x)
+    if brightness:
+        x = layers.RandomBrightness(0.2, name="brightness")(x)
+    x = layers.RandomCrop(40, 48, name="crop")(x)
+    x = layers.Resizing(40, 48, name="resize")(x)
+    x = layers.CenterCrop(32, 32, name="centre")(x)
+    norm = layers.Normalization(name="norm")
+    norm.adapt(rng.uniform(0.0, 255.0, (64, 32, 32, 3)).astype("float32"))
+    x = norm(x)
+    x = layers.Normalization(mean=[0.1, -0.2, 0.0], variance=[1.5, 0.8, 1.0], name="norm_fixed")(x)
+    # A small nested base whose logits follow its input closely, so that a preprocessing error would show (a random
+    # MobileNetV2 here answers almost the same for every input).
+    base_in = keras.Input((32, 32, 3))
+    b = layers.Conv2D(8, 3, padding="same", name="bconv1")(base_in)
+    b = layers.BatchNormalization(name="bbn")(b)
+    b = layers.ReLU(name="brelu")(b)
+    b = layers.Conv2D(16, 3, strides=2, activation="relu", name="bconv2")(b)
+    base = keras.Model(base_in, b, name="base")
+    x = base(x, training=False)
+    x = layers.GlobalAveragePooling2D(name="gap")(x)
+    x = layers.Dropout(0.2, name="drop")(x)
+    x = layers.Dense(3, name="logits")(x)
+    return keras.Model(inp, x, name="augmented")
+
+
+# Models that only loadKerasModel reads (no tl-kit builder): name -> (factory, input range, legacy .h5 files too).
+MODELS = {
+    "augmented": (augmented, (0.0, 255.0), False),
+    "augmented_h5": (lambda seed: augmented(seed, brightness=False), (0.0, 255.0), True),
+}
 
 
 def write_fixture(model, name, folder, seed, input_shape, low, high):
@@ -207,6 +256,14 @@ def main():
             y = save_all(model, name, args.out, seed=100 + i)
             print(f"{name}: {len(model.weights)} weights, output {y.shape}, max |y| {np.abs(y).max():.4g}")
         collect(args.out)
+        for i, (name, (factory, (low, high), h5)) in enumerate(MODELS.items()):
+            if args.only and name not in args.only:
+                continue
+            keras.backend.clear_session()
+            keras.utils.set_random_seed(200 + i)
+            model = factory(200 + i)
+            y = save_all(model, name, args.out, seed=200 + i, low=low, high=high, h5=h5)
+            print(f"{name}: {len(model.weights)} weights, output {y.shape}, max |y| {np.abs(y).max():.4g}")
 
 
 def collect(out):

@@ -5,5 +5,10 @@
 set -e
 OUT="${1:-/tmp/keras-parity}"
 PYTHON="${2:-python3}"
-"$PYTHON" scripts/keras-parity/make_keras_files.py --out "$OUT"
+# KERAS_PARITY_ONLY=a,b restricts both steps to those models.
+if [ -n "$KERAS_PARITY_ONLY" ]; then
+  "$PYTHON" scripts/keras-parity/make_keras_files.py --out "$OUT" --only $(echo "$KERAS_PARITY_ONLY" | tr ',' ' ')
+else
+  "$PYTHON" scripts/keras-parity/make_keras_files.py --out "$OUT"
+fi
 KERAS_PARITY_DIR="$OUT" npx vitest run test/keras/parity.test.ts

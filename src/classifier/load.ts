@@ -9,7 +9,7 @@ import { prepareImages } from '../data/prepare';
 import type { ImageSource } from '../data/sources';
 import { InvalidArgumentError, LoadError, TlKitError, UnsupportedError, disposedError } from '../errors';
 import { checkOneOf, checkOptionKeys, checkOptionsObject } from '../internal/validate';
-import { fileLoadHandler } from '../io/file-handler';
+import { fileLoadHandlerFor } from '../io/file-handler';
 import { httpLoadHandler } from '../io/http';
 import type { GraphModelLike } from '../models/base-spec';
 import { cloneLayer } from '../models/clone-layer';
@@ -17,6 +17,7 @@ import { loadBase } from '../models/load-base';
 import { openBaseRuntime } from '../models/runtime-choice';
 import { assembleWrapper, graphBase, onnxBase, type BuiltBase } from '../models/wrapper';
 import { loadOnnxBase } from '../models/load-onnx-base';
+import { layersModelFromArtifacts, type ModelTopologyJson } from '../models/load-layers';
 import { registerTlKitClasses } from '../models/wrapper-model';
 import { describeWrapper, type WrapperView } from '../models/wrapper-view';
 import type { BaseRuntimeInfo, EngineChoice, FrozenRuntime } from '../runtime/types';
@@ -128,7 +129,8 @@ async function resolveSource(call: string, src: string, options: LoadClassifierO
   if (/^[a-z][a-z0-9+.-]+:\/\//i.test(src) && !/^file:/i.test(src)) {
     throw new InvalidArgumentError(call, 'src', 'a folder path, file:// URL, indexeddb:// or http(s):// URL', src);
   }
-  return fileLoadHandler(/model\.json$/i.test(src) ? src : `${src.replace(/[\\/]+$/, '')}/model.json`);
+  // A folder means its model.json; the handler reads the folder's last complete saved version.
+  return fileLoadHandlerFor(call, 'src', src);
 }
 
 /** Reads the artifacts behind a handler or a tfjs URL (`indexeddb://`, `localstorage://`). */
@@ -143,14 +145,16 @@ async function loadArtifacts(call: string, src: string, handler: string | tf.io.
   }
 }
 
-/** Builds a layers model from artifacts; a failure frees what was built and names the source. */
-async function modelFromArtifacts(call: string, src: string, artifacts: tf.io.ModelArtifacts): Promise<tfl.LayersModel> {
-  try {
-    return await tfl.loadLayersModel(tf.io.fromMemory(artifacts));
-  } catch (err) {
-    if (err instanceof TlKitError) throw err;
-    throw new LoadError(`${call}: cannot build the model from ${src}: ${(err as Error).message}`, { cause: err });
-  }
+/**
+ * Builds a layers model from artifacts, checking every weight against the topology first; a failure frees what was
+ * built and names the weight or layer. `baseLayerName` (a saved Wrapper's nested base) gets tl-kit's in-memory
+ * classes back.
+ */
+function modelFromArtifacts(call: string, src: string, artifacts: tf.io.ModelArtifacts, restore?: { baseLayerName: string | undefined }): Promise<tfl.LayersModel> {
+  return layersModelFromArtifacts(call, artifacts, {
+    where: src,
+    ...(restore ? { transformTopology: (topology) => restoreClasses(topology, restore.baseLayerName) as ModelTopologyJson } : {}),
+  });
 }
 
 /** Where a separately stored base lives (`path` relative to the classifier's folder), for the base's loader. */
@@ -275,8 +279,7 @@ export async function loadClassifier(src: string, options: LoadClassifierOptions
   let release = (): void => {};
   if (metadata.base.format === 'layers') {
     // tl-kit's in-memory classes come back: the outer model and the nested base (tl-kit 0.1 saved the latter).
-    const modelTopology = restoreClasses(artifacts.modelTopology, metadata.base.layerName);
-    model = await modelFromArtifacts(call, src, { ...artifacts, modelTopology });
+    model = await modelFromArtifacts(call, src, artifacts, { baseLayerName: metadata.base.layerName });
   } else {
     ({ model, release } = await separateBaseClassifier(call, src, artifacts, metadata, options));
   }

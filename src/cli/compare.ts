@@ -3,7 +3,7 @@ import { resolve } from 'node:path';
 import { compareBases, writeReport, type BaseEntry, type DataLoader, type PreprocessingMode, type RawImage } from '../index';
 import { loadCliBase, type LoadedBase } from './bases';
 import { loadFolder } from './data';
-import type { Io } from './run';
+import type { Io } from './io';
 import type { CompareFlags } from './flags';
 import { comparisonTable, evaluationTable } from './format';
 import { startRuntime } from './runtime';

@@ -1,7 +1,7 @@
 /** Loading the folder of class folders of `train` and `compare`. */
 import { DataLoader, type PreprocessingMode } from '../index';
 import type { DataFlags } from './flags';
-import type { Io } from './run';
+import type { Io } from './io';
 
 const SHOWN_SKIPPED = 10;
 

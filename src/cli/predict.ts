@@ -2,7 +2,7 @@
 import { readdir, realpath, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { loadClassifier, type Prediction } from '../index';
-import type { Io } from './run';
+import type { Io } from './io';
 import { errorLine } from './format';
 import type { PredictFlags } from './flags';
 import { startRuntime } from './runtime';

@@ -3,18 +3,14 @@
  * (0 success, 1 failure, 2 wrong usage). Errors print as one line, the tl-kit class, code and message, unless
  * `--verbose` asks for the stack.
  */
-import type { ProgressStream } from '../pipeline/progress-bar';
+import type { Io } from './io';
 import { VERSION } from '../version';
 import { closestNames } from '../internal/suggest';
 import { compareFlags, predictFlags, trainFlags } from './flags';
 import { errorDetails, errorLine } from './format';
 import { COMMANDS, commandHelp, parseFlags, TOOL_OPTIONS, toolHelp, UsageError, type CommandSpec, type ParsedArgs } from './usage';
 
-/** The tool's output streams: results on stdout, progress and notes on stderr. */
-export interface Io {
-  readonly stdout: ProgressStream;
-  readonly stderr: ProgressStream;
-}
+export type { Io } from './io';
 
 /**
  * Each command: its flags read first (usage errors come before any slow work), then its module loaded, which loads

@@ -12,7 +12,7 @@ import {
 } from '../index';
 import { loadCliBase, type LoadedBase } from './bases';
 import { loadFolder } from './data';
-import type { Io } from './run';
+import type { Io } from './io';
 import type { TrainFlags } from './flags';
 import { comparisonTable, evaluationTable, fixed } from './format';
 import { startRuntime } from './runtime';

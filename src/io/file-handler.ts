@@ -6,9 +6,10 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { InvalidArgumentError, LoadError, TlKitError, UnsafeModelError, UnsupportedError } from '../errors';
-import { writeFolderAtomic, type FolderFile } from './atomic';
-import { checkGroupSize, checkRelativeWeightPath, concatBytes, parseModelJson, toArtifacts } from './manifest';
+import { FolderWriteFailure, readFolderVersion, recoverFolder, writeFolderAtomic, type FolderFile } from './atomic';
+import { checkGroupSize, checkManifestTotal, checkRelativeWeightPath, concatBytes, parseModelJson, toArtifacts } from './manifest';
 import { rootReason } from '../internal/cause';
+import { checkOptionKeys, checkOptionsObject } from '../internal/validate';
 import { isNode } from '../internal/env';
 
 /** Name of the single weight file written by {@link fileSaveHandler}. */
@@ -19,18 +20,31 @@ function requireNode(call: string): void {
   if (!isNode()) throw new UnsupportedError(`${call}: reading and writing files needs Node; in a browser load models by URL`);
 }
 
-/** Turns a path or `file://` URL into a file system path. */
-async function toFsPath(call: string, option: string, value: unknown): Promise<string> {
+const FILE_URL_FORMS = 'a path, or a file:// URL (file:///abs/model.json, file://./rel/model.json or file://rel/model.json)';
+
+/**
+ * Turns a path or `file://` URL into a file-system path. Accepts the forms tfjs-node accepts: `file:///abs/path`
+ * (percent-decoded, as a URL), and `file://./rel/path` or `file://rel/path` (the rest taken as a relative path, as
+ * tfjs-node does).
+ */
+export async function toFsPath(call: string, option: string, value: unknown): Promise<string> {
   if (typeof value !== 'string' || value.length === 0) {
     throw new InvalidArgumentError(call, option, 'a file path or file:// URL', value);
   }
   if (/^file:/i.test(value)) {
+    if (!/^file:\/\//i.test(value)) throw new InvalidArgumentError(call, option, FILE_URL_FORMS, value);
+    const rest = value.slice('file://'.length);
     const { fileURLToPath } = await import('node:url');
-    try {
-      return fileURLToPath(value);
-    } catch {
-      throw new InvalidArgumentError(call, option, 'a valid file:// URL', value);
+    const asUrl = rest.startsWith('/') || /^localhost\//i.test(rest) || (process.platform === 'win32' && /^[^./]/.test(rest));
+    if (asUrl) {
+      try {
+        return fileURLToPath(value);
+      } catch {
+        throw new InvalidArgumentError(call, option, FILE_URL_FORMS, value);
+      }
     }
+    if (rest.length === 0 || rest.includes('\0')) throw new InvalidArgumentError(call, option, FILE_URL_FORMS, value);
+    return rest;
   }
   if (/^[a-z][a-z0-9+.-]+:\/\//i.test(value)) {
     throw new InvalidArgumentError(call, option, 'a file path or file:// URL (use loadBase for http(s) URLs)', value);
@@ -39,16 +53,37 @@ async function toFsPath(call: string, option: string, value: unknown): Promise<s
 }
 
 /**
+ * `path` itself, or its `model.json` when it is a folder, including a model folder that a save is replacing right
+ * now or that a crashed save left moved aside (see `recoverFolder`).
+ */
+async function modelJsonPath(path: string): Promise<string> {
+  const fs = await import('node:fs/promises');
+  const { join } = await import('node:path');
+  const isDir = (p: string) => fs.stat(p).then((st) => st.isDirectory(), () => undefined);
+  const direct = await isDir(path);
+  if (direct !== undefined) return direct ? join(path, 'model.json') : path;
+  // Missing right now: a save may be between its two renames, or a killed one may have left it moved aside.
+  const recovery = await recoverFolder(path).catch(() => undefined);
+  const now = await isDir(path);
+  if (now !== undefined) return now ? join(path, 'model.json') : path;
+  if (recovery?.liveOld !== undefined && (await isDir(recovery.liveOld)) === true) return join(path, 'model.json');
+  // Missing for good: reading it reports why.
+  return path;
+}
+
+/**
  * An IOHandler that loads a layers or graph `model.json` and its weight shards from the file system (Node), for
- * `tf.loadLayersModel`, `tf.loadGraphModel` or `loadBase`.
+ * `tf.loadLayersModel`, `tf.loadGraphModel` or `loadBase`. A folder means its `model.json`.
  *
  * Before reading any weight it refuses (with {@link UnsafeModelError}) weight paths that leave the model's folder
  * (`..`, absolute paths, URLs to other hosts, symlinks pointing outside) and shards whose sizes disagree with the
- * manifest's shapes and dtypes. A missing shard is a {@link LoadError} naming the file.
+ * manifest's shapes and dtypes. A missing shard is a {@link LoadError} naming the file. A model folder that a save
+ * is replacing, or that a crashed save left behind, is read as its last complete version (see `fileSaveHandler`).
  *
- * @param pathToModelJson - path or `file://` URL of the `model.json`.
+ * @param pathToModelJson - path or `file://` URL of the `model.json`, or of its folder. `file:///abs/model.json`,
+ *   `file://./rel/model.json` and `file://rel/model.json` are accepted, as in tfjs-node.
  * @returns an IOHandler with a `load` method.
- * @throws {@link InvalidArgumentError} when the path is not a string (at call time).
+ * @throws {@link InvalidArgumentError} when the path is not a string (at call time) or not a usable `file://` URL.
  * @throws {@link LoadError} / {@link UnsafeModelError} from `load()`, see above; {@link UnsupportedError} outside Node.
  * @example
  * ```ts
@@ -58,31 +93,45 @@ async function toFsPath(call: string, option: string, value: unknown): Promise<s
  * ```
  */
 export function fileLoadHandler(pathToModelJson: string): tf.io.IOHandler {
-  const call = 'fileLoadHandler';
+  return fileLoadHandlerFor('fileLoadHandler', 'pathToModelJson', pathToModelJson);
+}
+
+/** {@link fileLoadHandler} whose argument errors name `call` and `option` (loadBase, loadClassifier). Internal. */
+export function fileLoadHandlerFor(call: string, option: string, pathToModelJson: string): tf.io.IOHandler {
   if (typeof pathToModelJson !== 'string' || pathToModelJson.length === 0) {
-    throw new InvalidArgumentError(call, 'pathToModelJson', 'a file path or file:// URL', pathToModelJson);
+    throw new InvalidArgumentError(call, option, 'a file path or file:// URL', pathToModelJson);
   }
   return {
     load: async () => {
       requireNode(call);
-      const jsonPath = await toFsPath(call, 'pathToModelJson', pathToModelJson);
+      const jsonPath = await modelJsonPath(await toFsPath(call, option, pathToModelJson));
       return readModelFolder(jsonPath);
     },
   };
 }
 
-/** Reads and checks a model.json and its shards from disk. Used by fileLoadHandler and the download cache. */
+/**
+ * Reads and checks a model.json and its shards from disk, from one complete version of its folder (see
+ * `readFolderVersion`). Used by {@link fileLoadHandler}.
+ */
 export async function readModelFolder(jsonPath: string): Promise<tf.io.ModelArtifacts> {
+  const path = await import('node:path');
+  const name = path.basename(jsonPath);
+  return readFolderVersion(path.dirname(path.resolve(jsonPath)), (folder) => readModelFiles(path.join(folder, name), jsonPath));
+}
+
+async function readModelFiles(file: string, jsonPath: string): Promise<tf.io.ModelArtifacts> {
   const fs = await import('node:fs/promises');
   const path = await import('node:path');
   let text: string;
   try {
-    text = await fs.readFile(jsonPath, 'utf8');
+    text = await fs.readFile(file, 'utf8');
   } catch (err) {
     throw new LoadError(`cannot read model file ${jsonPath} (${rootReason(err)})`, { cause: err });
   }
   const model = parseModelJson(text, jsonPath);
-  const dir = await fs.realpath(path.dirname(path.resolve(jsonPath)));
+  checkManifestTotal(model, jsonPath);
+  const dir = await fs.realpath(path.dirname(file));
   // Plan every shard (paths checked, sizes checked) before reading one byte of weights.
   const groups: string[][] = [];
   for (const group of model.weightsManifest) {
@@ -92,12 +141,16 @@ export async function readModelFolder(jsonPath: string): Promise<tf.io.ModelArti
       checkRelativeWeightPath(relative, jsonPath);
       const full = path.resolve(dir, relative);
       let real: string;
+      let info: import('node:fs').Stats;
       try {
         real = await fs.realpath(full);
-        size += (await fs.stat(real)).size;
+        info = await fs.stat(real);
       } catch (err) {
-        throw new LoadError(`${jsonPath}: weight shard '${relative}' is missing (${full})`, { cause: err });
+        throw new LoadError(`${jsonPath}: weight shard '${relative}' is missing (${path.join(path.dirname(jsonPath), relative)})`, { cause: err });
       }
+      // A FIFO or device would block or never end: only regular files are read.
+      if (!info.isFile()) throw new LoadError(`${jsonPath}: weight shard '${relative}' is not a regular file`);
+      size += info.size;
       if (!real.startsWith(dir + path.sep)) {
         throw new UnsafeModelError(`${jsonPath}: weight path ${JSON.stringify(relative)} resolves outside the model folder; refused`);
       }
@@ -108,42 +161,97 @@ export async function readModelFolder(jsonPath: string): Promise<tf.io.ModelArti
   }
   const chunks: Uint8Array[] = [];
   for (const files of groups) {
-    for (const file of files) {
+    for (const shard of files) {
       try {
-        chunks.push(await fs.readFile(file));
+        chunks.push(await fs.readFile(shard));
       } catch (err) {
-        throw new LoadError(`${jsonPath}: cannot read weight shard ${file}`, { cause: err });
+        throw new LoadError(`${jsonPath}: cannot read weight shard ${shard}`, { cause: err });
       }
     }
   }
-  return toArtifacts(model, concatBytes(chunks));
+  const artifacts = toArtifacts(model, concatBytes(chunks));
+  const total = chunks.reduce((n, c) => n + c.byteLength, 0);
+  checkGroupSize({ paths: model.weightsManifest.flatMap((g) => g.paths), weights: artifacts.weightSpecs ?? [] }, total, jsonPath);
+  return artifacts;
+}
+
+/** Options of {@link fileSaveHandler}. */
+export interface FileSaveOptions {
+  /**
+   * More files to write into the same atomic version of the folder as `model.json` and `weights.bin` (for example a
+   * `metadata.json`, or a graph base under `base/`), so that a reader never finds the model without them or with
+   * those of another save. Names are relative paths of plain segments (letters, digits, `.`, `_`, `-`; no hidden or
+   * `..` segment), other than `model.json` and `weights.bin`.
+   * @defaultValue none
+   */
+  readonly extraFiles?: readonly {
+    /** Path inside the folder, e.g. `metadata.json` or `base/model.json`. */
+    readonly name: string;
+    /** Content: bytes, or text written as UTF-8. */
+    readonly data: Uint8Array | string;
+  }[];
+}
+
+const SAVE_KEYS: Readonly<Record<keyof FileSaveOptions, true>> = { extraFiles: true };
+
+/** A relative path of plain segments (letters, digits, `.`, `_`, `-`; none hidden, none `..`), at most 8 deep. */
+function isPlainRelativePath(name: unknown): name is string {
+  if (typeof name !== 'string' || name.length === 0 || name.length > 512) return false;
+  const segments = name.split('/');
+  return segments.length <= 8 && segments.every((s) => /^[A-Za-z0-9_-][A-Za-z0-9._-]{0,127}$/.test(s));
+}
+
+function checkExtraFiles(call: string, files: unknown): readonly FolderFile[] {
+  if (files === undefined) return [];
+  const expected =
+    'a list of { name, data } with distinct relative paths of plain names (no hidden or .. segment), other than model.json and weights.bin, and string or Uint8Array data';
+  if (!Array.isArray(files)) throw new InvalidArgumentError(call, 'extraFiles', expected, files);
+  const names = new Set<string>(['model.json', WEIGHTS_FILE]);
+  for (const file of files as unknown[]) {
+    const { name, data } = (file ?? {}) as Partial<FolderFile>;
+    if (!isPlainRelativePath(name) || names.has(name.toLowerCase()) || !(typeof data === 'string' || data instanceof Uint8Array)) {
+      throw new InvalidArgumentError(call, 'extraFiles', expected, typeof name === 'string' ? name : file);
+    }
+    names.add(name.toLowerCase());
+  }
+  // A file and a folder of the same name cannot both exist.
+  for (const name of names) {
+    if ([...names].some((other) => other.startsWith(`${name}/`))) throw new InvalidArgumentError(call, 'extraFiles', expected, name);
+  }
+  return files as readonly FolderFile[];
 }
 
 /**
- * An IOHandler that saves a model into a folder (`model.json` + `weights.bin`) in Node, atomically: everything is
- * written to a temporary sibling folder which is then renamed into place, so an interrupted save never leaves a
- * half-written model. An existing model folder is replaced as a whole; a non-empty folder that holds no
+ * An IOHandler that saves a model into a folder (`model.json` + `weights.bin`, plus `extraFiles`) in Node,
+ * atomically: everything is written and flushed to a hidden temporary sibling folder, which is then switched into
+ * place, so that at every moment a reader ({@link fileLoadHandler}, `loadClassifier`) finds either the complete
+ * previous or the complete new folder. Replacing an existing folder takes two renames; if the process dies between
+ * them, the next load or save of the folder puts the previous version back. Temporary and previous versions left by
+ * processes that died are removed by the next load or save of the same folder. A non-empty folder that holds no
  * `model.json` is refused rather than overwritten.
  *
  * @param dir - folder path or `file://` URL to save into (created with its parents).
- * @param options - `extraFiles`: more files (name relative to the folder, bytes or text) written into the same atomic
- *   version, e.g. `metadata.json`; names must be plain relative paths.
+ * @param options - `extraFiles` to write into the same version; see {@link FileSaveOptions}.
  * @returns an IOHandler with a `save` method, for `model.save(...)`.
- * @throws {@link InvalidArgumentError} when `dir` is not a string (at call time) or, from `save()`, names a non-empty
- *   folder that is not a saved model; {@link UnsupportedError} outside Node or for a binary topology;
- *   {@link LoadError} from `save()` when the folder cannot be inspected or written (the fs error is the cause).
+ * @throws {@link InvalidArgumentError} when `dir` or an option is invalid (at call time) or, from `save()`, `dir`
+ *   names a non-empty folder that is not a saved model; {@link UnsupportedError} outside Node or for a binary
+ *   topology; {@link LoadError} from `save()` when the folder cannot be inspected or written: its message says what
+ *   the folder still holds (on a full disk, `ENOSPC`: the previous model, untouched), and the fs error is the cause.
  * @example
  * ```ts
  * import { fileSaveHandler, fileLoadHandler } from 'tl-kit';
- * await model.save(fileSaveHandler('./out/classifier'));
- * const again = await tfl.loadLayersModel(fileLoadHandler('./out/classifier/model.json'));
+ * await model.save(fileSaveHandler('./out/classifier', { extraFiles: [{ name: 'labels.txt', data: 'cat\ndog\n' }] }));
+ * const again = await tfl.loadLayersModel(fileLoadHandler('./out/classifier'));
  * ```
  */
-export function fileSaveHandler(dir: string, options: { readonly extraFiles?: readonly FolderFile[] } = {}): tf.io.IOHandler {
+export function fileSaveHandler(dir: string, options: FileSaveOptions = {}): tf.io.IOHandler {
   const call = 'fileSaveHandler';
   if (typeof dir !== 'string' || dir.length === 0) {
     throw new InvalidArgumentError(call, 'dir', 'a folder path or file:// URL', dir);
   }
+  checkOptionsObject(call, options);
+  checkOptionKeys<FileSaveOptions>(call, options, SAVE_KEYS);
+  const extraFiles = checkExtraFiles(call, options.extraFiles);
   return {
     save: async (artifacts: tf.io.ModelArtifacts): Promise<tf.io.SaveResult> => {
       requireNode(call);
@@ -153,8 +261,11 @@ export function fileSaveHandler(dir: string, options: { readonly extraFiles?: re
       }
       await checkReplaceable(call, target);
       try {
-        await writeFolderAtomic(target, [...artifactsToFiles(artifacts), ...(options.extraFiles ?? [])]);
+        await writeFolderAtomic(target, [...artifactsToFiles(artifacts), ...extraFiles]);
       } catch (err) {
+        if (err instanceof FolderWriteFailure) {
+          throw new LoadError(`${call}: cannot write the model to ${target}: ${err.describe()}`, { cause: err.cause });
+        }
         throw new LoadError(`${call}: cannot write the model to ${target}`, { cause: err });
       }
       return { modelArtifactsInfo: tf.io.getModelArtifactsInfoForJSON(artifacts) };

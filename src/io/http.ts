@@ -7,11 +7,20 @@
  */
 import type * as tf from '@tensorflow/tfjs-core';
 import { InvalidArgumentError, LoadError, UnsafeModelError, TlKitError } from '../errors';
-import { checkOptionsObject } from '../internal/validate';
-import { writeFolderAtomic, type FolderFile } from './atomic';
-import { cacheEntryDir, resolveCacheDir } from './cache';
-import { checkRelativeWeightPath, concatBytes, expectedGroupBytes, parseModelJson, toArtifacts } from './manifest';
-import { rootReason } from '../internal/cause';
+import { checkOptionKeys, checkOptionsObject } from '../internal/validate';
+import { FolderWriteFailure, type FolderFile } from './atomic';
+import { cacheEntryDir, readModelCacheEntry, resolveCacheDir, writeModelCacheEntry } from './cache';
+import { DEFAULT_TIMEOUT_MS, fetchBytes, isTimeout, originsFor, type FetchPolicy } from './fetch';
+import {
+  checkGroupSize,
+  checkManifestTotal,
+  checkRelativeWeightPath,
+  concatBytes,
+  expectedGroupBytes,
+  expectedWeightBytes,
+  parseModelJson,
+  toArtifacts,
+} from './manifest';
 import { isNode } from '../internal/env';
 
 /** Options of {@link httpLoadHandler}. */
@@ -31,29 +40,45 @@ export interface HttpLoadOptions {
    * @defaultValue none
    */
   readonly onProgress?: (fraction: number) => void;
+  /**
+   * Longest wait, in milliseconds, for each response (connecting included) and for each chunk of a body. A server
+   * that stops answering fails the load with a `LoadError` after this long.
+   * @defaultValue 30000
+   */
+  readonly timeoutMs?: number;
+  /**
+   * More origins (`https://host[:port]`) that redirects may lead to. The model.json's own origin (and its https
+   * upgrade) is always allowed; a redirect anywhere else is refused with an `UnsafeModelError`, as a weight path to
+   * another host is.
+   * @defaultValue none
+   */
+  readonly allowedOrigins?: readonly string[];
 }
 
 /** Largest model.json accepted over HTTP (graph models of large networks stay far below). */
 const MAX_MODEL_JSON_BYTES = 64 * 1024 * 1024;
 
-
 /**
- * An IOHandler that loads a layers or graph `model.json` from an `http(s)://` URL, refusing weight paths that leave
- * the model's folder or host and shards whose sizes disagree with the manifest. In Node, downloads are cached on
- * disk and reused (each reuse re-checks the entry against its manifest).
+ * An IOHandler that loads a layers or graph `model.json` and its weight shards over http(s), for
+ * `tf.loadLayersModel`, `tf.loadGraphModel` or `loadBase`, with the same safety checks as the file loader: weight
+ * paths may not leave the model's folder or host, redirects may not lead to another origin (unless listed in
+ * `allowedOrigins`), and shards whose sizes disagree with the manifest are refused, with bodies cut off as soon as
+ * they exceed what the manifest allows (string weights included: their text may total 8 MiB at most). Every request
+ * has a timeout (`timeoutMs`). In Node, downloads are cached on disk with the SHA-256 of every file; a cached entry
+ * whose bytes changed is downloaded again.
  *
  * @param url - `http(s)://` URL of the `model.json` (a query string, such as TF Hub's `?tfjs-format=file`, is kept
  *   and appended to every shard URL, as tfjs does).
- * @param options - cache folder, fetch function, progress callback.
+ * @param options - cache folder, fetch function, progress callback, timeout, extra redirect origins.
  * @returns an IOHandler with a `load` method.
  * @throws {@link InvalidArgumentError} at call time for a `url` that is not an absolute http(s) URL or a bad option.
- * @throws {@link LoadError} from `load()` for an HTTP error, a failed or cut-off transfer, or a missing shard (naming
- *   its URL); {@link UnsafeModelError} for an unsafe manifest.
+ * @throws {@link LoadError} from `load()` for an HTTP error, a timeout, a failed or cut-off transfer, or a missing
+ *   shard (naming its URL); {@link UnsafeModelError} for an unsafe manifest or a redirect to another origin.
  * @example
  * ```ts
  * import * as tfl from '@tensorflow/tfjs-layers';
  * import { httpLoadHandler } from 'tl-kit';
- * const model = await tfl.loadLayersModel(httpLoadHandler('https://example.com/base/model.json'));
+ * const model = await tfl.loadLayersModel(httpLoadHandler('https://example.com/base/model.json', { timeoutMs: 60_000 }));
  * ```
  */
 export function httpLoadHandler(url: string, options: HttpLoadOptions = {}): tf.io.IOHandler {
@@ -68,13 +93,22 @@ export function httpLoadHandler(url: string, options: HttpLoadOptions = {}): tf.
     throw new InvalidArgumentError(call, 'url', 'an absolute http(s):// URL of a model.json', url);
   }
   checkOptionsObject(call, options);
+  checkOptionKeys<HttpLoadOptions>(call, options, HTTP_KEYS);
   checkHttpLoadOptions(call, options);
   return { load: () => loadHttpModel(url, options) };
 }
 
+const HTTP_KEYS: Readonly<Record<keyof HttpLoadOptions, true>> = {
+  cacheDir: true,
+  fetch: true,
+  onProgress: true,
+  timeoutMs: true,
+  allowedOrigins: true,
+};
+
 /** Validates the download options shared by {@link httpLoadHandler} and `loadBase`, naming `call`. */
 export function checkHttpLoadOptions(call: string, options: HttpLoadOptions): void {
-  const { cacheDir, fetch: fetchFn, onProgress } = options;
+  const { cacheDir, fetch: fetchFn, onProgress, timeoutMs, allowedOrigins } = options;
   if (cacheDir !== undefined && cacheDir !== false && (typeof cacheDir !== 'string' || cacheDir.length === 0)) {
     throw new InvalidArgumentError(call, 'cacheDir', 'a folder path or false', cacheDir);
   }
@@ -82,46 +116,72 @@ export function checkHttpLoadOptions(call: string, options: HttpLoadOptions): vo
   if (onProgress !== undefined && typeof onProgress !== 'function') {
     throw new InvalidArgumentError(call, 'onProgress', 'a function', onProgress);
   }
+  if (timeoutMs !== undefined && !isTimeout(timeoutMs)) {
+    throw new InvalidArgumentError(call, 'timeoutMs', 'a number of milliseconds in (0, 86400000]', timeoutMs);
+  }
+  if (allowedOrigins !== undefined) {
+    const ok =
+      Array.isArray(allowedOrigins) &&
+      allowedOrigins.every((o) => {
+        try {
+          const u = new URL(o as string);
+          return (u.protocol === 'https:' || u.protocol === 'http:') && u.origin === String(o).replace(/\/+$/, '');
+        } catch {
+          return false;
+        }
+      });
+    if (!ok) throw new InvalidArgumentError(call, 'allowedOrigins', 'a list of origins such as "https://cdn.example.com"', allowedOrigins);
+  }
 }
 
 async function loadHttpModel(url: string, options: HttpLoadOptions): Promise<tf.io.ModelArtifacts> {
   const cacheDir = isNode() ? await resolveCacheDir(options.cacheDir) : undefined;
-  if (cacheDir !== undefined) {
-    const cached = await readCached(cacheDir, url);
+  const entry = cacheDir === undefined ? undefined : await cacheEntryDir(cacheDir, url);
+  if (entry !== undefined) {
+    const cached = await readCached(entry, url);
     if (cached !== undefined) {
       options.onProgress?.(1);
       return cached;
     }
   }
   const { model, text, shards } = await download(url, options);
-  if (cacheDir !== undefined) {
-    const files: FolderFile[] = [{ name: 'model.json', data: text }, ...shards.map((s) => ({ name: s.path, data: s.bytes }))];
+  if (entry !== undefined) {
+    const files: FolderFile[] = shards.map((s) => ({ name: s.path, data: s.bytes }));
     try {
-      await writeFolderAtomic(await cacheEntryDir(cacheDir, url), files);
+      await writeModelCacheEntry(entry, url, text, files);
     } catch (err) {
-      throw new LoadError(`cannot write the download cache entry for ${url} under ${cacheDir}`, { cause: err });
+      const why = err instanceof FolderWriteFailure ? `: ${err.describe()}` : '';
+      throw new LoadError(`cannot write the download cache entry for ${url} under ${cacheDir}${why}`, {
+        cause: err instanceof FolderWriteFailure ? err.cause : err,
+      });
     }
   }
   return toArtifacts(model, concatBytes(shards.map((s) => s.bytes)));
 }
 
-/** A cached entry, re-checked against its manifest; undefined (and removed) when absent or broken. */
-async function readCached(cacheDir: string, url: string): Promise<tf.io.ModelArtifacts | undefined> {
-  const fs = await import('node:fs/promises');
-  const path = await import('node:path');
-  const { readModelFolder } = await import('./file-handler');
-  const dir = await cacheEntryDir(cacheDir, url);
+/** A cached entry whose files all still have their recorded SHA-256, re-checked against its manifest. */
+async function readCached(entry: string, url: string): Promise<tf.io.ModelArtifacts | undefined> {
+  const cached = await readModelCacheEntry(entry, url).catch(() => undefined);
+  if (cached === undefined) return undefined;
+  const files = cached.shards;
   try {
-    await fs.access(path.join(dir, 'model.json'));
-  } catch {
-    return undefined;
-  }
-  try {
-    return await readModelFolder(path.join(dir, 'model.json'));
+    const model = parseModelJson(cached.modelJson, url);
+    checkManifestTotal(model, url);
+    const chunks: Uint8Array[] = [];
+    for (const group of model.weightsManifest) {
+      let size = 0;
+      for (const p of group.paths) {
+        const bytes = files.get(p);
+        if (bytes === undefined) return undefined;
+        size += bytes.byteLength;
+        chunks.push(bytes);
+      }
+      checkGroupSize(group, size, url);
+    }
+    return toArtifacts(model, concatBytes(chunks));
   } catch (err) {
-    if (!(err instanceof TlKitError)) throw err;
-    await fs.rm(dir, { recursive: true, force: true });
-    return undefined;
+    if (err instanceof TlKitError) return undefined;
+    throw err;
   }
 }
 
@@ -132,35 +192,42 @@ interface Downloaded {
 }
 
 async function download(url: string, options: HttpLoadOptions): Promise<Downloaded> {
-  const fetchFn = options.fetch ?? globalThis.fetch;
+  const policy: FetchPolicy = {
+    fetch: options.fetch ?? globalThis.fetch.bind(globalThis),
+    timeoutMs: options.timeoutMs ?? DEFAULT_TIMEOUT_MS,
+    allowedOrigins: originsFor(url, options.allowedOrigins),
+  };
   const base = new URL(url);
   const query = base.search;
-  const jsonBytes = await fetchBytes(fetchFn, url, MAX_MODEL_JSON_BYTES, 'a model.json may have');
+  const jsonBytes = await fetchBytes(url, policy, MAX_MODEL_JSON_BYTES, 'a model.json may have');
   const text = new TextDecoder().decode(jsonBytes);
   const model = parseModelJson(text, url);
+  const total = expectedWeightBytes(
+    model.weightsManifest.flatMap((g) => g.weights),
+    url,
+  );
   // Check every path and size before downloading one shard.
   const plan = model.weightsManifest.map((group) => {
     const urls = group.paths.map((p) => shardUrl(checkRelativeWeightPath(p, url), base, query, url));
-    return { group, urls, expected: expectedGroupBytes(group, url) };
+    return { group, urls, range: expectedGroupBytes(group, url) };
   });
-  const total = plan.reduce((n, g) => n + g.urls.length, 0);
+  const count = plan.reduce((n, g) => n + g.urls.length, 0);
   let done = 0;
+  let downloaded = 0;
   options.onProgress?.(0);
   const shards: { path: string; bytes: Uint8Array }[] = [];
-  for (const { group, urls, expected } of plan) {
+  for (const { group, urls, range } of plan) {
     let groupBytes = 0;
     for (let i = 0; i < urls.length; i++) {
-      const limit = expected === undefined ? undefined : expected - groupBytes;
-      const bytes = await fetchBytes(fetchFn, urls[i] as string, limit, 'the manifest allows');
+      // Neither this group nor the whole model may exceed what the manifest allows, whatever it declares.
+      const limit = Math.min(range.max - groupBytes, total.max - downloaded);
+      const bytes = await fetchBytes(urls[i] as string, policy, limit, 'the manifest allows');
       groupBytes += bytes.byteLength;
+      downloaded += bytes.byteLength;
       shards.push({ path: group.paths[i] as string, bytes });
-      options.onProgress?.(++done / total);
+      options.onProgress?.(++done / count);
     }
-    if (expected !== undefined && groupBytes !== expected) {
-      throw new UnsafeModelError(
-        `${url}: weight shards [${group.paths.join(', ')}] hold ${groupBytes} bytes but the manifest's shapes and dtypes need ${expected}; refused`,
-      );
-    }
+    checkGroupSize(group, groupBytes, url);
   }
   return { model, text, shards };
 }
@@ -174,57 +241,4 @@ function shardUrl(path: string, base: URL, query: string, where: string): string
   }
   resolved.search = query;
   return resolved.href;
-}
-
-/**
- * GETs `url` fully. Refuses (before reading further) a body longer than `limit` bytes, so a lying server cannot make
- * us buffer more than the manifest allows.
- */
-async function fetchBytes(
-  fetchFn: typeof fetch,
-  url: string,
-  limit: number | undefined,
-  limitWhy: string,
-): Promise<Uint8Array> {
-  let response: Response;
-  try {
-    response = await fetchFn(url);
-  } catch (err) {
-    throw new LoadError(`cannot download ${url} (${rootReason(err)})`, { cause: err });
-  }
-  if (!response.ok) {
-    await response.body?.cancel().catch(() => undefined);
-    throw new LoadError(`cannot download ${url}: HTTP ${response.status}${response.statusText ? ` ${response.statusText}` : ''}`);
-  }
-  // Content-Length counts encoded bytes; with gzip/br the decoded body is longer, so only trust it for identity bodies.
-  const encoding = response.headers.get('content-encoding');
-  const declared =
-    encoding === null || encoding === 'identity' ? Number(response.headers.get('content-length') ?? NaN) : NaN;
-  if (limit !== undefined && Number.isFinite(declared) && declared > limit) {
-    await response.body?.cancel().catch(() => undefined);
-    throw new UnsafeModelError(`${url}: the server sends ${declared} bytes but ${limitWhy} ${limit}; refused`);
-  }
-  const chunks: Uint8Array[] = [];
-  let received = 0;
-  try {
-    if (response.body === null) return new Uint8Array(await response.arrayBuffer());
-    const reader = response.body.getReader();
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      received += value.byteLength;
-      if (limit !== undefined && received > limit) {
-        await reader.cancel().catch(() => undefined);
-        throw new UnsafeModelError(`${url}: the server sends more than the ${limit} bytes ${limitWhy}; refused`);
-      }
-      chunks.push(value);
-    }
-  } catch (err) {
-    if (err instanceof TlKitError) throw err;
-    throw new LoadError(`download of ${url} was cut off after ${received} bytes`, { cause: err });
-  }
-  if (Number.isFinite(declared) && received !== declared) {
-    throw new LoadError(`download of ${url} was cut off: got ${received} of ${declared} bytes`);
-  }
-  return new Uint8Array(concatBytes(chunks));
 }

@@ -17,8 +17,23 @@ const DTYPE_BYTES: Readonly<Record<string, number>> = {
   float16: 2,
 };
 
-/** Largest weight group tl-kit accepts (4 GiB): larger manifests are refused as implausible before allocating. */
-const MAX_GROUP_BYTES = 4 * 1024 ** 3;
+/**
+ * Largest total of weight bytes tl-kit accepts in one model (4 GiB): larger manifests are refused as implausible
+ * before anything is read or allocated. No manifest field lifts it.
+ */
+export const MAX_WEIGHT_BYTES = 4 * 1024 ** 3;
+
+/**
+ * Most bytes of text that the `string` weights of one model may hold in total (8 MiB). Only text graph models (word
+ * vocabularies) have string weights; their length is not fixed by the manifest, so this bound stands in for it.
+ */
+export const MAX_STRING_WEIGHT_BYTES = 8 * 1024 ** 2;
+
+/** The smallest and largest byte size that weight data may have according to its specs. */
+export interface ByteRange {
+  readonly min: number;
+  readonly max: number;
+}
 
 /** Parses and validates `model.json` text: a topology and a weights manifest with well-formed entries. */
 export function parseModelJson(text: string, where: string): tf.io.ModelJSON {
@@ -84,21 +99,35 @@ function elementCount(shape: unknown, name: string, where: string): number {
 }
 
 /**
- * Bytes that a group's shards must hold according to its weight specs, or undefined when it has string weights
- * (variable length). Refuses unknown dtypes, bad shapes and implausibly large groups.
+ * The byte size that weight data described by `specs` may have: exact for numeric weights; for `string` weights
+ * (4-byte length prefix per element, then the text) between the prefixes alone and the prefixes plus
+ * {@link MAX_STRING_WEIGHT_BYTES}. Refuses unknown dtypes, bad shapes and totals above {@link MAX_WEIGHT_BYTES}.
  */
-export function expectedGroupBytes(group: tf.io.WeightsManifestConfig[number], where: string): number | undefined {
-  let total = 0;
-  for (const spec of group.weights) {
+export function expectedWeightBytes(specs: readonly tf.io.WeightsManifestEntry[], where: string): ByteRange {
+  let fixed = 0;
+  let strings = false;
+  for (const spec of specs) {
     const name = String(spec?.name);
-    if (spec.dtype === 'string') return undefined;
-    const dtype = spec.quantization?.dtype ?? spec.dtype;
-    const bytes = DTYPE_BYTES[dtype];
-    if (bytes === undefined) throw new UnsafeModelError(`${where}: weight '${name}' has an unknown dtype '${dtype}'`);
-    total += elementCount(spec.shape, name, where) * bytes;
-    if (total > MAX_GROUP_BYTES) throw new UnsafeModelError(`${where}: weights declare more than 4 GiB; refused`);
+    const count = elementCount(spec?.shape, name, where);
+    if (spec.dtype === 'string' && spec.quantization === undefined) {
+      fixed += 4 * count;
+      strings = true;
+    } else {
+      const dtype = spec.quantization?.dtype ?? spec.dtype;
+      const bytes = DTYPE_BYTES[dtype];
+      if (bytes === undefined) throw new UnsafeModelError(`${where}: weight '${name}' has an unknown dtype '${dtype}'`);
+      fixed += count * bytes;
+    }
+    if (fixed > MAX_WEIGHT_BYTES) {
+      throw new UnsafeModelError(`${where}: the weights declare more than ${MAX_WEIGHT_BYTES / 1024 ** 3} GiB; refused`);
+    }
   }
-  return total;
+  return { min: fixed, max: strings ? fixed + MAX_STRING_WEIGHT_BYTES : fixed };
+}
+
+/** {@link expectedWeightBytes} of one weights-manifest group. */
+export function expectedGroupBytes(group: tf.io.WeightsManifestConfig[number], where: string): ByteRange {
+  return expectedWeightBytes(group.weights, where);
 }
 
 /** Refuses a group whose shard sizes (sum) disagree with its weight specs. */
@@ -107,12 +136,21 @@ export function checkGroupSize(
   actualBytes: number,
   where: string,
 ): void {
-  const expected = expectedGroupBytes(group, where);
-  if (expected !== undefined && expected !== actualBytes) {
+  const { min, max } = expectedGroupBytes(group, where);
+  if (actualBytes < min || actualBytes > max) {
+    const need = min === max ? `${min}` : `${min} to ${max}`;
     throw new UnsafeModelError(
-      `${where}: weight shards [${group.paths.join(', ')}] hold ${actualBytes} bytes but the manifest's shapes and dtypes need ${expected}; refused`,
+      `${where}: weight shards [${group.paths.join(', ')}] hold ${actualBytes} bytes but the manifest's shapes and dtypes need ${need}; refused`,
     );
   }
+}
+
+/** Refuses a manifest whose groups together declare more than {@link MAX_WEIGHT_BYTES}. */
+export function checkManifestTotal(model: tf.io.ModelJSON, where: string): void {
+  expectedWeightBytes(
+    model.weightsManifest.flatMap((g) => g.weights),
+    where,
+  );
 }
 
 /** Concatenates byte chunks into one ArrayBuffer. */

@@ -14,6 +14,7 @@
  * @module
  */
 export { fileLoadHandler, fileSaveHandler } from './file-handler';
+export type { FileSaveOptions } from './file-handler';
 export { httpLoadHandler } from './http';
 export type { HttpLoadOptions } from './http';
 export type { FolderFile } from './atomic';

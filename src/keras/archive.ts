@@ -1,6 +1,10 @@
 /**
  * Reads Keras 3 `.keras` archives (zip: `config.json`, `metadata.json`, `model.weights.h5`) with fflate, an optional
- * peer dependency imported lazily. Internal.
+ * peer dependency imported lazily. Entries are inflated as a stream, in small slices, counting the bytes: an entry
+ * that declares more than `maxBytes`, or more than 100 times its compressed size (past 32 MiB), is refused before
+ * inflating, and one that inflates past its declared size or those limits is stopped there, so a small zip that
+ * inflates to gigabytes (a zip bomb) costs at most what its declared size, within the limits, allows.
+ * Internal.
  */
 import { LoadError, UnsupportedError } from '../errors';
 import { importOptional } from '../internal/optional-import';
@@ -18,26 +22,135 @@ export interface KerasArchive {
   readonly weights: Uint8Array;
 }
 
-async function unzip(call: string, bytes: Uint8Array, names: readonly string[]): Promise<Record<string, Uint8Array>> {
-  let fflate: typeof import('fflate');
+/** Largest `config.json` read from an archive: configs of the largest Keras applications are a few megabytes. */
+const MAX_CONFIG_BYTES = 64 * 1024 ** 2;
+
+/**
+ * Compressed bytes handed to the inflater at a time. Deflate expands at most about 1032:1, so one slice inflates to
+ * at most ~16 MiB before the count is checked.
+ */
+const SLICE = 16 * 1024;
+
+/**
+ * Largest expansion accepted past {@link RATIO_FREE_BYTES}: Keras stores its entries uncompressed, and deflated
+ * float weights shrink by a few percent to a few times, never a hundredfold; a zip bomb expands about a thousandfold.
+ */
+const MAX_RATIO = 100;
+
+/** Entries up to this size may have any compression ratio (small configs and zero-heavy weights compress well). */
+const RATIO_FREE_BYTES = 32 * 1024 ** 2;
+
+/** Most bytes an entry of `compressed` bytes may inflate to, by ratio (before `maxBytes`). */
+function ratioLimit(compressed: number): number {
+  return Math.max(RATIO_FREE_BYTES, MAX_RATIO * compressed);
+}
+
+async function loadFflate(call: string): Promise<typeof import('fflate')> {
   try {
-    fflate = await importOptional<typeof import('fflate')>('fflate');
+    return await importOptional<typeof import('fflate')>('fflate');
   } catch (cause) {
     throw new UnsupportedError(
       `${call}: reading .keras archives needs the optional peer dependency 'fflate' (npm install fflate@^0.8)`,
       { cause },
     );
   }
+}
+
+/**
+ * Inflates the entries of `bytes` named in `limits` (name -> most bytes it may inflate to), refusing an entry that
+ * declares or inflates to more, or more than it declared. Entries not named are skipped without inflating.
+ */
+async function unzip(call: string, bytes: Uint8Array, limits: Readonly<Record<string, number>>): Promise<Record<string, Uint8Array>> {
+  const fflate = await loadFflate(call);
+  const out: Record<string, Uint8Array> = {};
+  let failure: Error | undefined;
+  const fail = (error: Error): void => {
+    failure ??= error;
+  };
+  const unzipper = new fflate.Unzip();
+  unzipper.register(fflate.UnzipInflate);
+  unzipper.onfile = (file) => {
+    const maxBytes = limits[file.name];
+    if (maxBytes === undefined || failure !== undefined) return;
+    if (out[file.name] !== undefined) {
+      fail(new LoadError(`${call}: the .keras archive holds ${file.name} twice`));
+      return;
+    }
+    const where = `${call}: ${file.name} in the .keras archive`;
+    // Without a compressed size in the header, the whole archive bounds the entry's.
+    const byRatio = ratioLimit(file.size ?? bytes.byteLength);
+    const declared = file.originalSize;
+    if (declared !== undefined && declared > maxBytes) {
+      fail(new LoadError(`${where} declares ${declared} bytes, more than the ${maxBytes} allowed (maxBytes); refused before inflating`));
+      return;
+    }
+    if (declared !== undefined && declared > byRatio) {
+      fail(
+        new LoadError(
+          `${where} declares ${declared} bytes from ${file.size ?? bytes.byteLength} compressed, more than ${MAX_RATIO} times as many; refused before inflating (a zip bomb)`,
+        ),
+      );
+      return;
+    }
+    const cap = Math.min(declared ?? maxBytes, maxBytes, byRatio);
+    // A declared size within the limits is allocated once; an undeclared one grows chunk by chunk.
+    const whole = declared !== undefined ? new Uint8Array(declared) : undefined;
+    const chunks: Uint8Array[] = [];
+    let size = 0;
+    file.ondata = (err, data, final) => {
+      if (failure !== undefined) return;
+      if (err) {
+        fail(new LoadError(`${where} cannot be inflated`, { cause: err }));
+        return;
+      }
+      if (size + data.byteLength > cap) {
+        file.terminate();
+        const what =
+          declared !== undefined
+            ? `more than the ${declared} bytes it declares`
+            : cap === byRatio
+              ? `more than ${MAX_RATIO} times its compressed size`
+              : `more than the ${maxBytes} allowed (maxBytes)`;
+        fail(new LoadError(`${where} inflates to ${what}; refused (a zip bomb or a damaged archive)`));
+        return;
+      }
+      if (whole !== undefined) whole.set(data, size);
+      else chunks.push(data);
+      size += data.byteLength;
+      if (!final) return;
+      if (whole !== undefined) {
+        if (size !== declared) {
+          fail(new LoadError(`${where} inflates to ${size} bytes but declares ${declared}`));
+          return;
+        }
+        out[file.name] = whole;
+        return;
+      }
+      const joined = new Uint8Array(size);
+      let offset = 0;
+      for (const c of chunks) {
+        joined.set(c, offset);
+        offset += c.byteLength;
+      }
+      out[file.name] = joined;
+    };
+    file.start();
+  };
   try {
-    return fflate.unzipSync(bytes, { filter: (file) => names.includes(file.name) });
+    for (let offset = 0; offset < bytes.byteLength && failure === undefined; offset += SLICE) {
+      const end = Math.min(offset + SLICE, bytes.byteLength);
+      unzipper.push(bytes.subarray(offset, end), end === bytes.byteLength);
+    }
   } catch (cause) {
     throw new LoadError(`${call}: the .keras archive is not a readable zip file`, { cause });
   }
+  if (failure !== undefined) throw failure;
+  return out;
 }
 
-/** Reads `config.json` and `model.weights.h5` from a `.keras` archive. */
-export async function readKerasArchive(call: string, bytes: Uint8Array): Promise<KerasArchive> {
-  const files = await unzip(call, bytes, ['config.json', 'model.weights.h5']);
+/** Reads `config.json` and `model.weights.h5` from a `.keras` archive; `model.weights.h5` may inflate to `maxBytes`. */
+export async function readKerasArchive(call: string, bytes: Uint8Array, maxBytes: number): Promise<KerasArchive> {
+  const files = await unzip(call, bytes, { 'config.json': Math.min(MAX_CONFIG_BYTES, maxBytes), 'model.weights.h5': maxBytes });
   const configBytes = files['config.json'];
   const weights = files['model.weights.h5'];
   if (configBytes === undefined || weights === undefined) {
@@ -52,9 +165,9 @@ export async function readKerasArchive(call: string, bytes: Uint8Array): Promise
   return { config, weights };
 }
 
-/** The bytes of `model.weights.h5` inside a `.keras` archive. */
-export async function extractWeightsFromArchive(call: string, bytes: Uint8Array): Promise<Uint8Array> {
-  const files = await unzip(call, bytes, ['model.weights.h5']);
+/** The bytes of `model.weights.h5` inside a `.keras` archive, inflated to at most `maxBytes`. */
+export async function extractWeightsFromArchive(call: string, bytes: Uint8Array, maxBytes: number): Promise<Uint8Array> {
+  const files = await unzip(call, bytes, { 'model.weights.h5': maxBytes });
   const weights = files['model.weights.h5'];
   if (weights === undefined) throw new LoadError(`${call}: the .keras archive lacks model.weights.h5`);
   return weights;

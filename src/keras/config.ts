@@ -8,6 +8,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { IncompatibleModelError, LoadError } from '../errors';
+import { rewriteForInference, type WeightsOf } from './preprocessing';
 
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 type JsonObject = { [key: string]: Json };
@@ -30,13 +31,33 @@ function registered(className: string): boolean {
   return map[className] !== undefined;
 }
 
-/** Translates the whole model config; throws IncompatibleModelError naming every layer tfjs cannot build. */
-export function translateModelConfig(call: string, config: unknown): JsonObject {
+/** Options of {@link translateModelConfig}. */
+export interface TranslateOptions {
+  /** Values of a layer's weights in the weights file, by layer name (a `Normalization` folds them into its config). */
+  readonly weightsOf?: WeightsOf;
+  /** Receives the names of the layers whose file weights were folded into the topology. */
+  readonly folded?: string[];
+}
+
+/** What the translation of one model needs along the way. */
+interface Context {
+  readonly call: string;
+  readonly unsupported: string[];
+  readonly weightsOf: WeightsOf;
+  readonly folded: string[];
+}
+
+/**
+ * Translates the whole model config; throws IncompatibleModelError naming every layer tfjs cannot build. Keras
+ * preprocessing and augmentation layers become what they compute at inference (see preprocessing.ts).
+ */
+export function translateModelConfig(call: string, config: unknown, options: TranslateOptions = {}): JsonObject {
   if (!isObject(config) || typeof config.class_name !== 'string' || !isObject(config.config)) {
     throw new LoadError(`${call}: the model config has no class_name/config (not a Keras model config)`);
   }
   const unsupported: string[] = [];
-  const model = translateModel(call, config, unsupported);
+  const context: Context = { call, unsupported, weightsOf: options.weightsOf ?? (() => undefined), folded: options.folded ?? [] };
+  const model = translateModel(context, config);
   if (unsupported.length > 0) {
     throw new IncompatibleModelError(
       `${call}: tfjs-layers cannot build ${unsupported.length === 1 ? 'layer' : 'layers'} ${unsupported.join(', ')}`,
@@ -45,10 +66,11 @@ export function translateModelConfig(call: string, config: unknown): JsonObject 
   return model;
 }
 
-function translateModel(call: string, entry: JsonObject, unsupported: string[]): JsonObject {
+function translateModel(context: Context, entry: JsonObject): JsonObject {
+  const { call } = context;
   const className = entry.class_name as string;
   const config = entry.config as JsonObject;
-  if (className === 'Sequential') return translateSequential(call, entry, unsupported);
+  if (className === 'Sequential') return translateSequential(context, entry);
   if (className !== 'Functional' && className !== 'Model') {
     throw new IncompatibleModelError(`${call}: the model is a ${className}; only Functional and Sequential models load`);
   }
@@ -62,15 +84,70 @@ function translateModel(call: string, entry: JsonObject, unsupported: string[]):
       .map((l) => (isObject(l.config) && typeof l.config.name === 'string' ? l.config.name : l.name)),
   );
   const shift = keras3 ? nested : new Set<Json | undefined>();
+  // Layers removed at inference: consumers of their outputs read their inputs instead.
+  const removed = new Map<string, Json[]>();
+  const kept: JsonObject[] = [];
+  for (const layer of layers) {
+    const name = layerNameOf(layer);
+    const rewrite = rewriteForInference(layer, context.weightsOf);
+    if (rewrite.kind === 'drop') {
+      removed.set(name, translateInbound(layer.inbound_nodes, shift));
+      continue;
+    }
+    if (rewrite.kind === 'refuse') {
+      context.unsupported.push(`'${name}' (${rewrite.reason})`);
+      continue;
+    }
+    if (rewrite.kind === 'replace') {
+      if (rewrite.folded) context.folded.push(name);
+      kept.push({ class_name: rewrite.className, config: rewrite.config, name, inbound_nodes: translateInbound(layer.inbound_nodes, shift) });
+      continue;
+    }
+    kept.push(translateLayerEntry(context, layer, true, shift));
+  }
+  const bypass = (ref: Json): Json => bypassRemoved(context, ref, removed, shift);
+  for (const layer of kept) {
+    if (Array.isArray(layer.inbound_nodes)) {
+      layer.inbound_nodes = layer.inbound_nodes.map((node) => (Array.isArray(node) ? node.map(bypass) : node));
+    }
+  }
   return {
     class_name: 'Model',
     config: {
       name: config.name ?? 'model',
-      layers: layers.map((l) => translateLayerEntry(call, l, unsupported, true, shift)),
+      layers: kept,
       input_layers: listOfRefs(config.input_layers).map((r) => shiftRef(r, shift)),
-      output_layers: listOfRefs(config.output_layers).map((r) => shiftRef(r, shift)),
+      output_layers: listOfRefs(config.output_layers).map((r) => bypass(shiftRef(r, shift))),
     },
   };
+}
+
+function layerNameOf(entry: JsonObject): string {
+  const config = isObject(entry.config) ? entry.config : {};
+  return typeof config.name === 'string' ? config.name : typeof entry.name === 'string' ? entry.name : '?';
+}
+
+/**
+ * A reference `[name, node, tensor, kwargs?]` to the output of a removed layer, replaced by that layer's own input
+ * (through chains of removed layers); the consumer's kwargs stay.
+ */
+function bypassRemoved(context: Context, ref: Json, removed: ReadonlyMap<string, Json[]>, shift: ReadonlySet<Json | undefined>): Json {
+  let current = ref;
+  for (let depth = 0; depth < 1000; depth++) {
+    if (!Array.isArray(current) || typeof current[0] !== 'string') return current;
+    const nodes = removed.get(current[0]);
+    if (nodes === undefined) return current;
+    // References to nested models were shifted by one node; the removed model's own node list was not.
+    const index = (current[1] as number) - (shift.has(current[0]) ? 1 : 0);
+    const node = nodes[index];
+    const input = Array.isArray(node) && node.length === 1 ? node[0] : undefined;
+    if (!Array.isArray(input)) {
+      context.unsupported.push(`'${current[0]}' (a layer removed at inference whose call has ${Array.isArray(node) ? node.length : 0} inputs)`);
+      return current;
+    }
+    current = [input[0] ?? null, input[1] ?? 0, input[2] ?? 0, ...current.slice(3)];
+  }
+  return current;
 }
 
 /** `[name, nodeIndex, tensorIndex, ...]` with nodeIndex + 1 when `name` is a nested model in `shift`. */
@@ -79,21 +156,36 @@ function shiftRef(ref: Json, shift: ReadonlySet<Json | undefined>): Json {
   return [ref[0] as Json, ref[1] + 1, ...ref.slice(2)];
 }
 
-function translateSequential(call: string, entry: JsonObject, unsupported: string[]): JsonObject {
+function translateSequential(context: Context, entry: JsonObject): JsonObject {
   const config = entry.config as JsonObject;
   const raw = (Array.isArray(config.layers) ? config.layers : []).filter(isObject);
   let batchShape: Json | undefined;
   const layers: JsonObject[] = [];
   for (const l of raw) {
-    if (l.class_name === 'InputLayer' && isObject(l.config)) {
-      batchShape = l.config.batch_shape ?? l.config.batch_input_shape;
+    const layerConfig = isObject(l.config) ? l.config : {};
+    if (l.class_name === 'InputLayer') {
+      batchShape = layerConfig.batch_shape ?? layerConfig.batch_input_shape;
       continue;
     }
-    const t = translateLayerEntry(call, l, unsupported, false);
+    const rewrite = rewriteForInference(l, context.weightsOf);
+    let t: JsonObject;
+    if (rewrite.kind === 'drop') {
+      // A removed first layer may have carried the model's input shape (Keras 2 Sequential without an InputLayer).
+      if (layers.length === 0) batchShape ??= layerConfig.batch_shape ?? layerConfig.batch_input_shape;
+      continue;
+    } else if (rewrite.kind === 'refuse') {
+      context.unsupported.push(`'${layerNameOf(l)}' (${rewrite.reason})`);
+      continue;
+    } else if (rewrite.kind === 'replace') {
+      if (rewrite.folded) context.folded.push(layerNameOf(l));
+      t = { class_name: rewrite.className, config: { ...rewrite.config } };
+    } else {
+      t = translateLayerEntry(context, l, false);
+    }
     if (layers.length === 0 && batchShape !== undefined && isObject(t.config)) t.config.batch_input_shape = batchShape;
     layers.push(t);
   }
-  if (layers.length === 0 && unsupported.length === 0) throw new LoadError(`${call}: the Sequential model has no layers`);
+  if (layers.length === 0 && context.unsupported.length === 0) throw new LoadError(`${context.call}: the Sequential model has no layers`);
   const first = layers[0];
   if (first !== undefined && isObject(first.config) && first.config.batch_input_shape === undefined) {
     const build = isObject(config.build_input_shape) ? undefined : config.build_input_shape;
@@ -110,17 +202,17 @@ function listOfRefs(v: Json | undefined): Json[] {
 }
 
 function translateLayerEntry(
-  call: string,
+  context: Context,
   entry: JsonObject,
-  unsupported: string[],
   functional: boolean,
   shift: ReadonlySet<Json | undefined> = new Set(),
 ): JsonObject {
+  const { unsupported } = context;
   const rawClass = typeof entry.class_name === 'string' ? entry.class_name : '?';
   const config = isObject(entry.config) ? entry.config : {};
   const layerName = typeof config.name === 'string' ? config.name : typeof entry.name === 'string' ? entry.name : '?';
   if (rawClass === 'Functional' || rawClass === 'Sequential' || rawClass === 'Model') {
-    const nested = translateModel(call, entry, unsupported);
+    const nested = translateModel(context, entry);
     if (functional) {
       nested.name = layerName;
       nested.inbound_nodes = translateInbound(entry.inbound_nodes, shift);

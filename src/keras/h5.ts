@@ -4,6 +4,7 @@
  */
 import { LoadError, TlKitError, UnsupportedError } from '../errors';
 import { importOptional } from '../internal/optional-import';
+import { isNode } from '../internal/env';
 
 const SIGNATURE = [0x89, 0x48, 0x44, 0x46, 0x0d, 0x0a, 0x1a, 0x0a];
 
@@ -56,9 +57,66 @@ async function loadH5wasm(call: string): Promise<H5wasmModule> {
   }
 }
 
+interface ErrorSwitch {
+  activate_throwing_error_handler?: () => number;
+  deactivate_throwing_error_handler?: () => number;
+}
+
+/**
+ * Runs one synchronous h5wasm call without letting it print. HDF5 prints its error stack to stderr by default, which
+ * h5wasm's Emscripten runtime sends to the console; a library must not. During the call HDF5 raises errors as
+ * exceptions instead (h5wasm's throwing error handler) and, in Node, anything written to stdout or stderr is
+ * captured; a failure carries the captured text in its message. No other JavaScript runs during the call, so nothing
+ * else is silenced.
+ */
+function quiet<T>(h5: H5wasmModule, what: string, fn: () => T): T {
+  const module = h5.Module as unknown as ErrorSwitch | undefined;
+  const captured: string[] = [];
+  const proc = isNode() ? (globalThis as { process?: NodeJS.Process }).process : undefined;
+  const streams = proc === undefined ? [] : [proc.stdout, proc.stderr];
+  const writes = streams.map((s) => s.write);
+  for (const stream of streams) {
+    stream.write = ((chunk: unknown, ...rest: unknown[]) => {
+      captured.push(typeof chunk === 'string' ? chunk : new TextDecoder().decode(chunk as Uint8Array));
+      const callback = rest.find((r) => typeof r === 'function') as (() => void) | undefined;
+      callback?.();
+      return true;
+    }) as typeof stream.write;
+  }
+  module?.activate_throwing_error_handler?.();
+  try {
+    return fn();
+  } catch (cause) {
+    const text = [cause instanceof Error ? cause.message : String(cause), ...captured].join('\n');
+    throw new H5CallError(what, summarise(text), cause);
+  } finally {
+    module?.deactivate_throwing_error_handler?.();
+    streams.forEach((s, i) => (s.write = writes[i] as typeof s.write));
+  }
+}
+
+/** The innermost HDF5 reason of an error stack ("bad superblock version number"), or its first line. */
+function summarise(text: string): string {
+  const reasons = [...text.matchAll(/in (\w+)\(\): ([^\n]+)/g)].map((m) => m[2]?.trim() ?? '');
+  const last = reasons[reasons.length - 1];
+  if (last) return last;
+  return text.split('\n').find((line) => line.trim() !== '')?.trim().slice(0, 200) ?? 'unknown HDF5 error';
+}
+
+/** An h5wasm call that failed: `detail` is HDF5's own reason, the cause keeps h5wasm's full error. */
+class H5CallError extends Error {
+  constructor(
+    readonly what: string,
+    readonly detail: string,
+    cause: unknown,
+  ) {
+    super(`${what}: ${detail}`, { cause });
+  }
+}
+
 /**
  * Opens HDF5 bytes, calls `use` with the root group, then closes the file and frees its memory. Dataset values must
- * be read before the promise `use` returns settles.
+ * be read before the promise `use` returns settles. Nothing is printed: HDF5's diagnostics end up in the error.
  */
 export async function withH5File<T>(
   call: string,
@@ -76,19 +134,24 @@ export async function withH5File<T>(
   try {
     fs.writeFile(name, bytes);
     try {
-      file = new h5.File(name, 'r');
+      file = quiet(h5, 'open', () => new h5.File(name, 'r'));
     } catch (cause) {
-      throw new LoadError(`${call}: the data is not a readable HDF5 file (${bytes.byteLength} bytes)`, { cause });
+      const detail = cause instanceof H5CallError ? ` (${cause.detail})` : '';
+      throw new LoadError(`${call}: the data is not a readable HDF5 file (${bytes.byteLength} bytes)${detail}`, { cause });
     }
     try {
       return await use(wrapGroup(h5, file));
     } catch (cause) {
       if (cause instanceof TlKitError) throw cause;
-      throw new LoadError(`${call}: could not read the HDF5 file`, { cause });
+      const detail = cause instanceof H5CallError ? ` (${cause.what}: ${cause.detail})` : '';
+      throw new LoadError(`${call}: could not read the HDF5 file${detail}`, { cause });
     }
   } finally {
     try {
-      file?.close();
+      const opened = file;
+      if (opened !== undefined) quiet(h5, 'close', () => opened.close());
+    } catch {
+      // closing a file that failed to read: nothing more to free
     } finally {
       try {
         fs.unlink(name);
@@ -101,37 +164,40 @@ export async function withH5File<T>(
 
 function wrapGroup(h5: H5wasmModule, group: InstanceType<H5wasmModule['Group']>): H5Group {
   const attrs: Record<string, unknown> = {};
-  for (const [key, attr] of Object.entries(group.attrs)) attrs[key] = normaliseAttr(attr.value);
+  quiet(h5, `attributes of ${group.path}`, () => {
+    for (const [key, attr] of Object.entries(group.attrs)) attrs[key] = normaliseAttr(attr.value);
+  });
   let children: Map<string, H5Group | H5Dataset> | undefined;
   return {
     kind: 'group',
     attrs,
     get children() {
       if (children === undefined) {
-        children = new Map();
-        for (const key of group.keys()) {
-          const entity = group.get(key);
-          if (entity instanceof h5.Group) children.set(key, wrapGroup(h5, entity));
-          else if (entity instanceof h5.Dataset) children.set(key, wrapDataset(entity));
+        const found = new Map<string, H5Group | H5Dataset>();
+        for (const key of quiet(h5, `members of ${group.path}`, () => group.keys())) {
+          const entity = quiet(h5, `${group.path}/${key}`, () => group.get(key));
+          if (entity instanceof h5.Group) found.set(key, wrapGroup(h5, entity));
+          else if (entity instanceof h5.Dataset) found.set(key, wrapDataset(h5, entity));
         }
+        children = found;
       }
       return children;
     },
   };
 }
 
-function wrapDataset(dataset: InstanceType<H5wasmModule['Dataset']>): H5Dataset {
+function wrapDataset(h5: H5wasmModule, dataset: InstanceType<H5wasmModule['Dataset']>): H5Dataset {
   return {
     kind: 'dataset',
-    shape: dataset.shape ?? [],
+    shape: quiet(h5, `shape of ${dataset.path}`, () => dataset.shape) ?? [],
     read() {
-      const value = dataset.value;
+      const value = quiet(h5, `values of ${dataset.path}`, () => dataset.value);
       if (value instanceof Float32Array) return value;
       if (ArrayBuffer.isView(value) && !(value instanceof DataView)) {
         return Float32Array.from(value as unknown as ArrayLike<number>, Number);
       }
-      if (typeof value === 'number') return Float32Array.of(value);
-      throw new LoadError(`dataset ${dataset.path} holds ${String(dataset.dtype)} values, not numbers`);
+      if (typeof value === 'number' || typeof value === 'bigint') return Float32Array.of(Number(value));
+      throw new LoadError(`dataset ${dataset.path} holds ${String(quiet(h5, 'dtype', () => dataset.dtype))} values, not numbers`);
     },
   };
 }

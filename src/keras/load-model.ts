@@ -2,18 +2,20 @@
  * `loadKerasModel`: a Keras 3 `.keras` archive, or a full-model `.h5` file (Keras 2 or 3 `model.save`), as a
  * tfjs-layers model with its weights.
  */
-import * as tfl from '@tensorflow/tfjs-layers';
+import type * as tfl from '@tensorflow/tfjs-layers';
 import { IncompatibleModelError, InvalidArgumentError, LoadError, TlKitError } from '../errors';
-import { checkOptionsObject } from '../internal/validate';
+import { checkOptionKeys, checkOptionsObject } from '../internal/validate';
 import { readKerasArchive, isZip } from './archive';
-import { translateModelConfig } from './config';
+import { translateModelConfig, type TranslateOptions } from './config';
 import { withH5File } from './h5';
 import { assignWeights } from './load-weights';
-import { isKerasFileSource, readSourceBytes, type KerasFileSource } from './source';
+import { isKerasFileSource, readLimits, readSourceBytes, type KerasFileSource, type KerasReadOptions } from './source';
+import { buildLayersModel } from '../models/load-layers';
+import { rootReason } from '../internal/cause';
 import { readWeightFile } from './weight-file';
 
 /** Options of {@link loadKerasModel}. */
-export interface LoadKerasModelOptions {
+export interface LoadKerasModelOptions extends KerasReadOptions {
   /**
    * Load the architecture only and keep tfjs's random initial weights.
    * @defaultValue false
@@ -23,12 +25,13 @@ export interface LoadKerasModelOptions {
 
 const CALL = 'loadKerasModel';
 
-async function buildFromConfig(config: unknown): Promise<tfl.LayersModel> {
-  const topology = translateModelConfig(CALL, config);
+async function buildFromConfig(config: unknown, options: TranslateOptions): Promise<tfl.LayersModel> {
+  const topology = translateModelConfig(CALL, config, options);
   try {
-    return await tfl.models.modelFromJSON({ modelTopology: { ...topology, keras_version: '2.15.0', backend: 'tensorflow' } });
+    return await buildLayersModel(CALL, { ...topology, keras_version: '2.15.0', backend: 'tensorflow' }, 'the Keras model');
   } catch (cause) {
-    const detail = cause instanceof Error ? cause.message : String(cause);
+    if (cause instanceof IncompatibleModelError) throw cause;
+    const detail = rootReason(cause);
     throw new IncompatibleModelError(`${CALL}: tfjs-layers could not build the model from its Keras config: ${detail}`, {
       cause,
     });
@@ -45,7 +48,8 @@ async function buildFromConfig(config: unknown): Promise<tfl.LayersModel> {
  * @param options - see {@link LoadKerasModelOptions}.
  * @returns the model, owned by the caller.
  * @throws {@link InvalidArgumentError} for a bad source or option.
- * @throws {@link LoadError} when the file cannot be read, is not a Keras model file, or holds only weights.
+ * @throws {@link LoadError} when the file cannot be read or downloaded (timeout included), is larger than
+ *   `maxBytes` (or is an archive whose entries inflate past it), is not a Keras model file, or holds only weights.
  * @throws {@link IncompatibleModelError} naming the layers tfjs-layers cannot build, or when weights do not fit.
  * @throws {@link UnsupportedError} when the optional peer `h5wasm` (or `fflate` for `.keras`) is not installed.
  * @example
@@ -60,13 +64,15 @@ export async function loadKerasModel(source: KerasFileSource, options: LoadKeras
     throw new InvalidArgumentError(CALL, 'source', 'a path, a URL, an ArrayBuffer or a Uint8Array', source);
   }
   checkOptionsObject(CALL, options);
+  checkOptionKeys<LoadKerasModelOptions>(CALL, options, { skipWeights: true, maxBytes: true, timeoutMs: true });
   const skipWeights = options.skipWeights ?? false;
   if (typeof skipWeights !== 'boolean') throw new InvalidArgumentError(CALL, 'skipWeights', 'a boolean', skipWeights);
-  const bytes = await readSourceBytes(CALL, 'source', source);
+  const limits = readLimits(CALL, options);
+  const bytes = await readSourceBytes(CALL, 'source', source, limits);
   let config: unknown;
   let weights: Uint8Array;
   if (isZip(bytes)) {
-    const archive = await readKerasArchive(CALL, bytes);
+    const archive = await readKerasArchive(CALL, bytes, limits.maxBytes);
     config = archive.config;
     weights = archive.weights;
   } else {
@@ -83,14 +89,20 @@ export async function loadKerasModel(source: KerasFileSource, options: LoadKeras
       }
     });
   }
-  const model = await buildFromConfig(config);
-  if (skipWeights) return model;
-  try {
-    await withH5File(CALL, weights, (root) => assignWeights(CALL, model, readWeightFile(CALL, root), 'auto'));
-    return model;
-  } catch (err) {
-    model.dispose();
-    if (err instanceof TlKitError) throw err;
-    throw new LoadError(`${CALL}: could not assign the weights`, { cause: err });
-  }
+  // The weights file is opened before building: a Normalization folds its values into the topology.
+  return withH5File(CALL, weights, async (root) => {
+    const file = readWeightFile(CALL, root);
+    const folded: string[] = [];
+    const weightsOf = (name: string) => file.layers.find((l) => l.name === name)?.weights.map((w) => w.dataset.read());
+    const model = await buildFromConfig(config, { weightsOf, folded });
+    if (skipWeights) return model;
+    try {
+      assignWeights(CALL, model, file, 'auto', new Set(folded));
+      return model;
+    } catch (err) {
+      model.dispose();
+      if (err instanceof TlKitError) throw err;
+      throw new LoadError(`${CALL}: could not assign the weights`, { cause: err });
+    }
+  });
 }

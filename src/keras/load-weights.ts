@@ -5,9 +5,17 @@
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { IncompatibleModelError, InvalidArgumentError } from '../errors';
-import { checkOneOf, checkOptionsObject } from '../internal/validate';
+import { checkOneOf, checkOptionKeys, checkOptionsObject } from '../internal/validate';
 import { withH5File } from './h5';
-import { isKerasFileSource, readSourceBytes, type KerasFileSource } from './source';
+import {
+  DEFAULT_READ_LIMITS,
+  isKerasFileSource,
+  readLimits,
+  readSourceBytes,
+  type KerasFileSource,
+  type KerasReadOptions,
+  type ReadLimits,
+} from './source';
 import { readWeightFile, type FileLayer, type WeightFile } from './weight-file';
 import { extractWeightsFromArchive, isZip } from './archive';
 
@@ -15,7 +23,7 @@ import { extractWeightsFromArchive, isZip } from './archive';
 export type KerasWeightMatch = 'auto' | 'name' | 'order';
 
 /** Options of {@link loadKerasWeights}. */
-export interface LoadKerasWeightsOptions {
+export interface LoadKerasWeightsOptions extends KerasReadOptions {
   /**
    * How file layers are paired with model layers:
    * - `'name'`: by layer name (Keras's `by_name=True`); layers of the file that the model lacks are ignored.
@@ -41,7 +49,9 @@ const CALL = 'loadKerasWeights';
  * @param options - see {@link LoadKerasWeightsOptions}.
  * @returns the number of weight tensors assigned.
  * @throws {@link InvalidArgumentError} for a bad model, source or option.
- * @throws {@link LoadError} when the file cannot be read or holds no Keras weights.
+ * @throws {@link LoadError} when the file cannot be read or downloaded (timeout included), is larger than `maxBytes`
+ *   (or is a `.keras` archive whose weights inflate past it), or holds no Keras weights; HDF5's own diagnostics are in
+ *   the message, never on the console.
  * @throws {@link IncompatibleModelError} when layers or shapes do not match, naming the first that differs.
  * @throws {@link UnsupportedError} when the optional peer `h5wasm` (or `fflate` for `.keras`) is not installed.
  * @example
@@ -61,9 +71,11 @@ export async function loadKerasWeights(
     throw new InvalidArgumentError(CALL, 'source', 'a path, a URL, an ArrayBuffer or a Uint8Array', source);
   }
   checkOptionsObject(CALL, options);
+  checkOptionKeys<LoadKerasWeightsOptions>(CALL, options, { match: true, maxBytes: true, timeoutMs: true });
   const match = options.match ?? 'auto';
   checkOneOf(CALL, 'match', match, ['auto', 'name', 'order'] as const);
-  return loadWeightsFrom(CALL, 'source', model, source, match);
+  const limits = readLimits(CALL, options);
+  return loadWeightsFrom(CALL, 'source', model, source, match, limits);
 }
 
 /** The body of {@link loadKerasWeights} for already validated arguments; errors name `call` and `option`. Internal. */
@@ -73,9 +85,10 @@ export async function loadWeightsFrom(
   model: tfl.LayersModel,
   source: KerasFileSource,
   match: KerasWeightMatch,
+  limits: ReadLimits = DEFAULT_READ_LIMITS,
 ): Promise<number> {
-  let bytes = await readSourceBytes(call, option, source);
-  if (isZip(bytes)) bytes = await extractWeightsFromArchive(call, bytes);
+  let bytes = await readSourceBytes(call, option, source, limits);
+  if (isZip(bytes)) bytes = await extractWeightsFromArchive(call, bytes, limits.maxBytes);
   return withH5File(call, bytes, (root) => assignWeights(call, model, readWeightFile(call, root), match));
 }
 
@@ -106,8 +119,19 @@ function modelLayers(model: tfl.LayersModel, prefix: string, out: ModelLayer[]):
   }
 }
 
-/** Pairs model layers with file layers, checks every shape, then assigns. Returns the number of tensors set. */
-export function assignWeights(call: string, model: tfl.LayersModel, file: WeightFile, match: KerasWeightMatch): number {
+/**
+ * Pairs model layers with file layers, checks every shape, then assigns. File layers named in `ignore` take no part.
+ * Returns the number of tensors set.
+ */
+export function assignWeights(
+  call: string,
+  model: tfl.LayersModel,
+  weightFile: WeightFile,
+  match: KerasWeightMatch,
+  ignore: ReadonlySet<string> = new Set(),
+): number {
+  // Layers whose weights became part of the topology (a folded Normalization) are not the model's to assign.
+  const file = ignore.size === 0 ? weightFile : { ...weightFile, layers: weightFile.layers.filter((l) => !ignore.has(l.name)) };
   const mine: ModelLayer[] = [];
   modelLayers(model, 'layers', mine);
   const byName = new Map(file.layers.map((l) => [l.name, l]));

@@ -1,9 +1,11 @@
 /**
  * Turns a Keras file source (bytes, a URL, or a path in Node) into bytes. Internal.
  */
-import { InvalidArgumentError, LoadError, UnsupportedError } from '../errors';
+import { InvalidArgumentError, LoadError, TlKitError, UnsupportedError } from '../errors';
+import { DEFAULT_TIMEOUT_MS, HttpStatusError, fetchBytes, isTimeout } from '../io/fetch';
 import { isNode } from '../internal/env';
 import { rootReason } from '../internal/cause';
+import { namedBy } from '../internal/named-error';
 
 /**
  * Where a Keras file comes from: its bytes, an `http(s)://` URL, a `file://` URL, or a file path (Node only).
@@ -27,8 +29,61 @@ export function describeSource(source: KerasFileSource): string {
   return `${source.byteLength} bytes`;
 }
 
-/** Reads `source` into bytes. Paths and `file://` URLs need Node (node:fs is imported lazily). */
-export async function readSourceBytes(call: string, option: string, source: KerasFileSource): Promise<Uint8Array> {
+/**
+ * Default of the `maxBytes` option of the Keras loaders (2 GiB): the largest file, download or `.keras` archive
+ * entry they read. Keras's largest published application files stay well below it.
+ */
+export const MAX_KERAS_FILE_BYTES = 2 * 1024 ** 3;
+
+/** Limits on reading one Keras file. */
+export interface ReadLimits {
+  /** Most bytes read from a file or download (and inflated from an archive entry). */
+  readonly maxBytes: number;
+  /** Longest wait for a response and for each chunk of a download, in ms. */
+  readonly timeoutMs: number;
+}
+
+/** The limits to use when the caller set none. */
+export const DEFAULT_READ_LIMITS: ReadLimits = { maxBytes: MAX_KERAS_FILE_BYTES, timeoutMs: DEFAULT_TIMEOUT_MS };
+
+/** The two size and time options every Keras loader takes. */
+export interface KerasReadOptions {
+  /**
+   * Most bytes read from the file or download, and inflated from a `.keras` archive entry; a larger file, or an
+   * archive entry that inflates further (a zip bomb), is refused with a `LoadError` before it costs more memory.
+   * @defaultValue 2147483648 (2 GiB)
+   */
+  readonly maxBytes?: number;
+  /**
+   * For URL sources: longest wait, in milliseconds, for the response and for each chunk of the body.
+   * @defaultValue 30000
+   */
+  readonly timeoutMs?: number;
+}
+
+/** Validates `maxBytes` and `timeoutMs` of a Keras loader's options and returns the limits to use. */
+export function readLimits(call: string, options: KerasReadOptions): ReadLimits {
+  const { maxBytes, timeoutMs } = options;
+  if (maxBytes !== undefined && !(Number.isSafeInteger(maxBytes) && maxBytes > 0)) {
+    throw new InvalidArgumentError(call, 'maxBytes', 'a positive integer number of bytes', maxBytes);
+  }
+  if (timeoutMs !== undefined && !isTimeout(timeoutMs)) {
+    throw new InvalidArgumentError(call, 'timeoutMs', 'a number of milliseconds in (0, 86400000]', timeoutMs);
+  }
+  return { maxBytes: maxBytes ?? MAX_KERAS_FILE_BYTES, timeoutMs: timeoutMs ?? DEFAULT_TIMEOUT_MS };
+}
+
+/**
+ * Reads `source` into bytes, at most `limits.maxBytes` of them. Paths and `file://` URLs need Node (node:fs is
+ * imported lazily) and must be regular files: a FIFO or device is refused without blocking on it. URLs are
+ * downloaded with the download timeout; redirects are followed (the URL names one file, with no manifest).
+ */
+export async function readSourceBytes(
+  call: string,
+  option: string,
+  source: KerasFileSource,
+  limits: ReadLimits = DEFAULT_READ_LIMITS,
+): Promise<Uint8Array> {
   if (source instanceof Uint8Array) return source;
   if (source instanceof ArrayBuffer) return new Uint8Array(source);
   if (!isKerasFileSource(source)) {
@@ -36,29 +91,44 @@ export async function readSourceBytes(call: string, option: string, source: Kera
   }
   const href = source instanceof URL ? source.href : source;
   if (/^https?:\/\//i.test(href)) {
-    let response: Response;
     try {
-      response = await fetch(href);
+      return await fetchBytes(href, { fetch: globalThis.fetch.bind(globalThis), timeoutMs: limits.timeoutMs }, limits.maxBytes, 'maxBytes allows');
     } catch (cause) {
+      if (cause instanceof HttpStatusError) {
+        throw new LoadError(`${call}: fetching ${href} failed with HTTP ${cause.status}`, { cause });
+      }
+      if (cause instanceof TlKitError) throw namedBy(call, cause);
       throw new LoadError(`${call}: could not fetch ${href}`, { cause });
-    }
-    if (!response.ok) throw new LoadError(`${call}: fetching ${href} failed with HTTP ${response.status}`);
-    try {
-      return new Uint8Array(await response.arrayBuffer());
-    } catch (cause) {
-      throw new LoadError(`${call}: the download of ${href} was interrupted`, { cause });
     }
   }
   if (!isNode()) {
     throw new UnsupportedError(`${call}: ${option} ${JSON.stringify(href)} is a file path; in a browser pass a URL or bytes`);
   }
-  const { readFile } = await import('node:fs/promises');
+  const fs = await import('node:fs/promises');
+  const { constants } = await import('node:fs');
   const { fileURLToPath } = await import('node:url');
   const path = /^file:\/\//i.test(href) ? fileURLToPath(href) : href;
+  let bytes: Uint8Array;
   try {
-    return new Uint8Array(await readFile(path));
+    // O_NONBLOCK: opening a FIFO for reading would otherwise wait for a writer forever.
+    const handle = await fs.open(path, constants.O_RDONLY | (constants.O_NONBLOCK ?? 0));
+    try {
+      const info = await handle.stat();
+      if (!info.isFile()) throw new LoadError(`${call}: ${JSON.stringify(path)} is not a regular file`);
+      if (info.size > limits.maxBytes) {
+        throw new LoadError(`${call}: ${JSON.stringify(path)} has ${info.size} bytes, more than maxBytes (${limits.maxBytes})`);
+      }
+      bytes = new Uint8Array(await handle.readFile());
+    } finally {
+      await handle.close();
+    }
   } catch (cause) {
+    if (cause instanceof TlKitError) throw cause;
     const hint = option === 'weights' && !/[\\/.]/.test(path) ? " (weights must be null, 'imagenet', or a path, URL or bytes of a weights file)" : '';
     throw new LoadError(`${call}: could not read ${JSON.stringify(path)} (${rootReason(cause)})${hint}`, { cause });
   }
+  if (bytes.byteLength > limits.maxBytes) {
+    throw new LoadError(`${call}: ${JSON.stringify(path)} grew past maxBytes (${limits.maxBytes}) while it was read`);
+  }
+  return bytes;
 }

@@ -7,16 +7,19 @@
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import type { PreprocessingMode } from '../data/types';
-import { InvalidArgumentError, LoadError, TlKitError, UnsupportedError } from '../errors';
+import { InvalidArgumentError, LoadError, TlKitError } from '../errors';
 import { checkOptionKeys, checkOptionsObject } from '../internal/validate';
-import { fileLoadHandler } from '../io/file-handler';
+import { fileLoadHandlerFor, toFsPath } from '../io/file-handler';
+import { layersModelFromArtifacts } from './load-layers';
+import { loadGraph, type GraphModelLoader } from './load-graph';
+import { isNode } from '../internal/env';
 import { checkHttpLoadOptions, httpLoadHandler } from '../io/http';
 import type { BaseSpec, GraphModelLike } from './base-spec';
 import { registerTlKitClasses } from './wrapper-model';
 import { findKnownBase, KNOWN_BASES, type KnownBase } from './registry';
 import { closestNames } from '../internal/suggest';
-import { importOptional } from '../internal/optional-import';
 import { rootReason } from '../internal/cause';
+import { namedBy } from '../internal/named-error';
 
 /** Options of {@link loadBase}. Options override what the registry (for a known name) says. */
 export interface LoadBaseOptions {
@@ -66,6 +69,17 @@ export interface LoadBaseOptions {
    */
   readonly onProgress?: (fraction: number) => void;
   /**
+   * For http(s) sources: longest wait, in milliseconds, for each response and for each chunk of a body.
+   * @defaultValue 30000
+   */
+  readonly timeoutMs?: number;
+  /**
+   * For http(s) sources: more origins (`https://host[:port]`) that redirects may lead to, besides the model.json's
+   * own (a registry entry adds the hosts its provider redirects to).
+   * @defaultValue none
+   */
+  readonly allowedOrigins?: readonly string[];
+  /**
    * Builds a graph model from an IOHandler: pass `loadGraphModel` from `@tensorflow/tfjs-converter`. Needed in a
    * browser bundle (tl-kit keeps the optional converter out of bundlers' sight, so an app that loads no graph model
    * need not install it); in Node the converter is imported by itself when installed.
@@ -74,28 +88,43 @@ export interface LoadBaseOptions {
   readonly loadGraphModel?: GraphModelLoader;
 }
 
-/** A function that builds a graph model from an IOHandler, such as tfjs-converter's `loadGraphModel`. */
-export type GraphModelLoader = (handler: tf.io.IOHandler) => Promise<GraphModelLike>;
+export type { GraphModelLoader } from './load-graph';
 
 const CALL = 'loadBase';
 
 /** Every LoadBaseOptions name, so a misspelt one is refused. */
-const OPTION_KEYS: Readonly<Record<keyof LoadBaseOptions, true>> = { inputShape: true, preprocessing: true, cutAt: true, outputNode: true, name: true, format: true, cacheDir: true, fetch: true, onProgress: true, loadGraphModel: true };
+const OPTION_KEYS: Readonly<Record<keyof LoadBaseOptions, true>> = {
+  inputShape: true,
+  preprocessing: true,
+  cutAt: true,
+  outputNode: true,
+  name: true,
+  format: true,
+  cacheDir: true,
+  fetch: true,
+  onProgress: true,
+  timeoutMs: true,
+  allowedOrigins: true,
+  loadGraphModel: true,
+};
 
 /**
  * Loads a pretrained base: a registry name (see {@link KNOWN_BASES}), an `http(s)://` URL, a `file://` URL or path
- * (Node, no tfjs-node needed), or a tfjs IOHandler, in layers or graph format. Graph models need the optional peer
- * `@tensorflow/tfjs-converter`, imported only then.
+ * of a `model.json` or of its folder (Node, no tfjs-node needed), or a tfjs IOHandler, in layers or graph format.
+ * Graph models need the optional peer `@tensorflow/tfjs-converter`, imported only then.
  *
- * Every source goes through the same safety checks: weight paths may not leave the model's folder, and shard sizes
- * must match the manifest's shapes and dtypes before any tensor is allocated.
+ * Every source goes through the same safety checks: weight paths may not leave the model's folder (nor redirects
+ * its origin), shard sizes must match the manifest's shapes and dtypes, and every weight must match the topology in
+ * name, shape and dtype, before any weight tensor is allocated. A failed load frees every tensor it made.
  *
  * @param source - registry name, URL, path or IOHandler.
  * @param options - facts about the base (input size, preprocessing, cut layer) and download settings.
  * @returns a {@link BaseSpec} for `Wrapper`; its `model` belongs to the caller (dispose it when done).
  * @throws {@link InvalidArgumentError} for an unknown registry name (listing the closest), a bad option, or a
- *   `cutAt` the model lacks; {@link LoadError}, {@link UnsafeModelError} when loading fails or is refused;
- *   {@link UnsupportedError} for a graph model without `@tensorflow/tfjs-converter` installed.
+ *   `cutAt` the model lacks; {@link LoadError}, {@link UnsafeModelError} when loading fails or is refused (a
+ *   weight that does not fit the topology is named, with the shape and dtype each side has);
+ *   {@link IncompatibleModelError} for layer classes tfjs-layers does not know; {@link UnsupportedError} for a graph
+ *   model without `@tensorflow/tfjs-converter` installed. Every message starts with `loadBase:`.
  * @example
  * ```ts
  * import { loadBase, Wrapper } from 'tl-kit';
@@ -109,7 +138,9 @@ export async function loadBase(source: string | tf.io.IOHandler, options: LoadBa
   checkOptionKeys<LoadBaseOptions>(CALL, options, OPTION_KEYS);
   checkHttpLoadOptions(CALL, options);
   const known = typeof source === 'string' ? findKnownBase(source) : undefined;
-  const handler = known ? httpLoadHandler(known.url, httpOptions(options)) : toHandler(source, options);
+  const handler = known
+    ? httpLoadHandler(known.url, httpOptions(options, known.redirectOrigins))
+    : await toHandler(source, options);
   const format = options.format ?? known?.format ?? 'auto';
   if (format !== 'auto' && format !== 'layers' && format !== 'graph') {
     throw new InvalidArgumentError(CALL, 'format', "'auto', 'layers' or 'graph'", format);
@@ -125,8 +156,7 @@ export async function loadBase(source: string | tf.io.IOHandler, options: LoadBa
     artifacts = await (handler.load as () => Promise<tf.io.ModelArtifacts>)();
   } catch (err) {
     // The handlers' errors say what failed; name the call the user made in front of them.
-    if (err instanceof LoadError) throw new LoadError(`${CALL}: ${err.message}`, { cause: err });
-    if (err instanceof TlKitError) throw err;
+    if (err instanceof TlKitError) throw namedBy(CALL, err);
     throw new LoadError(`${CALL}: cannot load ${where} (${rootReason(err)})`, { cause: err });
   }
   const isGraph = format === 'graph' || (format === 'auto' && looksLikeGraph(artifacts));
@@ -179,29 +209,46 @@ export function toBaseSpec(
   return spec;
 }
 
-function httpOptions(options: LoadBaseOptions) {
+function httpOptions(options: LoadBaseOptions, registryOrigins: readonly string[] = []) {
+  const origins = [...registryOrigins, ...(options.allowedOrigins ?? [])];
   return {
     ...(options.cacheDir !== undefined ? { cacheDir: options.cacheDir } : {}),
     ...(options.fetch !== undefined ? { fetch: options.fetch } : {}),
     ...(options.onProgress !== undefined ? { onProgress: options.onProgress } : {}),
+    ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {}),
+    ...(origins.length > 0 ? { allowedOrigins: origins } : {}),
   };
 }
 
-function toHandler(source: unknown, options: LoadBaseOptions): tf.io.IOHandler {
+async function toHandler(source: unknown, options: LoadBaseOptions): Promise<tf.io.IOHandler> {
   if (typeof source === 'object' && source !== null && typeof (source as tf.io.IOHandler).load === 'function') {
     return source as tf.io.IOHandler;
   }
-  const expected = 'a known base name, an http(s):// or file:// URL, a path to a model.json, or an IOHandler';
+  const expected = 'a known base name, an http(s):// or file:// URL, a path to a model.json or its folder, or an IOHandler';
   if (typeof source !== 'string' || source.length === 0) throw new InvalidArgumentError(CALL, 'source', expected, source);
   if (/^https?:\/\//i.test(source)) return httpLoadHandler(source, httpOptions(options));
-  if (/^file:/i.test(source)) return fileLoadHandler(source);
+  if (/^file:/i.test(source)) {
+    // Checked now, so that a malformed file:// URL is an argument error of this call rather than of load().
+    await toFsPath(CALL, 'source', source);
+    return fileLoadHandlerFor(CALL, 'source', source);
+  }
   if (/^[a-z][a-z0-9+.-]+:\/\//i.test(source)) throw new InvalidArgumentError(CALL, 'source', expected, source);
-  const looksLikePath = /[/\\]/.test(source) || source.endsWith('.json');
+  const looksLikePath = /[/\\]/.test(source) || source.endsWith('.json') || (await existsOnDisk(source));
   if (!looksLikePath) {
     const closest = closestNames(source, KNOWN_BASES.map((b) => b.name), 3).join(', ');
     throw new InvalidArgumentError(CALL, 'source', `a known base name (closest: ${closest}), a URL or a path`, source);
   }
-  return fileLoadHandler(source);
+  return fileLoadHandlerFor(CALL, 'source', source);
+}
+
+/** In Node, whether `name` (a bare word that is no registry name) is a file or folder in the working directory. */
+async function existsOnDisk(name: string): Promise<boolean> {
+  if (!isNode()) return false;
+  const fs = await import('node:fs/promises');
+  return fs.stat(name).then(
+    () => true,
+    () => false,
+  );
 }
 
 function looksLikeGraph(artifacts: tf.io.ModelArtifacts): boolean {
@@ -217,40 +264,12 @@ export async function modelFromArtifacts(
   isGraph: boolean,
   loadGraphModel?: GraphModelLoader,
 ): Promise<tfl.LayersModel | GraphModelLike> {
-  return isGraph ? loadGraph(artifacts, where, loadGraphModel) : loadLayers(artifacts, where);
+  return isGraph ? loadGraph(CALL, artifacts, where, loadGraphModel) : loadLayers(artifacts, where);
 }
 
 async function loadLayers(artifacts: tf.io.ModelArtifacts, where: string): Promise<tfl.LayersModel> {
   registerTlKitClasses();
-  try {
-    return await tfl.loadLayersModel(tf.io.fromMemory(artifacts));
-  } catch (err) {
-    throw new LoadError(`${CALL}: ${where} is not a loadable layers model`, { cause: err });
-  }
-}
-
-/** Loads a graph model with the caller's loader or, in Node, the optional peer @tensorflow/tfjs-converter. */
-async function loadGraph(artifacts: tf.io.ModelArtifacts, where: string, loader?: GraphModelLoader): Promise<GraphModelLike> {
-  let load = loader;
-  if (load === undefined) {
-    try {
-      const converter = await importOptional<{ loadGraphModel?: GraphModelLoader; default?: { loadGraphModel?: GraphModelLoader } }>(
-        '@tensorflow/tfjs-converter',
-      );
-      load = converter.loadGraphModel ?? converter.default?.loadGraphModel;
-      if (load === undefined) throw new Error('@tensorflow/tfjs-converter has no loadGraphModel export');
-    } catch (err) {
-      throw new UnsupportedError(
-        `${CALL}: ${where} is a graph model, which needs @tensorflow/tfjs-converter: in Node install it (npm install @tensorflow/tfjs-converter@4); in a browser bundle also pass its loadGraphModel as the loadGraphModel option`,
-        { cause: err },
-      );
-    }
-  }
-  try {
-    return await load(tf.io.fromMemory(artifacts));
-  } catch (err) {
-    throw new LoadError(`${CALL}: ${where} is not a loadable graph model`, { cause: err });
-  }
+  return layersModelFromArtifacts(CALL, artifacts, { where });
 }
 
 function checkShape(shape: unknown): void {

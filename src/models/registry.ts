@@ -25,11 +25,18 @@ export interface KnownBase {
   readonly featureSize: number;
   /** One line on what it is. */
   readonly description: string;
+  /**
+   * Origins besides the URL's own that its host redirects downloads to (TF Hub sends them to Kaggle, which serves
+   * them from Google Cloud Storage). Redirects anywhere else are refused.
+   */
+  readonly redirectOrigins?: readonly string[];
 }
 
 const TFJS_MODELS = 'https://storage.googleapis.com/tfjs-models/tfjs';
 const TEACHABLE = 'https://storage.googleapis.com/teachable-machine-models';
 const TFHUB = 'https://tfhub.dev/google/tfjs-model/imagenet';
+/** Where tfhub.dev redirects model downloads: Kaggle Models, which serves the files from Google Cloud Storage. */
+const KAGGLE_ORIGINS: readonly string[] = Object.freeze(['https://www.kaggle.com', 'https://storage.googleapis.com']);
 
 function mobilenetV1(alpha: string, features: number): KnownBase {
   return {
@@ -66,6 +73,7 @@ function tfhub(name: string, path: string, size: number, features: number, what:
     preprocessing: 'unit',
     featureSize: features,
     description: `TF Hub ${what} feature vector (ImageNet), graph model; redirects to Kaggle Models`,
+    redirectOrigins: KAGGLE_ORIGINS,
   };
 }
 

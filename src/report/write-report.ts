@@ -8,6 +8,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { InvalidArgumentError, LoadError, TlKitError, UnsupportedError } from '../errors';
 import { isNode } from '../internal/env';
 import { checkOptionKeys, checkOptionsObject, checkSeed } from '../internal/validate';
+import { FolderWriteFailure, writeFileAtomic } from '../io/atomic';
 import type { BaseComparison } from '../pipeline/compare';
 import type { EvaluationResult } from '../pipeline/evaluate';
 import { comparisonSpec, confusionMatrixSpec, historySpec, type RunHistory } from './charts';
@@ -219,17 +220,19 @@ export async function writeReport(dir: string, content: ReportContent, options: 
     const fs = await import('node:fs/promises');
     const path = await import('node:path');
     await fs.mkdir(dir, { recursive: true });
+    // Each file is written to a temporary sibling and renamed over the old one; a failure (a full disk) removes it.
     const write = async (name: string, text: string): Promise<string> => {
       const target = path.join(dir, name);
-      const tmp = `${target}.tmp-${process.pid}`;
-      await fs.writeFile(tmp, text);
-      await fs.rename(tmp, target);
+      await writeFileAtomic(target, text);
       return target;
     };
     const svg: string[] = [];
     for (const [i, c] of charts.entries()) svg.push(await write(c.name, svgs[i] ?? ''));
     return { html: await write('report.html', html), svg };
   } catch (err) {
+    if (err instanceof FolderWriteFailure) {
+      throw new LoadError(`${call}: cannot write the report to ${dir}: ${err.describe()}`, { cause: err.cause });
+    }
     throw new LoadError(`${call}: cannot write the report to ${dir}: ${(err as Error).message}`, { cause: err });
   }
 }

@@ -186,3 +186,29 @@ describe('saved classifiers are standard TF.js models', () => {
     data.dispose();
   });
 });
+
+describe('loadClassifier on damaged files', () => {
+  it('an unknown layer class or weights that do not fit are typed errors, with no tensor left behind', async () => {
+    const data = makeTestSource();
+    const model = Wrapper(tinyConvBnBase());
+    const dir = join(await tempDir(), 'damaged');
+    await saveClassifier(model, data, dir);
+    model.dispose();
+    const json = JSON.parse(await readFile(join(dir, 'model.json'), 'utf8'));
+    const { writeFile } = await import('node:fs/promises');
+    const before = tf.memory().numTensors;
+    // A layer class tfjs does not know.
+    const unknown = structuredClone(json);
+    unknown.modelTopology.config.layers.at(-1).class_name = 'MyCustomDense';
+    await writeFile(join(dir, 'model.json'), JSON.stringify(unknown));
+    await expect(loadClassifier(dir)).rejects.toThrow(/loadClassifier: .* uses a layer class tfjs-layers does not know: 'tlkit_output' \(MyCustomDense\)/);
+    // A weight whose declared shape does not match the topology.
+    const shape = structuredClone(json);
+    const kernel = shape.weightsManifest[0].weights.find((w: { name: string }) => w.name.endsWith('tlkit_output/kernel'));
+    kernel.shape = [kernel.shape[1], kernel.shape[0]];
+    await writeFile(join(dir, 'model.json'), JSON.stringify(shape));
+    await expect(loadClassifier(dir)).rejects.toThrow(/loadClassifier: .*tlkit_output\/kernel/);
+    expect(tf.memory().numTensors).toBe(before);
+    data.dispose();
+  });
+});

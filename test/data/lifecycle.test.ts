@@ -94,11 +94,11 @@ describe('DataLoader after dispose()', () => {
     xs.dispose();
   });
 
-  it('getRandomRawImages takes no options', async () => {
+  it('getRandomRawImages refuses an option it does not know (only split)', async () => {
     const data = await DataLoader.fromSamples(samples, base);
     const call = data.getRandomRawImages as unknown as (n: number, options: unknown) => Promise<unknown>;
     await expect(call.call(data, 2, { imageSize: 8 })).rejects.toThrowErrorMatchingInlineSnapshot(
-      `[InvalidArgumentError: DataLoader.getRandomRawImages: arguments must be one argument, n (the call takes no options), got {"imageSize":8}]`,
+      `[InvalidArgumentError: DataLoader.getRandomRawImages: options must be known option names (did you mean 'split'?), got "imageSize"]`,
     );
     await expect(call.call(data, 2, { imageSize: 8 })).rejects.toBeInstanceOf(InvalidArgumentError);
     data.dispose();

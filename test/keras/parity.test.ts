@@ -73,6 +73,29 @@ describe.skipIf(dir === undefined)('Keras parity (KERAS_PARITY_DIR)', () => {
       }, 600_000);
     }
   }
+  // Models that only loadKerasModel reads: Keras preprocessing and augmentation layers in front of a nested base.
+  // Keras 3.15 cannot write RandomBrightness to a legacy .h5, so 'augmented_h5' (without it) covers that format.
+  const loadOnly: Record<string, string[]> = { augmented: ['keras'], augmented_h5: ['keras', 'h5'] };
+  for (const [name, kinds] of Object.entries(loadOnly)) {
+    if (only !== undefined && !only.includes(name)) continue;
+    for (const kind of kinds) {
+      test(`${name}: loadKerasModel(${kind}) matches Keras within 1e-4 and holds only tfjs built-in layers`, async () => {
+        const model = await loadKerasModel(join(dir as string, `${name}.${kind}`));
+        try {
+          // The comparison has teeth: Keras's outputs for the two inputs differ far more than the tolerance.
+          const want = readF32(join(dir as string, `${name}.output.bin`));
+          const half = want.length / 2;
+          expect(Math.max(...Array.from(want.subarray(0, half), (v, i) => Math.abs(v - (want[half + i] as number))))).toBeGreaterThan(1e-2);
+          const d = scaledDiff(model, name);
+          results.push(`${name}\tloadKerasModel(${kind})\t${d.toExponential(2)}`);
+          expect(d).toBeLessThanOrEqual(1e-4);
+          expect(model.layers.map((l) => l.getClassName()).filter((c) => /^Random|Resizing|Normalization|CenterCrop/.test(c))).toEqual([]);
+        } finally {
+          model.dispose();
+        }
+      }, 600_000);
+    }
+  }
   test('report', () => {
     process.stdout.write(`\nKeras parity (max abs diff / max(1, max |keras|)):\n${results.join('\n')}\n`);
   });
