@@ -19,12 +19,12 @@ export {
   UnsupportedError,
 } from './errors';
 export type { TlKitErrorCode } from './errors';
+export type { Progress } from './progress';
 
 // Data: datasets, splits, decoding and preprocessing
 export { DataLoader } from './data/data-loader';
 export type {
   DataLoaderOptions,
-  DataLoaderProgress,
   RawImage,
   RawImagesOptions,
   SkippedFile,

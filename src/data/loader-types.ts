@@ -4,6 +4,7 @@
  * @module
  */
 import type * as tf from '@tensorflow/tfjs-core';
+import type { Progress } from '../progress';
 import type { LabelMode, PreprocessingMode, ResizeMode, SplitName } from './types';
 
 /**
@@ -59,23 +60,10 @@ export interface RawImage {
 }
 
 /**
- * Progress of a folder scan: `'list'` while walking folders (total unknown), `'validate'` while checking files.
- *
- * @example
- * ```ts
- * await DataLoader.fromDirectory('photos', {
- *   onProgress: ({ phase, done, total }) => console.log(phase, done, total ?? '?'),
- * });
- * ```
+ * Progress of a folder scan, in tl-kit's one progress shape: `phase` `'list'` while walking folders (`total`
+ * unknown), `'validate'` while checking files; `done` and `total` count files. Internal shorthand.
  */
-export interface DataLoaderProgress {
-  /** Which phase of the scan. */
-  readonly phase: 'list' | 'validate';
-  /** Files listed (`'list'`) or validated (`'validate'`) so far. */
-  readonly done: number;
-  /** Files to validate; undefined while listing. */
-  readonly total: number | undefined;
-}
+export type DataLoaderProgress = Progress<'list' | 'validate'>;
 
 
 /**
@@ -221,7 +209,7 @@ export interface DataLoaderOptions {
    * Called while a folder or sample list is scanned.
    * @defaultValue undefined
    */
-  readonly onProgress?: (event: DataLoaderProgress) => void;
+  readonly onProgress?: (event: Progress<'list' | 'validate'>) => void;
 }
 
 /** The values of {@link DataLoaderOptions.validate} (internal shorthand). */

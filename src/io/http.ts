@@ -6,6 +6,7 @@
  * @module
  */
 import type * as tf from '@tensorflow/tfjs-core';
+import type { Progress } from '../progress';
 import { InvalidArgumentError, LoadError, UnsafeModelError, TlKitError } from '../errors';
 import { checkOptionKeys, checkOptionsObject } from '../internal/validate';
 import { FolderWriteFailure, type FolderFile } from './atomic';
@@ -36,10 +37,11 @@ export interface HttpLoadOptions {
    */
   readonly fetch?: typeof fetch;
   /**
-   * Called with the fraction of weight shards downloaded, from 0 to 1.
+   * Called as the model downloads: `{ phase: 'download', done, total }` counting files (the model.json, then each
+   * weight shard); `done` equals `total` at once for a model served from the cache.
    * @defaultValue none
    */
-  readonly onProgress?: (fraction: number) => void;
+  readonly onProgress?: (progress: Progress<'download'>) => void;
   /**
    * Longest wait, in milliseconds, for each response (connecting included) and for each chunk of a body. A server
    * that stops answering fails the load with a `LoadError` after this long.
@@ -140,7 +142,7 @@ async function loadHttpModel(url: string, options: HttpLoadOptions): Promise<tf.
   if (entry !== undefined) {
     const cached = await readCached(entry, url);
     if (cached !== undefined) {
-      options.onProgress?.(1);
+      options.onProgress?.({ phase: 'download', done: 1, total: 1 });
       return cached;
     }
   }
@@ -214,7 +216,8 @@ async function download(url: string, options: HttpLoadOptions): Promise<Download
   const count = plan.reduce((n, g) => n + g.urls.length, 0);
   let done = 0;
   let downloaded = 0;
-  options.onProgress?.(0);
+  // The model.json is the first file; the shards follow.
+  options.onProgress?.({ phase: 'download', done: 1, total: count + 1 });
   const shards: { path: string; bytes: Uint8Array }[] = [];
   for (const { group, urls, range } of plan) {
     let groupBytes = 0;
@@ -225,7 +228,7 @@ async function download(url: string, options: HttpLoadOptions): Promise<Download
       groupBytes += bytes.byteLength;
       downloaded += bytes.byteLength;
       shards.push({ path: group.paths[i] as string, bytes });
-      options.onProgress?.(++done / count);
+      options.onProgress?.({ phase: 'download', done: ++done + 1, total: count + 1 });
     }
     checkGroupSize(group, groupBytes, url);
   }

@@ -7,6 +7,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import type { PreprocessingMode } from '../data/types';
+import type { Progress } from '../progress';
 import { InvalidArgumentError, LoadError, TlKitError } from '../errors';
 import { checkOptionKeys, checkOptionsObject } from '../internal/validate';
 import { fileLoadHandlerFor, toFsPath } from '../io/file-handler';
@@ -64,10 +65,11 @@ export interface LoadBaseOptions {
    */
   readonly fetch?: typeof fetch;
   /**
-   * Download progress for http(s) sources: fraction of weight shards done, 0 to 1.
+   * Download progress for http(s) sources: `{ phase: 'download', done, total }` counting files (the model.json, then
+   * each weight shard).
    * @defaultValue none
    */
-  readonly onProgress?: (fraction: number) => void;
+  readonly onProgress?: (progress: Progress<'download'>) => void;
   /**
    * For http(s) sources: longest wait, in milliseconds, for each response and for each chunk of a body.
    * @defaultValue 30000

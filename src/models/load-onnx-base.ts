@@ -5,6 +5,7 @@
  * @module
  */
 import type { PreprocessingMode } from '../data/types';
+import type { Progress } from '../progress';
 import { IncompatibleModelError, InvalidArgumentError } from '../errors';
 import { checkOptionKeys, checkOptionsObject } from '../internal/validate';
 import { checkHttpLoadOptions } from '../io/http';
@@ -56,10 +57,11 @@ export interface LoadOnnxBaseOptions {
    */
   readonly fetch?: typeof fetch;
   /**
-   * Download progress for http(s) sources, 0 to 1.
+   * Download progress for http(s) sources: `{ phase: 'download', done, total }` counting bytes (`total` undefined
+   * when the server does not say the size).
    * @defaultValue none
    */
-  readonly onProgress?: (fraction: number) => void;
+  readonly onProgress?: (progress: Progress<'download'>) => void;
   /**
    * Largest file accepted, in bytes.
    * @defaultValue 2 GiB - 1, the largest single-file ONNX model

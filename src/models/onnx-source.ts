@@ -5,6 +5,7 @@
  * checked again when reused). Internal.
  */
 import { InvalidArgumentError, LoadError, TlKitError, UnsafeModelError, UnsupportedError } from '../errors';
+import type { Progress } from '../progress';
 import { rootReason } from '../internal/cause';
 import { isNode } from '../internal/env';
 import { writeFolderAtomic } from '../io/atomic';
@@ -17,7 +18,7 @@ export type OnnxSource = string | Uint8Array | ArrayBuffer;
 export interface OnnxSourceOptions {
   readonly cacheDir: string | false | undefined;
   readonly fetch: typeof fetch | undefined;
-  readonly onProgress: ((fraction: number) => void) | undefined;
+  readonly onProgress: ((progress: Progress<'download'>) => void) | undefined;
   /** Largest file accepted. */
   readonly maxBytes: number;
   /** Longest wait for the response and for each chunk of a download, in milliseconds. */
@@ -88,7 +89,7 @@ async function readUrl(call: string, url: string, options: OnnxSourceOptions): P
   try {
     cached = await readFile(call, file, options.maxBytes);
     await options.check(cached, file);
-    options.onProgress?.(1);
+    options.onProgress?.({ phase: 'download', done: cached.byteLength, total: cached.byteLength });
     return cached;
   } catch (err) {
     // Absent: download it. Present but unreadable or not a usable ONNX file: drop the entry and download again.
@@ -127,7 +128,7 @@ async function download(call: string, url: string, options: OnnxSourceOptions): 
     }, timeoutMs);
     (timer as { unref?: () => void }).unref?.();
   };
-  options.onProgress?.(0);
+  options.onProgress?.({ phase: 'download', done: 0, total: undefined });
   arm();
   try {
     let response: Response;
@@ -169,7 +170,7 @@ async function download(call: string, url: string, options: OnnxSourceOptions): 
         throw new UnsafeModelError(`${call}: ${url} sends more than the ${maxBytes} bytes allowed; refused`);
       }
       chunks.push(step.value);
-      if (Number.isFinite(declared) && declared > 0) options.onProgress?.(Math.min(received / declared, 1));
+      options.onProgress?.({ phase: 'download', done: received, total: Number.isFinite(declared) ? declared : undefined });
     }
     if (Number.isFinite(declared) && received !== declared) {
       throw new LoadError(`${call}: the download of ${url} was cut off: got ${received} of ${declared} bytes`);
@@ -180,7 +181,7 @@ async function download(call: string, url: string, options: OnnxSourceOptions): 
       bytes.set(chunk, offset);
       offset += chunk.byteLength;
     }
-    options.onProgress?.(1);
+    options.onProgress?.({ phase: 'download', done: received, total: received });
     return bytes;
   } finally {
     clearTimeout(timer);

@@ -3,7 +3,7 @@ import { chmod, mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DataLoader, DatasetError } from '../../src';
-import type { DataLoaderProgress } from '../../src';
+import type { Progress } from '../../src';
 import { jpeg, solidPng, tempDir, writeBadFiles, writeClassFolders, writeTree } from '../fixtures/images';
 
 describe('DataLoader.fromDirectory on a folder with bad files', () => {
@@ -25,7 +25,7 @@ describe('DataLoader.fromDirectory on a folder with bad files', () => {
   afterAll(() => cleanup());
 
   it('puts every file in exactly one split or in skipped, ignores hidden files, and reports progress', async () => {
-    const events: DataLoaderProgress[] = [];
+    const events: Progress<'list' | 'validate'>[] = [];
     const data = await DataLoader.fromDirectory(root, { imageSize: 4, batchSize: 8, splitWeights: [2, 1, 1], onProgress: (e) => events.push(e) });
     expect(data.labelNames).toEqual(['Cat', 'Dog']);
     expect(data.skipped.map((s) => s.path)).toEqual(expected.skipped);

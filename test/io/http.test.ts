@@ -94,7 +94,7 @@ async function cacheEntries(dir: string): Promise<string[]> {
 describe('httpLoadHandler', () => {
   it('downloads a sharded model, caches it atomically, then loads it from the cache', async () => {
     const cacheDir = join(root, 'cache-good');
-    const progress: number[] = [];
+    const progress: { phase: string; done: number; total: number | undefined }[] = [];
     const before = tf.memory().numTensors;
     const model = await tfl.loadLayersModel(
       httpLoadHandler(`${origin}/good/model.json`, { cacheDir, onProgress: (f) => progress.push(f) }),
@@ -105,7 +105,12 @@ describe('httpLoadHandler', () => {
     tf.dispose([images, out]);
     model.dispose();
     expect(tf.memory().numTensors).toBe(before);
-    expect(progress).toEqual([0, 0.5, 1]);
+    // Files: the model.json, then its two shards.
+    expect(progress).toEqual([
+      { phase: 'download', done: 1, total: 3 },
+      { phase: 'download', done: 2, total: 3 },
+      { phase: 'download', done: 3, total: 3 },
+    ]);
     const entries = await cacheEntries(cacheDir);
     expect(entries).toEqual([expect.stringMatching(/^127\.0\.0\.1_\d+_good-[0-9a-f]{16}$/)]);
     expect((await readdir(join(cacheDir, entries[0]!))).sort()).toEqual([

@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Progress } from '../../src/progress';
 import { loadOnnxBase } from '../../src/models/load-onnx-base';
 import { isOnnxBaseModel } from '../../src/runtime/onnx/base-model';
 import { convertLayersModel } from '../../src/runtime/onnx/convert';
@@ -130,13 +131,13 @@ describe('loadOnnxBase', () => {
 
   it('downloads over http(s) into the model cache and reuses the entry; a broken entry is fetched again', async () => {
     const cacheDir = join(root, 'cache');
-    const progress: number[] = [];
+    const progress: Progress<'download'>[] = [];
     const url = `${origin}/models/tiny_cnn.onnx`;
     const spec = await loadOnnxBase(url, { cacheDir, inputShape: [32, 32, 3], onProgress: (f) => progress.push(f) });
     expect(spec).toMatchObject({ name: 'tiny_cnn.onnx', model: { layout: 'NCHW', outputShape: [null, 16] } });
     expect(Buffer.from(spec.model.bytes).equals(torchBytes)).toBe(true);
-    expect(progress[0]).toBe(0);
-    expect(progress.at(-1)).toBe(1);
+    expect(progress[0]).toEqual({ phase: 'download', done: 0, total: undefined });
+    expect(progress.at(-1)).toEqual({ phase: 'download', done: torchBytes.byteLength, total: torchBytes.byteLength });
     const entries = await readdir(cacheDir);
     expect(entries).toEqual([expect.stringMatching(/^127\.0\.0\.1_\d+_models_tiny_cnn\.onnx-[0-9a-f]{16}$/)]);
     expect(await readdir(join(cacheDir, entries[0] as string))).toEqual(['model.onnx']);
