@@ -18,6 +18,8 @@
  * - `UNSUPPORTED`: the running platform or backend cannot do what was asked.
  * - `DISPOSED`: an object (a DataLoader, a classifier, a Wrapper model) was used after its `dispose()`.
  * - `WORKER`: a worker thread that ran part of the work crashed or exited.
+ *
+ * @category errors
  */
 export type TlKitErrorCode =
   | 'INVALID_ARGUMENT'
@@ -43,6 +45,8 @@ export type TlKitErrorCode =
  *   if (err instanceof TlKitError && err.code === 'DATASET') console.error(err.message);
  * }
  * ```
+ *
+ * @category errors
  */
 export class TlKitError extends Error {
   /** Stable code for programmatic handling. */
@@ -72,6 +76,8 @@ export class TlKitError extends Error {
  *   if (err instanceof InvalidArgumentError) console.log(err.option); // 'batchSize'
  * }
  * ```
+ *
+ * @category errors
  */
 export class InvalidArgumentError extends TlKitError {
   /** The public call that refused the argument, e.g. `DataLoader.fromDirectory`. */
@@ -108,6 +114,8 @@ export class InvalidArgumentError extends TlKitError {
  * ```ts
  * try { await DataLoader.fromDirectory('empty'); } catch (err) { if (err instanceof DatasetError) console.log(err.message); }
  * ```
+ *
+ * @category errors
  */
 export class DatasetError extends TlKitError {
   /**
@@ -128,6 +136,8 @@ export class DatasetError extends TlKitError {
  * ```ts
  * try { await classifier.predict(bytes); } catch (err) { if (err instanceof DecodeError) console.log(err.message); }
  * ```
+ *
+ * @category errors
  */
 export class DecodeError extends TlKitError {
   /**
@@ -153,6 +163,8 @@ export class DecodeError extends TlKitError {
  *   if (err instanceof IncompatibleModelError) console.log(err.message);
  * }
  * ```
+ *
+ * @category errors
  */
 export class IncompatibleModelError extends TlKitError {
   /**
@@ -172,6 +184,8 @@ export class IncompatibleModelError extends TlKitError {
  * ```ts
  * try { await loadBase('https://example.com/model.json'); } catch (err) { if (err instanceof LoadError) console.log(err.cause); }
  * ```
+ *
+ * @category errors
  */
 export class LoadError extends TlKitError {
   /**
@@ -192,6 +206,8 @@ export class LoadError extends TlKitError {
  * ```ts
  * try { await loadBase('./untrusted/model.json'); } catch (err) { if (err instanceof UnsafeModelError) console.log(err.message); }
  * ```
+ *
+ * @category errors
  */
 export class UnsafeModelError extends TlKitError {
   /**
@@ -211,6 +227,8 @@ export class UnsafeModelError extends TlKitError {
  * ```ts
  * try { await fit(model, data); } catch (err) { if (err instanceof TrainingError) console.log(err.message); }
  * ```
+ *
+ * @category errors
  */
 export class TrainingError extends TlKitError {
   /**
@@ -230,6 +248,8 @@ export class TrainingError extends TlKitError {
  * ```ts
  * try { await DataLoader.fromDirectory('photos'); } catch (err) { if (err instanceof UnsupportedError) console.log('not in a browser'); }
  * ```
+ *
+ * @category errors
  */
 export class UnsupportedError extends TlKitError {
   /**

@@ -17,6 +17,8 @@
  *   onProgress: ({ done, total }) => console.log(`downloaded ${done} of ${total} files`),
  * });
  * ```
+ *
+ * @category data
  */
 export interface Progress<Phase extends string = string> {
   /** What the call is doing, e.g. `'list'`, `'validate'` or `'download'`. */

@@ -11,10 +11,16 @@ import { isKerasFileSource, type KerasFileSource } from '../keras/source';
 /**
  * Where a builder's weights come from: `null` keeps the random initialisation, `'imagenet'` downloads Keras's
  * published ImageNet weights (hash-checked, cached on disk in Node), anything else is a Keras `.h5`/`.keras` file.
+ *
+ * @category bases
  */
 export type ApplicationWeights = null | 'imagenet' | KerasFileSource;
 
-/** Options shared by every `applications` builder; the names follow `keras.applications` in camel case. */
+/**
+ * Options shared by every `applications` builder; the names follow `keras.applications` in camel case.
+ *
+ * @category bases
+ */
 export interface ApplicationOptions {
   /**
    * Include the ImageNet classifier (Keras `include_top`). Set `false` for a transfer-learning base.

@@ -7,7 +7,11 @@ import * as tfl from '@tensorflow/tfjs-layers';
 import { addHead, apply, AutoNamer, resolveOptions, buildDisposingOnFailure, type ApplicationOptions } from './common';
 import { finishModel } from './weights';
 
-/** Options of `applications.InceptionV3`. */
+/**
+ * Options of `applications.InceptionV3`.
+ *
+ * @category bases
+ */
 export type InceptionV3Options = ApplicationOptions;
 
 type T = tfl.SymbolicTensor;

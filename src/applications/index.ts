@@ -9,7 +9,11 @@ import { MobileNetV2 as mobileNetV2, type MobileNetV2Options } from './mobilenet
 import { ResNet101V2 as resNet101V2, ResNet50V2 as resNet50V2, type ResNetV2Options } from './resnet-v2';
 import { VGG16 as vgg16, type VGG16Options } from './vgg16';
 
-/** A builder of `applications`, carrying the preprocessing its ImageNet weights expect and its default input. */
+/**
+ * A builder of `applications`, carrying the preprocessing its ImageNet weights expect and its default input.
+ *
+ * @category bases
+ */
 export interface ApplicationBuilder<O> {
   /** Builds the model (and loads weights when asked). */
   (options?: O): Promise<tfl.LayersModel>;
@@ -23,7 +27,11 @@ function builder<O>(fn: (options?: O) => Promise<tfl.LayersModel>, preprocessing
   return Object.assign((options?: O) => fn(options), { preprocessing, defaultInputShape: [size, size, 3] as const });
 }
 
-/** Names of the architectures in {@link applications}. */
+/**
+ * Names of the architectures in {@link applications}.
+ *
+ * @category bases
+ */
 export type ApplicationName = 'VGG16' | 'InceptionV3' | 'ResNet50V2' | 'ResNet101V2' | 'MobileNetV2';
 
 /**
@@ -38,6 +46,8 @@ export type ApplicationName = 'VGG16' | 'InceptionV3' | 'ResNet50V2' | 'ResNet10
  * const data = await DataLoader.fromDirectory('photos', { imageSize: [160, 160], preprocessing: applications.VGG16.preprocessing });
  * const model = Wrapper(base, { numClasses: 2 });
  * ```
+ *
+ * @category bases
  */
 export const applications: {
   /** VGG16 (`keras.applications.VGG16`), caffe preprocessing, 224 px. */

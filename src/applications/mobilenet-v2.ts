@@ -4,7 +4,11 @@ import { InvalidArgumentError } from '../errors';
 import { addHead, apply, AutoNamer, buildDisposingOnFailure, resolveOptions, type ApplicationOptions } from './common';
 import { finishModel } from './weights';
 
-/** Options of `applications.MobileNetV2`. */
+/**
+ * Options of `applications.MobileNetV2`.
+ *
+ * @category bases
+ */
 export interface MobileNetV2Options extends ApplicationOptions {
   /**
    * Width multiplier (Keras `alpha`). ImageNet weights exist for 0.35, 0.5, 0.75, 1.0, 1.3 and 1.4.

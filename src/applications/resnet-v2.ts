@@ -3,7 +3,11 @@ import * as tfl from '@tensorflow/tfjs-layers';
 import { addHead, apply, AutoNamer, resolveOptions, buildDisposingOnFailure, type ApplicationOptions } from './common';
 import { finishModel } from './weights';
 
-/** Options of `applications.ResNet50V2` and `applications.ResNet101V2`. */
+/**
+ * Options of `applications.ResNet50V2` and `applications.ResNet101V2`.
+ *
+ * @category bases
+ */
 export type ResNetV2Options = ApplicationOptions;
 
 const EPS = 1.001e-5;

@@ -4,7 +4,11 @@ import { checkWeightSize } from '../internal/validate';
 import { addHead, apply, buildDisposingOnFailure, resolveOptions, type ApplicationOptions } from './common';
 import { finishModel } from './weights';
 
-/** Options of `applications.VGG16`. */
+/**
+ * Options of `applications.VGG16`.
+ *
+ * @category bases
+ */
 export type VGG16Options = ApplicationOptions;
 
 /** Builds the VGG16 graph (no weights loaded). */

@@ -24,7 +24,11 @@ import type { BaseRuntimeInfo, EngineChoice, FrozenRuntime } from '../runtime/ty
 import { METADATA_KEY, parseMetadata, type ClassifierMetadata } from './metadata';
 import { restoreClasses } from './restore-classes';
 
-/** One class and its probability. */
+/**
+ * One class and its probability.
+ *
+ * @category saving
+ */
 export interface Prediction {
   /** Class name. */
   readonly label: string;
@@ -42,6 +46,8 @@ export interface Prediction {
  * console.log(await classifier.predict('rose.jpg'));
  * await classifier.dispose();
  * ```
+ *
+ * @category saving
  */
 export interface Classifier {
   /**
@@ -67,7 +73,11 @@ export interface Classifier {
   dispose(): Promise<void>;
 }
 
-/** Options of {@link loadClassifier}. */
+/**
+ * Options of {@link loadClassifier}.
+ *
+ * @category saving
+ */
 export interface LoadClassifierOptions {
   /**
    * For `http(s)://` sources: the fetch function.
@@ -257,6 +267,8 @@ async function separateBaseClassifier(
  * console.log(await classifier.predict('rose.jpg')); // [{ label: 'roses', probability: 0.93 }, ...]
  * await classifier.dispose();
  * ```
+ *
+ * @category saving
  */
 export async function loadClassifier(src: string, options: LoadClassifierOptions = {}): Promise<Classifier> {
   const call = 'loadClassifier';

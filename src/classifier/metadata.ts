@@ -10,7 +10,11 @@ import { LoadError } from '../errors';
 /** Pixel preprocessing modes that can be saved (a function cannot); internal shorthand. */
 export type NamedPreprocessing = 'tf' | 'caffe' | 'torch' | 'unit' | 'none';
 
-/** Test metrics stored with a classifier (NaN is stored as null). */
+/**
+ * Test metrics stored with a classifier (NaN is stored as null).
+ *
+ * @category saving
+ */
 export interface SavedMetrics {
   /** The split the metrics come from. */
   readonly split?: string;
@@ -48,6 +52,8 @@ export interface SavedMetrics {
  * - `'tfjs-graph'`: a tfjs-converter graph model in the folder `path` (`model.json` there), with the head alone in
  *   the classifier's `model.json`; plain tfjs cannot load the two as one model;
  * - `'onnx'`: an ONNX file at `path`, likewise beside the head's `model.json`.
+ *
+ * @category saving
  */
 export type SavedBase =
   | {
@@ -81,7 +87,11 @@ export type SavedBase =
       readonly pooling: 'avg' | 'max' | 'none';
     };
 
-/** Contents of `metadata.json` (also embedded in `model.json` as `userDefinedMetadata.tlKit`). */
+/**
+ * Contents of `metadata.json` (also embedded in `model.json` as `userDefinedMetadata.tlKit`).
+ *
+ * @category saving
+ */
 export interface ClassifierMetadata {
   /** Teachable Machine's field: class names, index = class id. */
   readonly labels: readonly string[];

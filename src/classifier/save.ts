@@ -17,10 +17,18 @@ import type { EvaluationResult } from '../pipeline/evaluate';
 import { VERSION } from '../version';
 import { METADATA_KEY, type ClassifierMetadata, type NamedPreprocessing, type SavedBase, type SavedMetrics } from './metadata';
 
-/** What `saveClassifier` reads from the dataset (a `DataLoader` has it all). */
+/**
+ * What `saveClassifier` reads from the dataset (a `DataLoader` has it all).
+ *
+ * @category saving
+ */
 export type ClassifierDataInfo = Pick<ImageBatchSource, 'labelNames' | 'labelMode' | 'imageSize' | 'preprocessing' | 'resize'>;
 
-/** Options of {@link saveClassifier}. */
+/**
+ * Options of {@link saveClassifier}.
+ *
+ * @category saving
+ */
 export interface SaveClassifierOptions {
   /**
    * Test metrics to store, e.g. the result of `evaluate`.
@@ -114,6 +122,8 @@ function savedBaseOf(view: WrapperView | undefined): SavedBase {
  * const result = await evaluate(model, data);
  * await saveClassifier(model, data, './out/flowers', { metrics: result, baseName: 'MobileNetV2' });
  * ```
+ *
+ * @category saving
  */
 export async function saveClassifier(
   model: tfl.LayersModel,

@@ -51,6 +51,8 @@ interface LoaderInit {
  * await data.trainBatches.forEachAsync(({ xs, ys }) => { xs.dispose(); ys.dispose(); });
  * data.dispose();
  * ```
+ *
+ * @category data
  */
 export class DataLoader implements ImageBatchSource {
   /** Class names, index = class id (class folders sorted by code point, as Keras sorts them). */

@@ -37,6 +37,8 @@ const DECODERS: readonly DecoderChoice[] = ['auto', 'sharp', 'pure-js'];
  * ```ts
  * const image = await decodeImage(bytes, { imageSize: 160, resize: 'pad' });
  * ```
+ *
+ * @category data
  */
 export interface DecodeImageOptions {
   /**
@@ -278,6 +280,8 @@ export async function decodeToPixels(
  * const batch = prepareImages(image, opts); // [1, 160, 160, 3], same pixels as DataLoader batches
  * image.dispose();
  * ```
+ *
+ * @category data
  */
 export async function decodeImage(source: ImageSource, options: DecodeImageOptions = {}): Promise<tf.Tensor3D> {
   const call = 'decodeImage';

@@ -14,6 +14,8 @@ import type { LabelMode, PreprocessingMode, ResizeMode, SplitName } from './type
  * ```ts
  * for (const { path, reason } of data.skipped) console.log(`${path}: ${reason}`);
  * ```
+ *
+ * @category data
  */
 export interface SkippedFile {
   /** Path relative to the root (`/`-separated) for folders, the sample id otherwise. */
@@ -29,6 +31,8 @@ export interface SkippedFile {
  * ```ts
  * const test = await data.getRandomRawImages(16, { split: 'test' });
  * ```
+ *
+ * @category data
  */
 export interface RawImagesOptions {
   /**
@@ -47,6 +51,8 @@ export interface RawImagesOptions {
  * console.log(first.labelName, first.image.shape);
  * first.image.dispose();
  * ```
+ *
+ * @category data
  */
 export interface RawImage {
   /** 8-bit RGB pixels `[height, width, 3]`, dtype int32 with values 0..255. Owned by the caller: dispose it. */
@@ -73,6 +79,8 @@ export type DataLoaderProgress = Progress<'list' | 'validate'>;
  * ```ts
  * await DataLoader.fromDirectory('photos', { splits: { train: '[:80%]', validation: '[80%:90%]', test: '[90%:]' } });
  * ```
+ *
+ * @category data
  */
 export interface SplitSlices {
   /** Slice for the training split. */
@@ -91,6 +99,8 @@ export interface SplitSlices {
  * const options: DataLoaderOptions = { imageSize: [224, 224], batchSize: 16, preprocessing: 'caffe', resize: 'center-crop' };
  * const data = await DataLoader.fromDirectory('photos', options);
  * ```
+ *
+ * @category data
  */
 export interface DataLoaderOptions {
   /**

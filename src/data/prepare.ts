@@ -17,6 +17,8 @@ import type { PreprocessingMode, ResizeMode } from './types';
  * ```ts
  * const batch = prepareImages(images, { imageSize: [224, 224], resize: 'center-crop', preprocessing: 'torch' });
  * ```
+ *
+ * @category data
  */
 export interface PrepareImagesOptions {
   /**
@@ -208,6 +210,8 @@ function checkImageTensor(call: string, option: string, t: unknown): asserts t i
  * console.log(batch.shape); // [1, 224, 224, 3]
  * batch.dispose();
  * ```
+ *
+ * @category data
  */
 export function prepareImages(images: tf.Tensor3D[] | tf.Tensor3D, options: PrepareImagesOptions = {}): tf.Tensor4D {
   const call = 'prepareImages';

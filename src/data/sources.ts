@@ -13,6 +13,8 @@ import * as tf from '@tensorflow/tfjs-core';
  * const gray: PixelData = { data: new Uint8Array(28 * 28), width: 28, height: 28, channels: 1 };
  * const image = await decodeImage(gray); // [28, 28, 3]
  * ```
+ *
+ * @category data
  */
 export interface PixelData {
   /** Pixel values, row-major, `channels` interleaved values per pixel, 0..255. */
@@ -40,6 +42,8 @@ export interface PixelData {
  * ```ts
  * const sources: ImageSource[] = ['cat.jpg', new URL('https://example.com/dog.png'), bytes, tensor3d];
  * ```
+ *
+ * @category data
  */
 export type ImageSource =
   | string
@@ -63,6 +67,8 @@ export type ImageSource =
  * ```ts
  * const samples: Sample[] = [{ source: 'a.jpg', label: 'cat' }, { source: pngBytes, label: 'dog', id: 'upload-7' }];
  * ```
+ *
+ * @category data
  */
 export interface Sample {
   /** Where the image comes from. */

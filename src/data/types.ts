@@ -7,10 +7,18 @@
 import type * as tf from '@tensorflow/tfjs-core';
 import type * as tfd from '@tensorflow/tfjs-data';
 
-/** The three splits of a dataset. */
+/**
+ * The three splits of a dataset.
+ *
+ * @category data
+ */
 export type SplitName = 'train' | 'validation' | 'test';
 
-/** One batch: images `[batch, height, width, 3]` (float32, preprocessed) and targets `[batch, k]`. */
+/**
+ * One batch: images `[batch, height, width, 3]` (float32, preprocessed) and targets `[batch, k]`.
+ *
+ * @category data
+ */
 export type Batch = {
   /** Preprocessed images, float32 `[batch, height, width, 3]`. */
   xs: tf.Tensor4D;
@@ -26,6 +34,8 @@ export type Batch = {
  * - `'unit'`: [0, 1].
  * - `'none'`: 0..255 as float.
  * - a function that receives float32 0..255 RGB images `[batch, h, w, 3]` and returns the preprocessed tensor.
+ *
+ * @category data
  */
 export type PreprocessingMode =
   | 'tf'
@@ -35,13 +45,25 @@ export type PreprocessingMode =
   | 'none'
   | ((images: tf.Tensor4D) => tf.Tensor4D);
 
-/** How an image is brought to `imageSize`: stretched, centre-cropped to the aspect ratio, or padded (letterboxed). */
+/**
+ * How an image is brought to `imageSize`: stretched, centre-cropped to the aspect ratio, or padded (letterboxed).
+ *
+ * @category data
+ */
 export type ResizeMode = 'stretch' | 'center-crop' | 'pad';
 
-/** Label encoding: one sigmoid target for two classes (`binary`), one-hot (`categorical`). */
+/**
+ * Label encoding: one sigmoid target for two classes (`binary`), one-hot (`categorical`).
+ *
+ * @category data
+ */
 export type LabelMode = 'binary' | 'categorical';
 
-/** Number of examples in each split. */
+/**
+ * Number of examples in each split.
+ *
+ * @category data
+ */
 export interface SplitCounts {
   /** Training examples. */
   readonly train: number;
@@ -54,6 +76,8 @@ export interface SplitCounts {
 /**
  * What the training pipeline needs from a dataset. {@link DataLoader} implements it; any object with these members
  * can be passed to `fit`, `evaluate` and friends.
+ *
+ * @category data
  */
 export interface ImageBatchSource {
   /** Class names, index = class id. */

@@ -14,7 +14,11 @@ import { buildLayersModel } from '../models/load-layers';
 import { rootReason } from '../internal/cause';
 import { readWeightFile } from './weight-file';
 
-/** Options of {@link loadKerasModel}. */
+/**
+ * Options of {@link loadKerasModel}.
+ *
+ * @category bases
+ */
 export interface LoadKerasModelOptions extends KerasReadOptions {
   /**
    * Load the architecture only and keep tfjs's random initial weights.
@@ -58,6 +62,8 @@ async function buildFromConfig(config: unknown, options: TranslateOptions): Prom
  * const model = await loadKerasModel('./my_model.keras');
  * model.predict(images);
  * ```
+ *
+ * @category bases
  */
 export async function loadKerasModel(source: KerasFileSource, options: LoadKerasModelOptions = {}): Promise<tfl.LayersModel> {
   if (!isKerasFileSource(source)) {

@@ -19,10 +19,18 @@ import {
 import { readWeightFile, type FileLayer, type WeightFile } from './weight-file';
 import { extractWeightsFromArchive, isZip } from './archive';
 
-/** How the layers of the file are paired with the layers of the model. */
+/**
+ * How the layers of the file are paired with the layers of the model.
+ *
+ * @category bases
+ */
 export type KerasWeightMatch = 'auto' | 'name' | 'order';
 
-/** Options of {@link loadKerasWeights}. */
+/**
+ * Options of {@link loadKerasWeights}.
+ *
+ * @category bases
+ */
 export interface LoadKerasWeightsOptions extends KerasReadOptions {
   /**
    * How file layers are paired with model layers:
@@ -60,6 +68,8 @@ const CALL = 'loadKerasWeights';
  * const model = await applications.MobileNetV2({ includeTop: false, inputShape: [160, 160, 3] });
  * await loadKerasWeights(model, './my_mobilenet.weights.h5');
  * ```
+ *
+ * @category bases
  */
 export async function loadKerasWeights(
   model: tfl.LayersModel,

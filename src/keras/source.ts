@@ -9,6 +9,8 @@ import { namedBy } from '../internal/named-error';
 
 /**
  * Where a Keras file comes from: its bytes, an `http(s)://` URL, a `file://` URL, or a file path (Node only).
+ *
+ * @category bases
  */
 export type KerasFileSource = string | URL | ArrayBuffer | Uint8Array;
 
@@ -46,7 +48,11 @@ export interface ReadLimits {
 /** The limits to use when the caller set none. */
 export const DEFAULT_READ_LIMITS: ReadLimits = { maxBytes: MAX_KERAS_FILE_BYTES, timeoutMs: DEFAULT_TIMEOUT_MS };
 
-/** The two size and time options every Keras loader takes. */
+/**
+ * The two size and time options every Keras loader takes.
+ *
+ * @category bases
+ */
 export interface KerasReadOptions {
   /**
    * Most bytes read from the file or download, and inflated from a `.keras` archive entry; a larger file, or an

@@ -12,6 +12,8 @@ import type { OnnxBaseModel } from '../runtime/onnx/base-model';
 /**
  * The part of a tfjs-converter `GraphModel` that tl-kit uses. tl-kit never imports tfjs-converter in its core: any
  * object with these members works (a `tf.GraphModel` from `@tensorflow/tfjs-converter` has them).
+ *
+ * @category bases
  */
 export interface GraphModelLike {
   /** Runs the graph synchronously and returns the tensors of the named output nodes. */
@@ -37,7 +39,11 @@ export interface GraphModelLike {
 }
 
 
-/** A pretrained base with the facts needed to use it. Returned by `loadBase`; accepted by `Wrapper`. */
+/**
+ * A pretrained base with the facts needed to use it. Returned by `loadBase`; accepted by `Wrapper`.
+ *
+ * @category bases
+ */
 export interface BaseSpec {
   /** Marks the object as a base spec (so Wrapper can tell it from a model). */
   readonly kind: 'tl-kit-base';

@@ -22,7 +22,11 @@ import { closestNames } from '../internal/suggest';
 import { rootReason } from '../internal/cause';
 import { namedBy } from '../internal/named-error';
 
-/** Options of {@link loadBase}. Options override what the registry (for a known name) says. */
+/**
+ * Options of {@link loadBase}. Options override what the registry (for a known name) says.
+ *
+ * @category bases
+ */
 export interface LoadBaseOptions {
   /**
    * `[height, width, channels]` the base expects.
@@ -134,6 +138,8 @@ const OPTION_KEYS: Readonly<Record<keyof LoadBaseOptions, true>> = {
  * const model = Wrapper(base, { numClasses: 3 });
  * const mine = await loadBase('./models/my-base/model.json', { inputShape: [160, 160, 3], preprocessing: 'unit' });
  * ```
+ *
+ * @category bases
  */
 export async function loadBase(source: string | tf.io.IOHandler, options: LoadBaseOptions = {}): Promise<BaseSpec> {
   checkOptionsObject(CALL, options);

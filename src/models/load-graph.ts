@@ -10,7 +10,11 @@ import { importOptional } from '../internal/optional-import';
 import { rootReason } from '../internal/cause';
 import type { GraphModelLike } from './base-spec';
 
-/** A function that builds a graph model from an IOHandler, such as tfjs-converter's `loadGraphModel`. */
+/**
+ * A function that builds a graph model from an IOHandler, such as tfjs-converter's `loadGraphModel`.
+ *
+ * @category bases
+ */
 export type GraphModelLoader = (handler: tf.io.IOHandler) => Promise<GraphModelLike>;
 
 type SyncLoader = (artifacts: tf.io.ModelArtifacts) => GraphModelLike & { readonly weights?: Record<string, tf.Tensor[]> };

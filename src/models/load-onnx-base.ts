@@ -15,7 +15,11 @@ import { createOnnxSession, type OnnxLayout } from '../runtime/onnx/session';
 import type { BaseSpec } from './base-spec';
 import { readOnnxSource, type OnnxSource } from './onnx-source';
 
-/** Options of {@link loadOnnxBase}. */
+/**
+ * Options of {@link loadOnnxBase}.
+ *
+ * @category bases
+ */
 export interface LoadOnnxBaseOptions {
   /**
    * `[height, width, channels]` of the images to feed. Required when the graph leaves the height or width symbolic
@@ -120,6 +124,8 @@ const PRESETS = ['tf', 'caffe', 'torch', 'unit', 'none'];
  * // A model exported with dynamic height and width needs the size to feed:
  * const timm = await loadOnnxBase('https://example.com/convnext.onnx', { inputShape: [224, 224, 3] });
  * ```
+ *
+ * @category bases
  */
 export async function loadOnnxBase(source: string | Uint8Array | ArrayBuffer, options: LoadOnnxBaseOptions = {}): Promise<BaseSpec & {
   /** The ONNX model: its bytes, input and output names, layout and shapes. */

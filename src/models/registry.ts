@@ -7,7 +7,11 @@
  */
 import type { PreprocessingMode } from '../data/types';
 
-/** A registry entry: where a base lives and how to feed and cut it. */
+/**
+ * A registry entry: where a base lives and how to feed and cut it.
+ *
+ * @category bases
+ */
 export interface KnownBase {
   /** Registry name, e.g. `'mobilenet_v2'`. */
   readonly name: string;
@@ -77,7 +81,11 @@ function tfhub(name: string, path: string, size: number, features: number, what:
   };
 }
 
-/** The registry, in a stable order. */
+/**
+ * The registry, in a stable order.
+ *
+ * @category bases
+ */
 export const KNOWN_BASES: readonly KnownBase[] = Object.freeze(
   [
   mobilenetV2('1.00', 'mobilenet_v2', 1280),

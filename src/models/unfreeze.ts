@@ -10,7 +10,11 @@ import { checkNonNegativeInteger, checkOptionKeys, checkOptionsObject } from '..
 import { checkNotDisposed, describeWrapper } from './wrapper-view';
 import { closestNames } from '../internal/suggest';
 
-/** Options of {@link unfreeze}: give exactly one of `fromLayer` and `topLayers`. */
+/**
+ * Options of {@link unfreeze}: give exactly one of `fromLayer` and `topLayers`.
+ *
+ * @category bases
+ */
 export interface UnfreezeOptions {
   /**
    * Name of the first base layer to make trainable; it and every layer after it become trainable.
@@ -51,6 +55,8 @@ const CALL = 'unfreeze';
  * model.compile({ optimizer: tf.train.adam(1e-5), loss: 'categoricalCrossentropy' });
  * await model.fit(xs, ys, { epochs: 2 });
  * ```
+ *
+ * @category bases
  */
 export function unfreeze(model: tfl.LayersModel, options: UnfreezeOptions): string[] {
   return unfreezeAs(CALL, model, options);

@@ -32,7 +32,11 @@ import { WrapperModel, registerTlKitClasses } from './wrapper-model';
 /** Global pooling applied to a base's 4-D feature map. */
 type PoolingMode = 'avg' | 'max';
 
-/** Options of {@link Wrapper}. */
+/**
+ * Options of {@link Wrapper}.
+ *
+ * @category bases
+ */
 export interface WrapperOptions {
   /**
    * Number of classes. 2 gives one sigmoid unit (binary), k > 2 gives k softmax units.
@@ -130,6 +134,8 @@ const OPTION_KEYS: Readonly<Record<keyof WrapperOptions, true>> = { numClasses: 
  * const model = Wrapper(base, { numClasses: 3, cutAt: 'out_relu', dropout: 0.2 });
  * model.compile({ optimizer: 'adam', loss: 'categoricalCrossentropy', metrics: ['accuracy'] });
  * ```
+ *
+ * @category bases
  */
 export function Wrapper(base: tfl.LayersModel | GraphModelLike | OnnxBaseModel | BaseSpec, options: WrapperOptions = {}): tfl.LayersModel {
   checkOptionsObject(CALL, options);

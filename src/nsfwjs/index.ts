@@ -19,10 +19,18 @@ import { checkGroupSize, concatBytes, parseModelJson, toArtifacts } from '../io/
 import type { BaseSpec } from '../models/base-spec';
 import { modelFromArtifacts, toBaseSpec, type GraphModelLoader } from '../models/load-base';
 
-/** The nsfwjs networks tl-kit can load. */
+/**
+ * The nsfwjs networks tl-kit can load.
+ *
+ * @category bases
+ */
 export type NsfwBaseName = 'mobilenet_v2' | 'mobilenet_v2_mid' | 'inception_v3';
 
-/** Options of {@link loadNsfwBase}. */
+/**
+ * Options of {@link loadNsfwBase}.
+ *
+ * @category bases
+ */
 export interface NsfwBaseOptions {
   /**
    * Layer to cut a layers model at (its feature map).
@@ -103,6 +111,8 @@ const CALL = 'loadNsfwBase';
  * const base = await loadNsfwBase('mobilenet_v2');
  * const model = Wrapper(base, { numClasses: 10 }); // feed it images scaled to [0, 1] (preprocessing 'unit')
  * ```
+ *
+ * @category bases
  */
 export async function loadNsfwBase(name: NsfwBaseName, options: NsfwBaseOptions = {}): Promise<BaseSpec> {
   checkOptionsObject(CALL, options);

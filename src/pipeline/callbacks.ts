@@ -9,10 +9,18 @@ import { InvalidArgumentError, TrainingError } from '../errors';
 import { checkNonNegativeInteger, checkOneOf, checkOptionKeys, checkOptionsObject } from '../internal/validate';
 import type { BaseRuntimeInfo } from '../runtime/types';
 
-/** Numeric training logs, keyed like tfjs: `loss`, `acc`, `val_loss`, `val_acc`. */
+/**
+ * Numeric training logs, keyed like tfjs: `loss`, `acc`, `val_loss`, `val_acc`.
+ *
+ * @category training
+ */
 export type TrainingLogs = Record<string, number>;
 
-/** Parameters a callback receives before training starts (tfjs's `params`). */
+/**
+ * Parameters a callback receives before training starts (tfjs's `params`).
+ *
+ * @category training
+ */
 export interface TrainingParams {
   /** Number of epochs requested. */
   readonly epochs: number;
@@ -37,6 +45,8 @@ export interface TrainingParams {
 /**
  * A training callback: any subset of the tfjs hooks. Objects built by `tf.callbacks.*` (which also have `setModel` and
  * `setParams`) are accepted too. A callback stops training by setting `model.stopTraining = true`.
+ *
+ * @category training
  */
 export interface TrainingCallback {
   /** Receives the model being trained before `onTrainBegin`. */
@@ -62,7 +72,11 @@ export interface TrainingCallback {
   onExtractionProgress?(progress: ExtractionProgress): void;
 }
 
-/** Progress of the feature extraction on `fit`'s cached path. */
+/**
+ * Progress of the feature extraction on `fit`'s cached path.
+ *
+ * @category training
+ */
 export interface ExtractionProgress {
   /** The split being extracted. */
   readonly split: 'train' | 'validation';
@@ -133,7 +147,11 @@ export function nanGuard(call: string): TrainingCallback {
   };
 }
 
-/** Options of {@link earlyStopping}. */
+/**
+ * Options of {@link earlyStopping}.
+ *
+ * @category training
+ */
 export interface EarlyStoppingOptions {
   /**
    * The logged value to watch.
@@ -174,6 +192,8 @@ export interface EarlyStoppingOptions {
  * ```ts
  * await fit(model, data, { epochs: 50, callbacks: [earlyStopping({ monitor: 'val_acc', patience: 3 })] });
  * ```
+ *
+ * @category training
  */
 export function earlyStopping(options: EarlyStoppingOptions = {}): TrainingCallback {
   const call = 'earlyStopping';

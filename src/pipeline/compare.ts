@@ -15,7 +15,11 @@ import { evaluate, evaluateBaseline, type BaselineResult, type EvaluationResult 
 import { fit } from './fit';
 import { FIT_OPTION_KEYS, type FitOptions } from './training';
 
-/** One base to compare. */
+/**
+ * One base to compare.
+ *
+ * @category training
+ */
 export interface BaseEntry {
   /** Name shown in results and reports, e.g. `'MobileNetV2'`. */
   readonly name: string;
@@ -42,7 +46,11 @@ export interface BaseEntry {
   readonly data?: ImageBatchSource;
 }
 
-/** Options of {@link compareBases}: every {@link FitOptions} field applies to each base's training. */
+/**
+ * Options of {@link compareBases}: every {@link FitOptions} field applies to each base's training.
+ *
+ * @category training
+ */
 export interface CompareBasesOptions extends FitOptions {
   /**
    * Validation batches for the baseline.
@@ -70,7 +78,11 @@ export interface CompareBasesOptions extends FitOptions {
 
 const COMPARE_KEYS: Readonly<Record<keyof CompareBasesOptions, true>> = { ...FIT_OPTION_KEYS, baselineSteps: true, evaluateSteps: true, keepModels: true, onBaseBegin: true };
 
-/** What {@link compareBases} measured for one base. */
+/**
+ * What {@link compareBases} measured for one base.
+ *
+ * @category training
+ */
 export interface BaseComparison {
   /** The entry's name. */
   readonly name: string;
@@ -117,6 +129,8 @@ function now(): number {
  * );
  * for (const row of table) console.log(row.name, row.baseline.accuracy, row.evaluation.accuracy, row.trainSeconds);
  * ```
+ *
+ * @category training
  */
 export async function compareBases(
   entries: readonly BaseEntry[],

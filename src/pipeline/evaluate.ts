@@ -23,7 +23,11 @@ import {
   type ClassMetrics,
 } from './metrics';
 
-/** Options of {@link evaluateBaseline}. */
+/**
+ * Options of {@link evaluateBaseline}.
+ *
+ * @category evaluation
+ */
 export interface EvaluateBaselineOptions {
   /**
    * Number of validation batches to use.
@@ -32,7 +36,11 @@ export interface EvaluateBaselineOptions {
   readonly steps?: number;
 }
 
-/** Loss and accuracy of an untrained (or any) model on the validation split. */
+/**
+ * Loss and accuracy of an untrained (or any) model on the validation split.
+ *
+ * @category evaluation
+ */
 export interface BaselineResult {
   /** The split evaluated: always `'validation'`. */
   readonly split: 'validation';
@@ -46,7 +54,11 @@ export interface BaselineResult {
   readonly runtime: BaseRuntimeInfo | undefined;
 }
 
-/** Options of {@link evaluate}. */
+/**
+ * Options of {@link evaluate}.
+ *
+ * @category evaluation
+ */
 export interface EvaluateOptions {
   /**
    * Number of batches to use.
@@ -71,6 +83,8 @@ const BASELINE_KEYS: Readonly<Record<keyof EvaluateBaselineOptions, true>> = { s
 /**
  * Unweighted means over classes. A class with no example in the evaluated split that was never predicted is left out
  * of the means (its per-class entry is still listed, with zeros).
+ *
+ * @category evaluation
  */
 export interface MacroAverages {
   /** Mean per-class precision. */
@@ -84,6 +98,8 @@ export interface MacroAverages {
 /**
  * Metrics of a classifier on one split. Two-class data also gets `precision`, `recall`, `f1` (of the positive class,
  * `labelNames[1]`) and `rocAuc`; every result has per-class metrics, macro averages and the confusion matrix.
+ *
+ * @category evaluation
  */
 export interface EvaluationResult {
   /** The split evaluated. */
@@ -204,6 +220,8 @@ async function collect(
  * const before = await evaluateBaseline(model, data, { steps: 20 });
  * console.log(before.accuracy); // about 0.5 for two classes
  * ```
+ *
+ * @category evaluation
  */
 export async function evaluateBaseline(
   model: tfl.LayersModel,
@@ -239,6 +257,8 @@ export async function evaluateBaseline(
  * const result = await evaluate(model, data);
  * console.log(result.accuracy, result.confusionMatrix);
  * ```
+ *
+ * @category evaluation
  */
 export async function evaluate(
   model: tfl.LayersModel,

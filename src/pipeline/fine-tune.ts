@@ -13,7 +13,11 @@ import { checkModel, checkSource } from './checks';
 import { checkModelFitsData, ensureCompiled, resolveOptimizer } from './compile';
 import { FIT_OPTION_KEYS, resolveCommon, trainWith, withTrainingGuard, type FitOptions } from './training';
 
-/** Options of {@link fineTune}: give exactly one of `fromLayer` and `topLayers`. */
+/**
+ * Options of {@link fineTune}: give exactly one of `fromLayer` and `topLayers`.
+ *
+ * @category training
+ */
 export interface FineTuneOptions extends Omit<FitOptions, 'cacheFeatures' | 'cacheBudgetBytes' | 'workers'> {
   /**
    * Name of the first base layer to train; it and every layer above it are unfrozen.
@@ -59,6 +63,8 @@ const CONV_CLASSES = new Set(['Conv2D', 'DepthwiseConv2D', 'SeparableConv2D', 'C
  * await fit(model, data, { epochs: 10 });
  * const tuned = await fineTune(model, data, { fromLayer: 'block_13_expand', epochs: 10 });
  * ```
+ *
+ * @category training
  */
 export async function fineTune(
   model: tfl.LayersModel,

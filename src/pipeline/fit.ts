@@ -42,6 +42,8 @@ import { FIT_OPTION_KEYS, resolveCommon, trainWith, withTrainingGuard, type FitO
  * const history = await fit(model, data, { epochs: 10, verbose: 1 });
  * console.log(history.history.val_acc);
  * ```
+ *
+ * @category training
  */
 export async function fit(model: tfl.LayersModel, data: ImageBatchSource, options: FitOptions = {}): Promise<tfl.History> {
   const call = 'fit';

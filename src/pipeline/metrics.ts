@@ -3,7 +3,11 @@
  * checked by hand. `evaluate` downloads predictions once and computes everything here.
  */
 
-/** Precision, recall and F1 of one class. */
+/**
+ * Precision, recall and F1 of one class.
+ *
+ * @category evaluation
+ */
 export interface ClassMetrics {
   /** The class name. */
   readonly label: string;

@@ -7,7 +7,11 @@ import { InvalidArgumentError } from '../errors';
 import { checkOptionKeys, checkOptionsObject, checkPositiveInteger } from '../internal/validate';
 import type { ExtractionProgress, TrainingCallback, TrainingLogs, TrainingParams } from './callbacks';
 
-/** The part of a Node writable stream the progress bar uses. */
+/**
+ * The part of a Node writable stream the progress bar uses.
+ *
+ * @category training
+ */
 export interface ProgressStream {
   /** Writes text. */
   write(text: string): unknown;
@@ -17,7 +21,11 @@ export interface ProgressStream {
   readonly columns?: number;
 }
 
-/** Options of {@link progressBar}. */
+/**
+ * Options of {@link progressBar}.
+ *
+ * @category training
+ */
 export interface ProgressBarOptions {
   /**
    * Where the progress goes.
@@ -86,6 +94,8 @@ function defaultStream(): ProgressStream | undefined {
  * ```ts
  * await fit(model, data, { callbacks: [progressBar({ stream: process.stdout, verbose: 2 })] });
  * ```
+ *
+ * @category training
  */
 export function progressBar(options: ProgressBarOptions = {}): TrainingCallback {
   const call = 'progressBar';

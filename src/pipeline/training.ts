@@ -18,7 +18,11 @@ import { nanGuard, type TrainingCallback } from './callbacks';
 import { progressBar, type ProgressStream } from './progress-bar';
 import { cachedPlan, naivePlan, runTraining, type TrainingPlan } from './training-loop';
 
-/** Options of `fit` (and, where they apply, of `fineTune` and `compareBases`). */
+/**
+ * Options of `fit` (and, where they apply, of `fineTune` and `compareBases`).
+ *
+ * @category training
+ */
 export interface FitOptions {
   /**
    * Passes over the training split.

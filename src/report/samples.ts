@@ -7,7 +7,11 @@ import { shuffled } from '../internal/rng';
 import { escapeXml } from './html';
 import { encodePng } from './png';
 
-/** An image to show in the report; `DataLoader.getRandomRawImages` returns these (without predictions). */
+/**
+ * An image to show in the report; `DataLoader.getRandomRawImages` returns these (without predictions).
+ *
+ * @category reports
+ */
 export interface ReportSample {
   /** RGB pixels `[height, width, 3]` (or one channel), 0..255 (stays the caller's). */
   readonly image: tf.Tensor3D;

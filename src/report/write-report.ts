@@ -19,7 +19,11 @@ import { renderSvgs } from './vega';
 
 export type { ReportSample } from './samples';
 
-/** A training history: a tfjs `History` or any object with per-epoch arrays under `history`. */
+/**
+ * A training history: a tfjs `History` or any object with per-epoch arrays under `history`.
+ *
+ * @category reports
+ */
 export interface HistoryLike {
   /**
    * Values per epoch keyed `loss` and `val_loss`, and `acc`/`val_acc` (tfjs) or `accuracy`/`val_accuracy` (Keras);
@@ -28,7 +32,11 @@ export interface HistoryLike {
   readonly history: Readonly<Record<string, readonly unknown[]>>;
 }
 
-/** What to put in the report; every part is optional, but one of histories, comparison, evaluation or samples is needed. */
+/**
+ * What to put in the report; every part is optional, but one of histories, comparison, evaluation or samples is needed.
+ *
+ * @category reports
+ */
 export interface ReportContent {
   /**
    * Report title.
@@ -55,7 +63,11 @@ export interface ReportContent {
   readonly samples?: readonly ReportSample[];
 }
 
-/** Options of {@link writeReport}. */
+/**
+ * Options of {@link writeReport}.
+ *
+ * @category reports
+ */
 export interface WriteReportOptions {
   /**
    * Seed for choosing which samples are shown.
@@ -73,7 +85,11 @@ export interface WriteReportOptions {
 const CONTENT_KEYS: Readonly<Record<keyof ReportContent, true>> = { title: true, histories: true, comparison: true, evaluation: true, samples: true, evaluationName: true };
 const OPTION_KEYS: Readonly<Record<keyof WriteReportOptions, true>> = { seed: true, thumbnailSize: true };
 
-/** Paths of the files {@link writeReport} wrote. */
+/**
+ * Paths of the files {@link writeReport} wrote.
+ *
+ * @category reports
+ */
 export interface ReportFiles {
   /** The HTML report. */
   readonly html: string;
@@ -157,6 +173,8 @@ function checkContent(call: string, content: ReportContent): void {
  * await writeReport('./report', { comparison: table, evaluation: table[0].evaluation, samples });
  * tf.dispose(samples.map((s) => s.image));
  * ```
+ *
+ * @category reports
  */
 export async function writeReport(dir: string, content: ReportContent, options: WriteReportOptions = {}): Promise<ReportFiles> {
   const call = 'writeReport';

@@ -16,6 +16,8 @@ export type EngineName = 'tfjs' | 'onnxruntime';
 /**
  * The engine a Wrapper model's frozen base runs on: `'auto'` picks ONNX Runtime where it can (Node, with
  * `onnxruntime-node` installed and a base that converts) and tfjs otherwise; the other two insist.
+ *
+ * @category bases
  */
 export type EngineChoice = 'auto' | 'tfjs' | 'onnxruntime';
 
@@ -44,6 +46,8 @@ export interface FusedGraphStats {
  * const result = await evaluate(model, data);
  * console.log(result.runtime.engine, result.runtime.fallback ?? ''); // 'onnxruntime' or 'tfjs' plus the reason
  * ```
+ *
+ * @category bases
  */
 export interface BaseRuntimeInfo {
   /** The engine that ran the base. */

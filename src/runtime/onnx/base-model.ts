@@ -15,6 +15,8 @@ import type { OnnxLayout } from './session';
  * const base = await loadOnnxBase('./resnet18.onnx');
  * if (isOnnxBaseModel(base.model)) console.log(base.model.layout, base.model.outputShape); // 'NCHW' [null, 512]
  * ```
+ *
+ * @category bases
  */
 export interface OnnxBaseModel {
   /** Marks the object as an ONNX base. */

@@ -18,6 +18,8 @@ import { IncompatibleModelError } from '../../errors';
  *   if (err instanceof OnnxConversionError) console.log(`${err.layer} (${err.className}) stays on tfjs`);
  * }
  * ```
+ *
+ * @category errors
  */
 export class OnnxConversionError extends IncompatibleModelError {
   /** Name of the layer that did not convert, e.g. `'lstm_1'`. */
