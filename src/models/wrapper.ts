@@ -116,15 +116,17 @@ const OPTION_KEYS: Readonly<Record<keyof WrapperOptions, true>> = { numClasses: 
  * its weights are trainable until {@link unfreeze} (Wrapper sets `trainable = false` on the base's layers, as the Keras
  * recipe does). The base's layers are shared with `base`, not copied (unless
  * `inputShape` rebuilds it, or for a GraphModel). `model.dispose()` frees the head and a rebuilt copy of the base;
- * the base you passed stays yours to use and dispose.
+ * the base you passed stays yours to use and dispose. tl-kit's calls run the frozen base on the engine chosen by
+ * `engine` (ONNX Runtime where it can, by default); `model.predict` runs it on tfjs. Saved with `model.save` or
+ * `saveClassifier`, the model holds only tfjs-layers' built-in classes.
  *
- * @param base - a `tf.LayersModel`, a tfjs-converter `GraphModel` (any {@link GraphModelLike}), or a
- *   {@link BaseSpec} from `loadBase`.
+ * @param base - a `tf.LayersModel`, a tfjs-converter `GraphModel` (any {@link GraphModelLike}), an ONNX base
+ *   ({@link OnnxBaseModel}), or a {@link BaseSpec} from `loadBase`, `loadOnnxBase`, `applications` or `loadNsfwBase`.
  * @param options - head and cut options, see {@link WrapperOptions}.
  * @returns a LayersModel `[batch, h, w, c]` -> `[batch, 1]` (sigmoid) for 2 classes or `[batch, k]` (softmax; also
  *   for 2 classes with `labelMode: 'categorical'`).
- * @throws {@link InvalidArgumentError} for a bad option (numClasses < 2, unknown cutAt with the closest layer names,
- *   an inputShape the base cannot take).
+ * @throws {@link InvalidArgumentError} for a bad option (numClasses < 2 or over 100,000, unknown cutAt with the
+ *   closest layer names, an inputShape the base cannot take, a head too large, an unknown engine).
  * @throws {@link IncompatibleModelError} when the base is not an image model with one input.
  * @example
  * ```ts
