@@ -121,7 +121,7 @@ const OPTION_KEYS: Readonly<Record<keyof WrapperOptions, true>> = { numClasses: 
  * `saveClassifier`, the model holds only tfjs-layers' built-in classes.
  *
  * @param base - a `tf.LayersModel`, a tfjs-converter `GraphModel` (any {@link GraphModelLike}), an ONNX base
- *   ({@link OnnxBaseModel}), or a {@link BaseSpec} from `loadBase`, `loadOnnxBase`, `applications` or `loadNsfwBase`.
+ *   ({@link OnnxBaseModel}), or a {@link BaseSpec} from `loadBase`, `loadOnnxBase` or `loadNsfwBase`.
  * @param options - head and cut options, see {@link WrapperOptions}.
  * @returns a LayersModel `[batch, h, w, c]` -> `[batch, 1]` (sigmoid) for 2 classes or `[batch, k]` (softmax; also
  *   for 2 classes with `labelMode: 'categorical'`).
