@@ -186,7 +186,7 @@ async function loadAnyBase(source: string, o: Options): Promise<BaseSpec> {
     return { kind: 'tl-kit-base', name: source, model, inputShape, preprocessing: applications[name].preprocessing };
   }
   const known = KNOWN_BASES.some((b) => b.name === source);
-  if (known) return loadBase(source, { onProgress: (f) => f === 1 && console.log(`  ${source}: downloaded`) });
+  if (known) return loadBase(source, { onProgress: (p) => p.done === p.total && console.log(`  ${source}: downloaded`) });
   return loadBase(source, {
     preprocessing: o.preprocessing,
     ...(o.baseSize === undefined ? {} : { inputShape: [o.baseSize, o.baseSize, 3] as const }),
