@@ -9,12 +9,12 @@ const SAVE_BASE = `
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import * as tfl from '@tensorflow/tfjs-layers';
-import { fileSaveHandler } from 'tl-kit';
+import { io } from 'tl-kit';
 const input = tfl.input({ shape: [32, 32, 3] });
 const conv = tfl.layers.conv2d({ filters: 3, kernelSize: 1, name: 'colour' });
 const model = tfl.model({ inputs: input, outputs: conv.apply(input) });
 conv.setWeights([tf.mul(tf.reshape(tf.eye(3), [1, 1, 3, 3]), 8), tf.zeros([3])]);
-await model.save(fileSaveHandler(process.argv[2]));
+await model.save(io.fileSaveHandler(process.argv[2]));
 `;
 
 /** Runs the CLI checks in `consumer`, where the tarball and its peers (and the cpu backend) are installed. */
