@@ -148,13 +148,13 @@ describe('browser example in Chromium', () => {
       for (const download of downloads) await download.saveAs(join(folder, download.suggestedFilename()));
       const modelJson = JSON.parse(await readFile(join(folder, 'model.json'), 'utf8')) as {
         weightsManifest: { paths: string[]; weights: { shape: number[] }[] }[];
-        userDefinedMetadata: { tlKit: { labelNames: string[]; imageSize: number[]; preprocessing: string } };
+        userDefinedMetadata: { tlKit: { labels: string[]; inputSize: number[]; preprocessing: string } };
       };
       expect(modelJson.weightsManifest[0]?.paths).toEqual(['./model.weights.bin']);
       const floats = modelJson.weightsManifest.flatMap((g) => g.weights).reduce((n, w) => n + w.shape.reduce((a, b) => a * b, 1), 0);
       expect((await readFile(join(folder, 'model.weights.bin'))).byteLength).toBe(floats * 4);
       const metadata = JSON.parse(await readFile(join(folder, 'metadata.json'), 'utf8')) as typeof modelJson.userDefinedMetadata.tlKit;
-      expect(metadata).toMatchObject({ labelNames: ['horizontal stripes', 'vertical stripes'], imageSize: [64, 64], preprocessing: 'tf' });
+      expect(metadata).toMatchObject({ labels: ['horizontal stripes', 'vertical stripes'], imageSize: 64, inputSize: [64, 64], preprocessing: 'tf' });
       expect(modelJson.userDefinedMetadata.tlKit).toEqual(metadata);
 
       // The downloaded folder is a classifier: Node loads it and agrees with the page on a new image.
@@ -167,7 +167,7 @@ describe('browser example in Chromium', () => {
         expect(best?.label).toBe('vertical stripes');
       } finally {
         image.dispose();
-        classifier.dispose();
+        await classifier.dispose();
       }
     } finally {
       await rm(folder, { recursive: true, force: true });
