@@ -6,12 +6,13 @@ import { loadFolder } from './data';
 import type { Io } from './io';
 import type { CompareFlags } from './flags';
 import { comparisonTable, evaluationTable } from './format';
-import { startRuntime } from './runtime';
+import { checkReportPackages, startRuntime } from './runtime';
 
 /** Runs `tl-kit compare`; returns the exit code. */
 export async function compare(io: Io, flags: CompareFlags): Promise<number> {
   const { dir, bases: names } = flags;
   const out = resolve(flags.out);
+  if (flags.report) await checkReportPackages('tl-kit compare');
   const backend = await startRuntime(flags.runtime);
   io.stderr.write(`tl-kit compare: backend ${backend}\n`);
   const bases: LoadedBase[] = [];
@@ -47,13 +48,15 @@ export async function compare(io: Io, flags: CompareFlags): Promise<number> {
     io.stdout.write(`\n${comparisonTable(rows)}\n\n`);
     const best = rows.reduce((a, b) => (b.evaluation.accuracy > a.evaluation.accuracy ? b : a));
     io.stdout.write(`best: ${best.name}; test split, ${best.evaluation.exampleCount} images:\n${evaluationTable(best.evaluation)}\n\n`);
-    samples = await shared.getRandomRawImages(20);
-    const report = await writeReport(
-      out,
-      { title: `tl-kit compare: ${dir}`, comparison: rows, evaluation: best.evaluation, samples },
-      { seed: flags.seed },
-    );
-    io.stdout.write(`report: ${report.html}\n`);
+    if (flags.report) {
+      samples = await shared.getRandomRawImages(20);
+      const report = await writeReport(
+        out,
+        { title: `tl-kit compare: ${dir}`, comparison: rows, evaluation: best.evaluation, samples },
+        { seed: flags.seed },
+      );
+      io.stdout.write(`report: ${report.html}\n`);
+    }
   } finally {
     samples.forEach((s) => s.image.dispose());
     for (const data of loaders.values()) data.dispose();

@@ -4,7 +4,10 @@
  */
 import type { ApplicationName, EngineChoice, PreprocessingMode } from '../index';
 import type { NsfwBaseName } from '../nsfwjs/index';
+import { existsSync } from 'node:fs';
 import { closestNames } from '../internal/suggest';
+import { MAX_IMAGE_SIDE } from '../internal/validate';
+import { KNOWN_BASES } from '../models/registry';
 import {
   checkPositionals,
   choiceValue,
@@ -62,6 +65,18 @@ export function kerasName(text: string): ApplicationName | undefined {
   return text.startsWith('keras:') ? (text.slice('keras:'.length) as ApplicationName) : undefined;
 }
 
+/**
+ * `--image-size`: the CNN bases' smallest input is 32 px (five stride-2 stages; Keras refuses smaller too), the
+ * largest tl-kit's bound on an image side.
+ */
+function imageSizeValue(command: string, parsed: ParsedArgs): number | undefined {
+  const size = integerValue(command, parsed, 'image-size', 1);
+  if (size !== undefined && (size < 32 || size > MAX_IMAGE_SIDE)) {
+    throw new UsageError(command, `--image-size must be an integer from 32 to ${MAX_IMAGE_SIDE}, got '${size}'`);
+  }
+  return size;
+}
+
 /** Checks a base value's spelling where it has one (`keras:`, `nsfwjs:`); paths and URLs are checked when loaded. */
 function checkBase(command: string, text: string): string {
   const keras = kerasName(text);
@@ -76,6 +91,18 @@ function checkBase(command: string, text: string): string {
   }
   if (text.startsWith('nsfwjs:') && nsfwName(text) === undefined) {
     throw new UsageError(command, `unknown nsfwjs base '${text}': use ${Object.keys(NSFW).join(', ')}`);
+  }
+  // A bare name (no path separator, extension or scheme, and no such file or folder) must be an offline or a
+  // registry base: say so now, before anything loads, rather than as a file-not-found later.
+  const bare = keras === undefined && !/[/\\.:]/.test(text) && !existsSync(text);
+  if (bare && nsfwName(text) === undefined && !KNOWN_BASES.some((b) => b.name === text)) {
+    const offline = Object.keys(NSFW);
+    const close = closestNames(text, [...offline, ...KNOWN_BASES.map((b) => b.name)], 1)[0];
+    throw new UsageError(
+      command,
+      `unknown base '${text}': use ${offline.join(', ')} (offline), keras:NAME, a registry name, or a path or URL` +
+        (close === undefined ? '' : ` (did you mean ${close}?)`),
+    );
   }
   return text;
 }
@@ -93,13 +120,15 @@ export interface DataFlags {
   readonly epochs: number;
   readonly learningRate: number | undefined;
   readonly out: string;
+  /** Write the HTML report (`--no-report` turns it off). */
+  readonly report: boolean;
   readonly runtime: RuntimeFlags;
 }
 
 function dataFlags(command: string, parsed: ParsedArgs): DataFlags {
   return {
     dir: parsed.positionals[0] as string,
-    imageSize: integerValue(command, parsed, 'image-size', 1),
+    imageSize: imageSizeValue(command, parsed),
     batchSize: integerValue(command, parsed, 'batch-size', 1, 32),
     splitWeights: splitValue(command, parsed),
     seed: integerValue(command, parsed, 'seed', 0, 42),
@@ -107,6 +136,7 @@ function dataFlags(command: string, parsed: ParsedArgs): DataFlags {
     epochs: integerValue(command, parsed, 'epochs', 1, 10),
     learningRate: positiveNumberValue(command, parsed, 'learning-rate'),
     out: stringValue(parsed, 'out') ?? 'tl-kit-out',
+    report: parsed.values['no-report'] !== true,
     runtime: runtimeFlags(command, parsed),
   };
 }

@@ -1,6 +1,7 @@
 /** `tl-kit predict <classifier> <images or folders...>`: the most probable class of each image, as text or JSON. */
 import { readdir, realpath, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
+import { isIgnoredName } from '../data/file-names';
 import { loadClassifier, type Prediction } from '../index';
 import type { Io } from './io';
 import { errorLine } from './format';
@@ -15,12 +16,16 @@ interface Target {
   readonly problem?: string;
 }
 
-/** Every non-hidden file under `dir`, sorted, following folder links once (a link loop is listed once). */
+/**
+ * Every file under `dir` that the dataset scan would read (hidden names and archive or OS metadata such as
+ * `Thumbs.db` and `__MACOSX` are left out, as `DataLoader.fromDirectory` leaves them out), sorted, following folder
+ * links once (a link loop is listed once).
+ */
 async function filesUnder(dir: string, shown: string, seen: Set<string>, into: Target[]): Promise<void> {
   const real = await realpath(dir);
   if (seen.has(real)) return;
   seen.add(real);
-  const entries = (await readdir(dir, { withFileTypes: true })).filter((e) => !e.name.startsWith('.'));
+  const entries = (await readdir(dir, { withFileTypes: true })).filter((e) => !isIgnoredName(e.name));
   entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   for (const e of entries) {
     const path = join(dir, e.name);

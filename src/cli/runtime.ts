@@ -7,6 +7,7 @@ import { dirname } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import * as tf from '@tensorflow/tfjs-core';
 import { UnsupportedError } from '../errors';
+import { ensureReportRenderer } from '../report/vega';
 import { importOptional, isModuleNotFound } from '../internal/optional-import';
 import { BACKEND_NAMES, type BackendName, type RuntimeFlags } from './flags';
 
@@ -63,4 +64,19 @@ export async function startRuntime(runtime: RuntimeFlags): Promise<string> {
   }
   const wanted = PACKAGES[runtime.backend][0] as string;
   throw new UnsupportedError(`tl-kit: --backend ${runtime.backend} needs the package ${wanted}; install it: npm install ${wanted}`);
+}
+
+/**
+ * Refuses to start a command whose HTML report could not be drawn (vega and vega-lite missing), before any slow work,
+ * saying how to install them or skip the report.
+ *
+ * @throws {@link UnsupportedError} when the charting packages cannot be imported.
+ */
+export async function checkReportPackages(command: string): Promise<void> {
+  try {
+    await ensureReportRenderer(command);
+  } catch (err) {
+    if (!(err instanceof UnsupportedError)) throw err;
+    throw new UnsupportedError(`${err.message}; or pass --no-report to train without the report`, { cause: err });
+  }
 }

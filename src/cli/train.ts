@@ -15,12 +15,13 @@ import { loadFolder } from './data';
 import type { Io } from './io';
 import type { TrainFlags } from './flags';
 import { comparisonTable, evaluationTable, fixed } from './format';
-import { startRuntime } from './runtime';
+import { checkReportPackages, startRuntime } from './runtime';
 
 /** Runs `tl-kit train`; returns the exit code. */
 export async function train(io: Io, flags: TrainFlags): Promise<number> {
   const { dir, base: baseName } = flags;
   const out = resolve(flags.out);
+  if (flags.report) await checkReportPackages('tl-kit train');
   const backend = await startRuntime(flags.runtime);
   io.stderr.write(`tl-kit train: backend ${backend}; loading base ${baseName}\n`);
   const base: LoadedBase = await loadCliBase(baseName, flags.imageSize);
@@ -38,7 +39,6 @@ export async function train(io: Io, flags: TrainFlags): Promise<number> {
     try {
       const started = performance.now();
       const baseline = await evaluateBaseline(model, data);
-      io.stderr.write(`frozen base runs on ${baseline.runtime?.summary ?? 'tfjs'}\n`);
       io.stderr.write(`before training: validation accuracy ${fixed(baseline.accuracy)}, loss ${fixed(baseline.loss)}\n`);
       const fitStarted = performance.now();
       const history = await fit(model, data, {
@@ -64,14 +64,16 @@ export async function train(io: Io, flags: TrainFlags): Promise<number> {
       io.stdout.write(`test split, ${evaluation.exampleCount} images:\n${evaluationTable(evaluation)}\n\n`);
       const classifierDir = join(out, 'classifier');
       await saveClassifier(model, data, classifierDir, { metrics: evaluation, baseName });
-      samples = await data.getRandomRawImages(20);
-      const report = await writeReport(
-        out,
-        { title: `tl-kit train: ${dir} on ${baseName}`, comparison: [row], evaluation, samples },
-        { seed: flags.seed },
-      );
       io.stdout.write(`classifier: ${classifierDir}\n`);
-      io.stdout.write(`report: ${report.html}\n`);
+      if (flags.report) {
+        samples = await data.getRandomRawImages(20);
+        const report = await writeReport(
+          out,
+          { title: `tl-kit train: ${dir} on ${baseName}`, comparison: [row], evaluation, samples },
+          { seed: flags.seed },
+        );
+        io.stdout.write(`report: ${report.html}\n`);
+      }
       io.stdout.write(`label new images with: tl-kit predict ${classifierDir} <images or folders>\n`);
     } finally {
       model.dispose();

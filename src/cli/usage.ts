@@ -85,7 +85,7 @@ const BASE_HELP =
 
 /** Flags of the commands that load a folder of class folders. */
 const DATA_OPTIONS: readonly OptionSpec[] = [
-  { flag: 'image-size', kind: 'string', value: 'N', help: 'side of the square input images in pixels', defaultText: "the base's input size" },
+  { flag: 'image-size', kind: 'string', value: 'N', help: 'side of the square input images in pixels (32 to 8192)', defaultText: "the base's input size" },
   { flag: 'batch-size', kind: 'string', value: 'N', help: 'images per batch', defaultText: '32' },
   { flag: 'split', kind: 'string', value: 'TRAIN,VAL,TEST', help: 'relative sizes of the train, validation and test splits', defaultText: '8,1,1' },
   { flag: 'seed', kind: 'string', value: 'N', help: 'seed of the split, the shuffles and the head initialisation', defaultText: '42' },
@@ -100,7 +100,12 @@ const DATA_OPTIONS: readonly OptionSpec[] = [
   { flag: 'learning-rate', kind: 'string', value: 'R', help: "Adam's learning rate", defaultText: '0.001' },
 ];
 
-const out: OptionSpec = { flag: 'out', short: 'o', kind: 'string', value: 'DIR', help: 'output folder', defaultText: 'tl-kit-out' };
+const out: OptionSpec = { flag: 'out', short: 'o', kind: 'string', value: 'OUT', help: 'output folder', defaultText: 'tl-kit-out' };
+const noReport: OptionSpec = {
+  flag: 'no-report',
+  kind: 'boolean',
+  help: 'skip the HTML report (its charts need the optional packages vega and vega-lite, checked before training)',
+};
 
 /** `tl-kit train`. */
 export const TRAIN: CommandSpec = {
@@ -111,12 +116,13 @@ export const TRAIN: CommandSpec = {
   description:
     'Loads <dir> (one sub-folder of images per class), splits it, wraps the frozen base under a new head, measures ' +
     'the validation accuracy before training, trains the head, evaluates on the test split and prints the before / ' +
-    'after table. Writes the classifier to DIR/classifier (for `tl-kit predict`) and an HTML report to ' +
-    'DIR/report.html. Files that cannot be decoded are skipped and listed.',
+    'after table. Writes the classifier to OUT/classifier (for `tl-kit predict`) and an HTML report to ' +
+    'OUT/report.html. Files that cannot be decoded are skipped and listed.',
   options: [
     { flag: 'base', short: 'b', kind: 'string', value: 'BASE', help: BASE_HELP, defaultText: 'mobilenet_v2' },
     ...DATA_OPTIONS,
     out,
+    noReport,
     ...RUNTIME_OPTIONS,
     verbose,
     help,
@@ -153,11 +159,12 @@ export const COMPARE: CommandSpec = {
   description:
     'For each base of --bases: wraps it under a new head, measures the validation accuracy before training, trains, ' +
     'and evaluates on the test split, all on the same split of <dir>. Prints the comparison table and writes an HTML ' +
-    'report (histories, comparison chart, the best base\'s confusion matrix) to DIR/report.html.',
+    'report (histories, comparison chart, the best base\'s confusion matrix) to OUT/report.html.',
   options: [
     { flag: 'bases', kind: 'string', value: 'A,B,...', help: `comma-separated bases, each one of: ${BASE_HELP}` },
     ...DATA_OPTIONS,
     out,
+    noReport,
     ...RUNTIME_OPTIONS,
     verbose,
     help,

@@ -48,6 +48,16 @@ async function loadRenderer(call: string): Promise<Renderer> {
 }
 
 /**
+ * Makes sure the charting packages load, so that a caller can refuse a long job up front instead of failing at its
+ * end (the command-line tool checks before it trains).
+ *
+ * @throws {@link UnsupportedError} naming the packages to install when vega or vega-lite is missing.
+ */
+export async function ensureReportRenderer(call: string): Promise<void> {
+  await loadRenderer(call);
+}
+
+/**
  * Compiles each Vega-Lite spec and renders it headless to an SVG document (with its `xmlns`, usable on its own or
  * inline in HTML). Text is measured by Vega's estimate, which errs wide, so labels keep their room in any font.
  *

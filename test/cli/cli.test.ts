@@ -47,7 +47,7 @@ describe('tl-kit (built)', () => {
     }
     const train = await tl('train', '--help');
     expect(train.code).toBe(0);
-    for (const flag of ['--base BASE', '--image-size N', '--epochs N', '--batch-size N', '--split TRAIN,VAL,TEST', '--seed N', '--learning-rate R', '--out DIR', '--backend NAME']) {
+    for (const flag of ['--base BASE', '--image-size N', '--epochs N', '--batch-size N', '--split TRAIN,VAL,TEST', '--seed N', '--learning-rate R', '--out OUT', '--backend NAME']) {
       expect(train.stdout).toContain(flag);
     }
     expect((await tl('predict', '--help')).stdout).toContain('--json');
