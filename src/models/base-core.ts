@@ -103,10 +103,35 @@ export function rebuildForInput(
       { cause: err },
     );
   }
+  const empty = firstEmptyOutput(rebuilt);
+  if (empty !== undefined) {
+    rebuilt.dispose();
+    throw new InvalidArgumentError(
+      call,
+      'inputShape',
+      `large enough that every layer of the base keeps an output (at [${inputShape.join(', ')}] layer '${empty.name}' would output [${empty.shape.map((d) => d ?? 'null').join(', ')}])`,
+      [...inputShape],
+    );
+  }
   for (const layer of rebuilt.layers) {
     const source = core.getLayer(layer.name);
     const values: tf.Tensor[] = source.getWeights();
     if (values.length > 0) layer.setWeights(values);
   }
   return rebuilt;
+}
+
+/** The first layer (nested models included) whose output would have a dimension of 0 or less, if any. */
+function firstEmptyOutput(model: tfl.LayersModel): { name: string; shape: readonly (number | null)[] } | undefined {
+  for (const layer of model.layers) {
+    if (layer instanceof tfl.LayersModel) {
+      const inner = firstEmptyOutput(layer);
+      if (inner) return inner;
+      continue;
+    }
+    const shape = layer.outputShape as (number | null)[] | (number | null)[][];
+    const shapes = (Array.isArray(shape[0]) ? shape : [shape]) as (number | null)[][];
+    for (const s of shapes) if (s.some((d) => d !== null && d <= 0)) return { name: layer.name, shape: s };
+  }
+  return undefined;
 }

@@ -148,6 +148,16 @@ describe('Wrapper option errors', () => {
     expect(tf.memory().numTensors).toBe(before);
   });
 
+  it('refuses an inputShape so small that a layer of the rebuilt base would output nothing (it crashed wasm kernels)', () => {
+    const input = tfl.input({ shape: [8, 8, 3] });
+    const conv = tfl.layers.conv2d({ filters: 2, kernelSize: 3, padding: 'valid', name: 'valid3x3' }).apply(input) as tfl.SymbolicTensor;
+    const small = tfl.model({ inputs: input, outputs: conv });
+    const before = tf.memory().numTensors;
+    expect(() => Wrapper(small, { inputShape: [2, 2, 3] })).toThrowErrorMatchingInlineSnapshot(`[InvalidArgumentError: Wrapper: inputShape must be large enough that every layer of the base keeps an output (at [2, 2, 3] layer 'valid3x3' would output [null, 0, 0, 2]), got [2, 2, 3]]`);
+    expect(tf.memory().numTensors).toBe(before);
+    small.dispose();
+  });
+
   it("refuses labelMode 'binary' for more than two classes, and an unknown labelMode", () => {
     expect(() => Wrapper(base, { numClasses: 3, labelMode: 'binary' })).toThrowErrorMatchingInlineSnapshot(`[InvalidArgumentError: Wrapper: labelMode must be 'categorical' for 3 classes ('binary' needs exactly 2), got "binary"]`);
     expect(() => Wrapper(base, { labelMode: 'onehot' as never })).toThrowErrorMatchingInlineSnapshot(`[InvalidArgumentError: Wrapper: labelMode must be one of 'binary', 'categorical', got "onehot"]`);
