@@ -5,6 +5,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { InferenceBase, disposeOnce } from './inference-base';
+import { checkNotDisposed } from './wrapper-view';
 
 /** A Wrapper model. Public type: `tf.LayersModel`. */
 export class WrapperModel extends tfl.LayersModel {
@@ -19,6 +20,34 @@ export class WrapperModel extends tfl.LayersModel {
   /** Frees the head, the optimizer a tl-kit call created, and a base the model owns; a second call does nothing. */
   override dispose(): { refCountAfterDispose: number; numDisposedVariables: number } {
     return disposeOnce(() => super.dispose());
+  }
+
+  // tfjs's own calls on a disposed model fail deep inside with a raw error ("LayersVariable ... is already
+  // disposed"); these report it the one tl-kit way, a TlKitError with code DISPOSED, before anything is allocated.
+
+  override predict(...args: Parameters<tfl.LayersModel['predict']>): ReturnType<tfl.LayersModel['predict']> {
+    checkNotDisposed('model.predict', this);
+    return super.predict(...args);
+  }
+
+  override predictOnBatch(...args: Parameters<tfl.LayersModel['predictOnBatch']>): ReturnType<tfl.LayersModel['predictOnBatch']> {
+    checkNotDisposed('model.predictOnBatch', this);
+    return super.predictOnBatch(...args);
+  }
+
+  override evaluate(...args: Parameters<tfl.LayersModel['evaluate']>): ReturnType<tfl.LayersModel['evaluate']> {
+    checkNotDisposed('model.evaluate', this);
+    return super.evaluate(...args);
+  }
+
+  override async fit(...args: Parameters<tfl.LayersModel['fit']>): ReturnType<tfl.LayersModel['fit']> {
+    checkNotDisposed('model.fit', this);
+    return super.fit(...args);
+  }
+
+  override async save(...args: Parameters<tfl.LayersModel['save']>): ReturnType<tfl.LayersModel['save']> {
+    checkNotDisposed('model.save', this);
+    return super.save(...args);
   }
 }
 

@@ -34,6 +34,11 @@ describe('a disposed Wrapper model', () => {
       expect((err as Error).message).toBe(`${name}: the model 'tlkit_wrapper' was disposed; it cannot be used any more (create or load it again)`);
     }
     expect(tf.memory().numTensors).toBe(before);
+    // tfjs's own methods on the model report it the same way.
+    const x = tf.zeros([1, 8, 8, 3]);
+    expect(() => model.predict(x)).toThrow(/^model\.predict: the model 'tlkit_wrapper' was disposed/);
+    await expect(model.save(tf.io.withSaveHandler(async () => ({ modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } })))).rejects.toMatchObject({ code: 'DISPOSED' });
+    x.dispose();
     base.dispose(); // the base passed in stays the caller's, and still works until then
     data.dispose();
   });
