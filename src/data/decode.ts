@@ -15,7 +15,7 @@ import {
   checkOptionKeys,
   checkOptionsObject,
 } from '../internal/validate';
-import { DecodeFailure, errorMessage, overFileLimit } from './decode-error';
+import { DecodeFailure, decoderReason, errorMessage, overFileLimit } from './decode-error';
 import { jsDecode } from './js-decode';
 import type { DecodeTarget } from './node-decode';
 import { checkDeclaredPixels } from './image-header';
@@ -198,7 +198,7 @@ async function browserDecodeBytes(bytes: Uint8Array): Promise<RgbPixels> {
   try {
     bitmap = await createImageBitmap(new Blob([bytes as unknown as BlobPart]));
   } catch (err) {
-    throw new DecodeFailure(`corrupt or unsupported image: ${errorMessage(err)}`, err);
+    throw new DecodeFailure(`corrupt or unsupported image: ${decoderReason(err)}`, err);
   }
   try {
     return await pixelsFromBrowserImage(bitmap);

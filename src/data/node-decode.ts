@@ -6,7 +6,7 @@
  * @module
  */
 import type sharpFn from 'sharp';
-import { DecodeFailure, errorMessage, overFileLimit, overPixelLimit } from './decode-error';
+import { DecodeFailure, decoderReason, errorMessage, overFileLimit, overPixelLimit } from './decode-error';
 import { NOT_AN_IMAGE, sniffFormat, toRgb, type RgbPixels } from './pixels';
 import { resizePlan } from './resize-plan';
 import type { ResizeMode } from './types';
@@ -135,7 +135,7 @@ export async function readImageFile(path: string | Uint8Array, maxFileBytes: num
 function sharpFailure(err: unknown, maxPixels: number): DecodeFailure {
   const message = errorMessage(err);
   if (/exceeds pixel limit/i.test(message)) return new DecodeFailure(overPixelLimit(maxPixels), err);
-  return new DecodeFailure(`corrupt or unsupported image: ${message}`, err);
+  return new DecodeFailure(`corrupt or unsupported image: ${decoderReason(err)}`, err);
 }
 
 /** Checks that sharp can read the header (`'header'`) or the whole image at a small size (`'decode'`). */
