@@ -308,8 +308,10 @@ export class DataLoader implements ImageBatchSource {
     try {
       const present = new Set(store.labels);
       if (present.size < 2) {
+        const loose = classKind === 'folder' ? skipped.filter((s) => !s.path.includes('/')).length : 0;
         throw new DatasetError(
-          `${call}: needs at least two classes with usable images, got ${present.size} (classes: ${JSON.stringify(labelNames)}, ${store.ids.length} usable, ${skipped.length} skipped)`,
+          `${call}: needs at least two classes with usable images, got ${present.size} (classes: ${JSON.stringify(labelNames)}, ${store.ids.length} usable, ${skipped.length} skipped)` +
+            (loose > 0 ? `; ${loose} file${loose === 1 ? ' is' : 's are'} directly in the folder: put the images in one sub-folder per class, named after the class` : ''),
         );
       }
       const kept = keepUsableClasses(call, o.emptyClasses, store, labelNames, skipped, classKind);

@@ -15,6 +15,9 @@ import { compareCodePoints } from './label-order';
 import type { DataLoaderProgress, SkippedFile, ValidateMode } from './loader-types';
 import { sniffFormat } from './pixels';
 
+/** The reason a file directly in the dataset folder is skipped. */
+export const ROOT_FILE = 'directly in the dataset folder, not in a class folder (images go in one sub-folder per class)';
+
 /** A file found under a class folder. */
 export interface FoundFile {
   /** Path relative to the root, `/`-separated, names shown as {@link displayName} writes them: the sample id. */
@@ -60,13 +63,9 @@ export async function listDirectory(
     const name = displayName(e.name);
     const path = join(absRoot, e.name);
     if (e.isDirectory()) classDirs.push({ name, path });
-    else if (e.isSymbolicLink()) {
-      try {
-        if ((await fs.stat(path)).isDirectory()) classDirs.push({ name, path });
-      } catch {
-        // A broken link at the root is not under a class folder: ignored like other root-level files.
-      }
-    }
+    else if (e.isSymbolicLink() && (await fs.stat(path).then((st) => st.isDirectory(), () => false))) classDirs.push({ name, path });
+    // A file next to the class folders has no class: listed, so that it is not dropped without a trace.
+    else skipped.push({ path: name, reason: ROOT_FILE });
   }
   classDirs.sort((a, b) => compareCodePoints(a.name, b.name));
 

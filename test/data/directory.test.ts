@@ -28,8 +28,10 @@ describe('DataLoader.fromDirectory on a folder with bad files', () => {
     const events: Progress<'list' | 'validate'>[] = [];
     const data = await DataLoader.fromDirectory(root, { imageSize: 4, batchSize: 8, splitWeights: [2, 1, 1], onProgress: (e) => events.push(e) });
     expect(data.labelNames).toEqual(['Cat', 'Dog']);
-    expect(data.skipped.map((s) => s.path)).toEqual(expected.skipped);
+    // A file next to the class folders has no class: it is listed, not dropped without a trace.
+    expect(data.skipped.map((s) => s.path)).toEqual([...expected.skipped, 'root-level-file.png']);
     const reasons = Object.fromEntries(data.skipped.map((s) => [s.path, s.reason]));
+    expect(reasons['root-level-file.png']).toBe('directly in the dataset folder, not in a class folder (images go in one sub-folder per class)');
     expect(reasons['Dog/empty.jpg']).toBe('empty file (0 bytes)');
     expect(reasons['Dog/notes.jpg']).toMatch(/^not a supported image/);
     expect(reasons['Dog/truncated.jpg']).toMatch(/^corrupt or unsupported image: .*premature end/i);
@@ -125,6 +127,20 @@ describe('DataLoader.fromDirectory on a folder with bad files', () => {
       );
     } finally {
       await done();
+    }
+  });
+});
+
+describe('DataLoader.fromDirectory on a folder of images without class folders', () => {
+  it('says that images go in one sub-folder per class, and lists the loose files', async () => {
+    const { dir, cleanup } = await tempDir();
+    try {
+      for (let i = 0; i < 3; i++) await writeFile(join(dir, `photo-${i}.png`), await solidPng(4, 4, [i * 80, 0, 0]));
+      await expect(DataLoader.fromDirectory(dir)).rejects.toThrow(
+        /needs at least two classes with usable images, got 0 .*; 3 files are directly in the folder: put the images in one sub-folder per class, named after the class$/,
+      );
+    } finally {
+      await cleanup();
     }
   });
 });
