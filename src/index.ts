@@ -98,6 +98,7 @@ export { earlyStopping } from './pipeline/callbacks';
 export type {
   EarlyStoppingOptions,
   ExtractionProgress,
+  FitHistory,
   TrainingCallback,
   TrainingLogs,
   TrainingParams,

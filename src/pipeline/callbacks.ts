@@ -73,6 +73,23 @@ export interface TrainingCallback {
 }
 
 /**
+ * What `fit` and `fineTune` return: tfjs's `History` (`history.history.loss`, `acc`, `val_loss`, `val_acc`, one
+ * value per epoch; `epoch`; `params`) plus what ran the frozen base.
+ *
+ * @example
+ * ```ts
+ * const history = await fit(model, data, { epochs: 10 });
+ * console.log(history.history.val_acc, history.runtime?.summary);
+ * ```
+ *
+ * @category training
+ */
+export interface FitHistory extends tfl.History {
+  /** What ran the frozen base for the cached features; undefined when every step ran the whole model on images. */
+  readonly runtime: BaseRuntimeInfo | undefined;
+}
+
+/**
  * Progress of the feature extraction on `fit`'s cached path.
  *
  * @category training

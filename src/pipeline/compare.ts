@@ -12,6 +12,7 @@ import type { BaseRuntimeInfo, EngineChoice } from '../runtime/types';
 import { Wrapper, type WrapperOptions } from '../models/wrapper';
 import { checkSource, checkSteps } from './checks';
 import { evaluate, evaluateBaseline, type BaselineResult, type EvaluationResult } from './evaluate';
+import type { FitHistory } from './callbacks';
 import { fit } from './fit';
 import { FIT_OPTION_KEYS, type FitOptions } from './training';
 
@@ -89,7 +90,7 @@ export interface BaseComparison {
   /** Validation loss and accuracy before training. */
   readonly baseline: BaselineResult;
   /** Training history (`loss`, `acc`, `val_loss`, `val_acc` per epoch). */
-  readonly history: tfl.History;
+  readonly history: FitHistory;
   /** Test-split metrics after training. */
   readonly evaluation: EvaluationResult;
   /** Wall time of `fit` in seconds. */

@@ -9,6 +9,7 @@ import { InvalidArgumentError, UnsupportedError } from '../errors';
 import { checkOptionKeys, checkOptionsObject } from '../internal/validate';
 import { checkNotDisposed, describeWrapper } from '../models/wrapper-view';
 import { unfreezeAs } from '../models/unfreeze';
+import type { FitHistory } from './callbacks';
 import { checkModel, checkSource } from './checks';
 import { checkModelFitsData, ensureCompiled, resolveOptimizer } from './compile';
 import { FIT_OPTION_KEYS, resolveCommon, trainWith, withTrainingGuard, type FitOptions } from './training';
@@ -70,7 +71,7 @@ export async function fineTune(
   model: tfl.LayersModel,
   data: ImageBatchSource,
   options: FineTuneOptions = {},
-): Promise<tfl.History> {
+): Promise<FitHistory> {
   const call = 'fineTune';
   checkModel(call, model);
   checkSource(call, data);

@@ -9,6 +9,7 @@ import { checkOptionKeys, checkOptionsObject } from '../internal/validate';
 import { checkNotDisposed, describeWrapper } from '../models/wrapper-view';
 import { checkModel, checkSource } from './checks';
 import { checkModelFitsData, ensureCompiled, resolveOptimizer } from './compile';
+import type { FitHistory } from './callbacks';
 import { FIT_OPTION_KEYS, resolveCommon, trainWith, withTrainingGuard, type FitOptions } from './training';
 
 /**
@@ -45,7 +46,7 @@ import { FIT_OPTION_KEYS, resolveCommon, trainWith, withTrainingGuard, type FitO
  *
  * @category training
  */
-export async function fit(model: tfl.LayersModel, data: ImageBatchSource, options: FitOptions = {}): Promise<tfl.History> {
+export async function fit(model: tfl.LayersModel, data: ImageBatchSource, options: FitOptions = {}): Promise<FitHistory> {
   const call = 'fit';
   checkModel(call, model);
   checkSource(call, data);

@@ -13,6 +13,7 @@ import type { BaseRuntimeInfo } from '../runtime/types';
 import {
   CallbackRunner,
   type ExtractionProgress,
+  type FitHistory,
   type TrainingCallback,
   type TrainingLogs,
   type TrainingParams,
@@ -323,7 +324,7 @@ export async function runTraining(
   data: ImageBatchSource,
   plan: TrainingPlan,
   settings: LoopSettings,
-): Promise<tfl.History> {
+): Promise<FitHistory> {
   const params: TrainingParams = {
     epochs: settings.epochs,
     steps: plan.steps,
@@ -372,5 +373,7 @@ export async function runTraining(
   }
   await runner.trainEnd(lastLogs);
   (model as unknown as { history: tfl.History }).history = history;
-  return history;
+  // What ran the base travels with the history (typed, unlike tfjs's params).
+  Object.defineProperty(history, 'runtime', { value: plan.runtime, enumerable: true });
+  return history as FitHistory;
 }

@@ -14,7 +14,7 @@ import {
   checkWorkers,
 } from '../internal/validate';
 import { describeWrapper } from '../models/wrapper-view';
-import { nanGuard, type TrainingCallback } from './callbacks';
+import { nanGuard, type FitHistory, type TrainingCallback } from './callbacks';
 import { progressBar, type ProgressStream } from './progress-bar';
 import { cachedPlan, naivePlan, runTraining, type TrainingPlan } from './training-loop';
 
@@ -221,7 +221,7 @@ export async function trainWith(
   model: tfl.LayersModel,
   data: ImageBatchSource,
   resolved: ResolvedFit,
-): Promise<tfl.History> {
+): Promise<FitHistory> {
   const view = describeWrapper(model);
   let plan: TrainingPlan;
   if (resolved.cacheFeatures && view) {

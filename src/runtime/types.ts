@@ -44,7 +44,7 @@ export interface FusedGraphStats {
  * @example
  * ```ts
  * const result = await evaluate(model, data);
- * console.log(result.runtime.engine, result.runtime.fallback ?? ''); // 'onnxruntime' or 'tfjs' plus the reason
+ * console.log(result.runtime?.engine, result.runtime?.fallback ?? ''); // 'onnxruntime' or 'tfjs' plus the reason
  * ```
  *
  * @category bases
@@ -78,7 +78,7 @@ export interface BaseRuntimeInfo {
   };
   /** Why `engine: 'auto'` did not use ONNX Runtime, when it did not; absent when nothing fell back. */
   readonly fallback?: string;
-  /** One line for logs and reports, e.g. `onnxruntime (cpu, 2 threads)` or `tfjs-fused on wasm (52 BatchNorms folded)`. */
+  /** One line for logs and reports, e.g. `onnxruntime on cpu (2 threads, 52 BatchNorms folded)` or `tfjs-fused on wasm (52 BatchNorms folded)`. */
   readonly summary: string;
 }
 

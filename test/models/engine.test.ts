@@ -95,12 +95,12 @@ describe('engine choice', () => {
       const result = await evaluate(model, data);
       const probs = tf.tidy(() => Array.from((model.predict(data.split('test').xs) as tf.Tensor).dataSync()));
       model.dispose();
-      return { loss: history.history.loss as number[], valLoss: history.history.val_loss as number[], result, probs, runtime: history.params['runtime'] };
+      return { loss: history.history.loss as number[], valLoss: history.history.val_loss as number[], result, probs, runtime: history.runtime };
     };
     const t = await run('tfjs');
     const o = await run('onnxruntime');
-    expect((o.runtime as unknown as { engine: string }).engine).toBe('onnxruntime');
-    expect((t.runtime as unknown as { engine: string }).engine).toBe('tfjs');
+    expect(o.runtime?.engine).toBe('onnxruntime');
+    expect(t.runtime?.engine).toBe('tfjs');
     const close = (a: number, b: number) => Math.abs(a - b) <= 1e-4 * Math.max(1, Math.abs(b));
     t.loss.forEach((l, i) => expect(close(o.loss[i]!, l), `loss ${i}`).toBe(true));
     t.valLoss.forEach((l, i) => expect(close(o.valLoss[i]!, l), `val_loss ${i}`).toBe(true));
@@ -127,7 +127,7 @@ describe('ONNX files as bases', () => {
     const data = makeTestSource({ numClasses: 3, imageSize: [h, w], perSplit: { train: 24, validation: 6, test: 9 } });
     const model = Wrapper(spec, { numClasses: 3 });
     const history = await fit(model, data, { epochs: 4, learningRate: 0.05 });
-    expect(history.params['runtime']).toMatchObject({ engine: 'onnxruntime' });
+    expect(history.runtime).toMatchObject({ engine: 'onnxruntime' });
     const result = await evaluate(model, data);
     expect(result.runtime?.engine).toBe('onnxruntime');
     const dir = join(await mkdtemp(join(tmpdir(), 'tlkit-onnx-')), 'saved');

@@ -30,7 +30,7 @@ describe('a hand-built Wrapper-shaped model', () => {
     const history = await fit(model, data, { epochs: 25, learningRate: 0.05 });
     expect(history.params['path']).toBe('cached');
     // 'auto': onnxruntime-node is installed (a devDependency) and every layer of the base converts.
-    expect(history.params['runtime']).toMatchObject({ engine: 'onnxruntime', implementation: 'onnxruntime' });
+    expect(history.runtime).toMatchObject({ engine: 'onnxruntime', implementation: 'onnxruntime' });
     expect(weightsOf(base)).toEqual(baseBefore);
     const result = await evaluate(model, data);
     expect(result.runtime?.engine).toBe('onnxruntime');
