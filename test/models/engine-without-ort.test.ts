@@ -12,7 +12,7 @@ import { makeTestSource } from '../pipeline/helpers';
 vi.mock('../../src/runtime/onnx/session', async (original) => ({
   ...(await original<typeof import('../../src/runtime/onnx/session')>()),
   createOnnxSession: async (call: string) => {
-    throw new UnsupportedError(`${call}: the optional package onnxruntime-node is not installed; install it with \`npm install onnxruntime-node\``);
+    throw new UnsupportedError(`${call}: the optional package onnxruntime-node is not installed; install it with \`npm install onnxruntime-node onnx-proto\``);
   },
 }));
 

@@ -27,7 +27,7 @@ export async function loadOnnxProto(call: string): Promise<OnnxNamespace> {
   } catch (err) {
     loaded = undefined;
     const why = isModuleNotFound(err) ? 'is not installed' : 'could not be loaded';
-    throw new UnsupportedError(`${call}: the package onnx-proto ${why} (reinstall tl-kit's dependencies: npm install)`, {
+    throw new UnsupportedError(`${call}: the optional package onnx-proto ${why}; install it with onnxruntime-node: npm install onnxruntime-node onnx-proto`, {
       cause: err,
     });
   }

@@ -121,7 +121,7 @@ interface OrtModule {
 
 const PACKAGE = 'onnxruntime-node';
 const INSTALL_HINT =
-  'install it with `npm install onnxruntime-node` (on Linux x64, put onnxruntime-node-install=skip in .npmrc so that its install does not download CUDA files)';
+  'install it with `npm install onnxruntime-node onnx-proto` (on Linux x64, put onnxruntime-node-install=skip in .npmrc first, so that its install does not download CUDA files)';
 
 /**
  * Imports onnxruntime-node, or throws {@link UnsupportedError} saying how to get it. Also the cheap check of whether

@@ -19,7 +19,7 @@ const { createOnnxSession } = await import('../../../src/runtime/onnx/session');
 describe('createOnnxSession without onnxruntime-node', () => {
   it('throws UnsupportedError naming the package and how to install it', async () => {
     await expect(createOnnxSession('Wrapper', new Uint8Array([8, 1]))).rejects.toThrowErrorMatchingInlineSnapshot(
-      `[UnsupportedError: Wrapper: the optional package onnxruntime-node is not installed; install it with \`npm install onnxruntime-node\` (on Linux x64, put onnxruntime-node-install=skip in .npmrc so that its install does not download CUDA files)]`,
+      `[UnsupportedError: Wrapper: the optional package onnxruntime-node is not installed; install it with \`npm install onnxruntime-node onnx-proto\` (on Linux x64, put onnxruntime-node-install=skip in .npmrc first, so that its install does not download CUDA files)]`,
     );
     await expect(createOnnxSession('Wrapper', new Uint8Array([8, 1]))).rejects.toMatchObject({ name: 'UnsupportedError', code: 'UNSUPPORTED' });
   });
