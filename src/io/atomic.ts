@@ -62,20 +62,27 @@ export class FolderWriteFailure extends Error {
 
   /** A sentence for error messages: why, and what was kept. */
   describe(): string {
-    const code = this.code;
-    const message = (this.cause as Error | undefined)?.message ?? String(this.cause);
-    const why =
-      code === 'ENOSPC' || code === 'EDQUOT'
-        ? `the disk is full (${code})`
-        : code === undefined || message.includes(code)
-          ? message
-          : `${code}: ${message}`;
+    const why = describeFsError(this.cause);
     const kept =
       this.kept === 'previous'
         ? 'the previous version there is kept unchanged and the partial copy was removed'
         : 'nothing was written there and the partial copy was removed';
     return `${why}; ${kept}`;
   }
+}
+
+/**
+ * Why a file-system call failed, in words for an error message: the disk is full, a part of the path is a file, no
+ * permission, or the error's own message. Internal.
+ */
+export function describeFsError(err: unknown): string {
+  const raw = (err as { code?: unknown } | undefined)?.code;
+  const code = typeof raw === 'string' ? raw : undefined;
+  const message = (err as Error | undefined)?.message ?? String(err);
+  if (code === 'ENOSPC' || code === 'EDQUOT') return `the disk is full (${code})`;
+  if (code === 'ENOTDIR') return `a part of the path is a file, not a folder (${message})`;
+  if (code === 'EACCES' || code === 'EPERM' || code === 'EROFS') return `no permission to write there (${message})`;
+  return code === undefined || message.includes(code) ? message : `${code}: ${message}`;
 }
 
 let hostTag: string | undefined;

@@ -6,7 +6,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { InvalidArgumentError, LoadError, TlKitError, UnsafeModelError, UnsupportedError } from '../errors';
-import { FolderWriteFailure, readFolderVersion, recoverFolder, writeFolderAtomic, type FolderFile } from './atomic';
+import { describeFsError, FolderWriteFailure, readFolderVersion, recoverFolder, writeFolderAtomic, type FolderFile } from './atomic';
 import { checkGroupSize, checkManifestTotal, checkRelativeWeightPath, concatBytes, parseModelJson, toArtifacts } from './manifest';
 import { rootReason } from '../internal/cause';
 import { checkOptionKeys, checkOptionsObject } from '../internal/validate';
@@ -266,7 +266,7 @@ export function fileSaveHandler(dir: string, options: FileSaveOptions = {}): tf.
         if (err instanceof FolderWriteFailure) {
           throw new LoadError(`${call}: cannot write the model to ${target}: ${err.describe()}`, { cause: err.cause });
         }
-        throw new LoadError(`${call}: cannot write the model to ${target}`, { cause: err });
+        throw new LoadError(`${call}: cannot write the model to ${target}: ${describeFsError(err)}`, { cause: err });
       }
       return { modelArtifactsInfo: tf.io.getModelArtifactsInfoForJSON(artifacts) };
     },
@@ -311,7 +311,9 @@ async function checkReplaceable(call: string, target: string): Promise<void> {
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
     if (err instanceof TlKitError) throw err;
-    throw new LoadError(`${call}: cannot write the model to ${target}`, { cause: err });
+    throw new LoadError(`${call}: cannot write the model to ${target}: ${describeFsError(err)}; nothing was written there`, {
+      cause: err,
+    });
   }
   if (entries.length > 0 && !entries.includes('model.json')) {
     throw new InvalidArgumentError(

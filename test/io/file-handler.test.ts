@@ -80,7 +80,7 @@ describe('fileSaveHandler / fileLoadHandler', () => {
     expect(await failure(base.save(fileSaveHandler(other)))).toMatchInlineSnapshot(`"InvalidArgumentError: fileSaveHandler: dir must be a new or empty folder, or one holding a saved model (it has 1 entries and no model.json), got "<tmp>/photos""`);
     // A folder below a file cannot be inspected: a LoadError that keeps the fs error, not a bare ENOTDIR.
     const below = base.save(fileSaveHandler(join(other, 'cat.jpg', 'model')));
-    expect(await failure(below)).toMatchInlineSnapshot(`"LoadError: fileSaveHandler: cannot write the model to <tmp>/photos/cat.jpg/model"`);
+    expect(await failure(below)).toMatchInlineSnapshot(`"LoadError: fileSaveHandler: cannot write the model to <tmp>/photos/cat.jpg/model: a part of the path is a file, not a folder (ENOTDIR: not a directory, stat '<tmp>/photos/cat.jpg/model'); nothing was written there"`);
     await expect(below).rejects.toHaveProperty('cause.code', 'ENOTDIR');
     base.dispose();
   });
