@@ -206,12 +206,12 @@ async function main(): Promise<void> {
     // 3. For each base: wrap, evaluate before training, fit, evaluate on the test split.
     const comparison: BaseComparison[] = [];
     const predictions = new Map<BaseComparison, ReportSample[]>();
-    for (const name of o.bases) {
+    for (const [index, name] of o.bases.entries()) {
       const spec = bases.get(name) as BaseSpec;
       const isGraph = !(spec.model instanceof tfl.LayersModel);
       const baseData = isGraph && graphData ? graphData : data;
       const [size] = baseData.imageSize;
-      log(`\n3. ${DISPLAY[name]} at ${size} px`);
+      log(`\n3.${index + 1} ${DISPLAY[name]} at ${size} px`);
       const started = performance.now();
       // A layers base is rebuilt for the demo's input size with the same weights; a graph keeps its own.
       const model = Wrapper(spec, {
@@ -221,7 +221,6 @@ async function main(): Promise<void> {
       });
       try {
         const baseline = await evaluateBaseline(model, baseData);
-        log(`  frozen base runs on ${baseline.runtime?.summary ?? 'tfjs'}`);
         log(`  before training: loss ${fmt(baseline.loss)}, accuracy ${fmt(baseline.accuracy)} (validation)`);
         const fitStarted = performance.now();
         const history = await fit(model, baseData, {

@@ -204,8 +204,9 @@ function checkImageTensor(call: string, option: string, t: unknown): asserts t i
  * ```ts
  * import * as tf from '@tensorflow/tfjs-core';
  * import { decodeImage, prepareImages } from 'tl-kit';
- * const image = await decodeImage('cat.jpg');
- * const batch = prepareImages(image, { imageSize: 224, resize: 'center-crop', preprocessing: 'tf' });
+ * const opts = { imageSize: 224, resize: 'center-crop' } as const;
+ * const image = await decodeImage('cat.jpg', opts); // in Node with sharp, resized inside sharp
+ * const batch = prepareImages(image, { ...opts, preprocessing: 'tf' });
  * image.dispose();
  * console.log(batch.shape); // [1, 224, 224, 3]
  * batch.dispose();

@@ -11,6 +11,7 @@
  * await model.save(io.fileSaveHandler('./copy'));
  * ```
  *
+ * @category saving
  * @module
  */
 export { fileLoadHandler, fileSaveHandler } from './file-handler';

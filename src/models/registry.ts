@@ -82,7 +82,14 @@ function tfhub(name: string, path: string, size: number, features: number, what:
 }
 
 /**
- * The registry, in a stable order.
+ * The registry, in a stable order: every name {@link loadBase} and the CLI's `--base` accept, with its download URL,
+ * input size, preprocessing and feature size.
+ *
+ * @example
+ * ```ts
+ * import { KNOWN_BASES } from 'tl-kit';
+ * for (const base of KNOWN_BASES) console.log(base.name, base.inputShape, base.description);
+ * ```
  *
  * @category bases
  */
