@@ -1,21 +1,23 @@
 /**
- * `npm run bench`: runs the speed benchmarks, each backend in its own process, and writes docs/bench/speed.md,
- * docs/bench/speed.json (the raw figures) and the summary page docs/benchmarks.md (which links docs/bench/data.md,
- * written by `npm run bench:data`).
+ * `npm run bench:tfjs`: the tfjs-only speed benchmarks of issue 6 (plain layers vs the fused executor, worker threads,
+ * cached vs naive `fit`; the base pinned to tfjs), each backend in its own process. Writes docs/bench/speed.md,
+ * docs/bench/speed.json (the raw figures) and re-renders the summary page docs/benchmarks.md. The engine comparison
+ * (tfjs, ONNX Runtime, Keras) is `npm run bench` (bench/run.ts).
  *
- * Usage: tsx bench/run.ts [--runs 5] [--skip-cpu] [--skip-fit] [--quick] [--render-only]
+ * Usage: tsx bench/tfjs-speed.ts [--runs 5] [--skip-cpu] [--skip-fit] [--quick] [--render-only]
  *   --quick        small batches, 2 runs: checks the pipeline end to end, figures not for the docs
  *   --render-only  re-renders the markdown from docs/bench/speed.json without measuring
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { FitResult } from './fit';
 import type { ForwardResult } from './forward';
-import { renderSpeedReport, renderSummary, type SpeedResults } from './report';
+import { renderSpeedReport, type SpeedResults } from './report';
+import { writeSummary } from './summary';
 import { hasTfjsNode, machineDescription } from './support';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -63,7 +65,7 @@ async function main(): Promise<void> {
     results = {
       date: new Date().toISOString(),
       machine: machineDescription(),
-      command: `npm run bench${args.length > 0 ? ` -- ${args.join(' ')}` : ''}`,
+      command: `npm run bench:tfjs${args.length > 0 ? ` -- ${args.join(' ')}` : ''}`,
       runs: Number(runs),
       forward,
       fit,
@@ -76,7 +78,7 @@ async function main(): Promise<void> {
     await writeFile(jsonPath, `${JSON.stringify(results, null, 2)}\n`);
   }
   await writeFile(join(docs, 'bench', 'speed.md'), renderSpeedReport(results));
-  await writeFile(join(docs, 'benchmarks.md'), renderSummary(results, existsSync(join(docs, 'bench', 'data.md'))));
+  await writeSummary();
   process.stdout.write(`wrote docs/bench/speed.md, docs/bench/speed.json and docs/benchmarks.md\n`);
 }
 
