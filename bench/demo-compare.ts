@@ -58,7 +58,14 @@ export interface DemoComparison {
   readonly command: string;
   readonly machine: string;
   readonly before: { readonly commit: string; readonly subject: string };
-  readonly after: { readonly commit: string; readonly subject: string; readonly dirty: boolean };
+  readonly after: {
+    readonly commit: string;
+    readonly subject: string;
+    /** The last commit that changed src/ or demo/ (what the demo runs), with its subject. */
+    readonly lastCodeCommit?: string;
+    /** Uncommitted changes under src/ or demo/. */
+    readonly dirty: boolean;
+  };
   readonly demoArgs: readonly string[];
   readonly runs: readonly DemoRun[];
 }
@@ -140,6 +147,7 @@ async function main(): Promise<void> {
     after: {
       commit: git(root, 'rev-parse', '--short', 'HEAD'),
       subject: git(root, 'log', '-1', '--format=%s', 'HEAD'),
+      lastCodeCommit: git(root, 'log', '-1', '--format=%h %s', '--', 'src', 'demo'),
       dirty: git(root, 'status', '--porcelain', '--', 'src', 'demo').length > 0,
     },
     demoArgs,

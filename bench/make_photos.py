@@ -7,7 +7,7 @@ Four classes, one source photo each (scikit-image's ``data`` folder; nothing is 
 - ``coffee``: ``coffee.png``, a cup of coffee (Rachel Michetti), 600 x 400;
 - ``rocket``: ``rocket.jpg``, a SpaceX Falcon 9 launch (public domain), 640 x 427.
 
-Each image is a seeded random square crop whose side is 35% to 90% of the photo's shorter side, at a random
+Each image is a seeded random square crop whose side is 25% to 70% of the photo's shorter side, at a random
 position, mirrored left to right with probability 1/2, resized to ``--size`` pixels (Lanczos) and written as a JPEG
 (quality 90). The set is written to a temporary folder and renamed into place, with a ``manifest.json`` recording the
 parameters and each source file's SHA-256.
@@ -56,7 +56,7 @@ def main():
         "perClass": args.per_class,
         "size": args.size,
         "seed": args.seed,
-        "cropSide": [0.35, 0.9],
+        "cropSide": [0.25, 0.7],
         "flip": 0.5,
         "jpegQuality": 90,
         "sources": {},
@@ -70,7 +70,7 @@ def main():
         width, height = photo.size
         os.makedirs(os.path.join(tmp, label))
         for i in range(args.per_class):
-            side = round(min(width, height) * rng.uniform(0.35, 0.9))
+            side = round(min(width, height) * rng.uniform(0.25, 0.7))
             left = rng.randint(0, width - side)
             top = rng.randint(0, height - side)
             crop = photo.crop((left, top, left + side, top + side)).resize((args.size, args.size), Image.LANCZOS)

@@ -133,6 +133,20 @@ function engineSection(r: EngineResults): string[] {
       return `| ${b.model} @${b.size} | ${cells.join(' | ')} |`;
     }),
     '',
+    `The same per CPU-second: images per second of CPU time the engine's process used (all its threads) x FLOPs per image, against one core's peak. This is what an engine does with each core it gets, whatever else runs on the machine; on a busy machine it is the fairer comparison of the engines' arithmetic, while the wall-clock table above shows what a user waits.`,
+    '',
+    `| base | ${ids.map((id) => header(id, r.cores)).join(' | ')} |`,
+    `| --- | ${ids.map(() => '---').join(' | ')} |`,
+    ...r.bases.map((b) => {
+      const cells = ids.map((id) => {
+        const v = variant(b, id);
+        if (v === undefined) return 'n/a';
+        const flops = med(v.imagesPerCpuSecond) * 2 * b.macs;
+        return `${(flops / 1e9).toFixed(1)} (${((100 * flops) / perCore).toFixed(0)}%)`;
+      });
+      return `| ${b.model} @${b.size} | ${cells.join(' | ')} |`;
+    }),
+    '',
     ...peakLines(r.peak),
     '',
     '### FLOPs per image',
@@ -187,7 +201,8 @@ function tutorialSection(t: TutorialResults): string[] {
   const ours = acc(t.tlkit);
   const theirs = acc(t.keras);
   const gap = Math.abs(ours.median - theirs.median);
-  const p = t.photos as { perClass?: number; seed?: number; skimage?: string };
+  const p = t.photos as { perClass?: number; seed?: number; skimage?: string; cropSide?: [number, number] };
+  const crop = p.cropSide ? `${Math.round(100 * p.cropSide[0])}% to ${Math.round(100 * p.cropSide[1])}%` : '?';
   return [
     "## The tutorial's flow: tl-kit `fit` from files against Keras `model.fit` on arrays (`npm run bench:tutorial`)",
     '',
@@ -196,7 +211,7 @@ function tutorialSection(t: TutorialResults): string[] {
     `- Base: nsfwjs's pretrained MobileNetV2 (alpha 1.0) at 224 px, cut at \`out_relu\`, frozen, on both sides. tl-kit loads it with \`loadNsfwBase('mobilenet_v2')\`; the benchmark exports its weights and loads them by layer name into \`keras.applications.MobileNetV2(weights=None, include_top=False)\` (${t.kerasLayersAssigned} layers; Keras's ImageNet weights cannot be had offline). Pooled features of the test images on the two sides differ by ${t.featureParity.toExponential(1)} (max abs. diff / max abs.), so both run the same base on the same pixels (scaled to [0, 1], what the nsfwjs networks were trained on).`,
     `- Head: global average pooling and Dense(${t.labelNames.length}, softmax), Adam ${t.learningRate}, categorical cross-entropy, batch ${t.batchSize}, ${t.epochs} epochs, validation after every epoch, no augmentation, no dropout.`,
     `- Data: ${t.splits.train + t.splits.validation + t.splits.test} photos in ${t.labelNames.length} classes (${t.labelNames.join(', ')}), split by tl-kit's \`DataLoader.fromDirectory\` (seeded, stratified) into ${t.splits.train} / ${t.splits.validation} / ${t.splits.test}; the Keras side loads the same files per split into arrays with Pillow before its fit.`,
-    `- Timed: only the fit. tl-kit: \`fit(model, data, { epochs: ${t.epochs} })\` reading the JPEG files (decoding and the frozen base's single pass included), base on ${t.tlkitRuntime} (engine 'auto'). Keras: \`model.fit(x_train, y_train, validation_data=(x_val, y_val), epochs=${t.epochs}, batch_size=${t.batchSize})\` on the preloaded arrays, which runs the frozen base on every image in every epoch, as the tutorial does. A fresh head each round, after one untimed 1-epoch warm-up fit on each side.`,
+    `- Timed: only the fit. tl-kit: \`fit(model, data, { epochs: ${t.epochs} })\` reading the JPEG files (decoding and the frozen base's single pass included), the base run by ${t.tlkitRuntime} (engine 'auto'). Keras: \`model.fit(x_train, y_train, validation_data=(x_val, y_val), epochs=${t.epochs}, batch_size=${t.batchSize})\` on the preloaded arrays, which runs the frozen base on every image in every epoch, as the tutorial does. A fresh head each round, after one untimed 1-epoch warm-up fit on each side.`,
     '',
     '| | fit seconds, median (min-max) | test accuracy, median (min-max) |',
     '| --- | --- | --- |',
@@ -214,7 +229,7 @@ function tutorialSection(t: TutorialResults): string[] {
         : `| ${i + 1} | ${a.seconds.toFixed(2)} | ${b.seconds.toFixed(1)} | ${(b.seconds / a.seconds).toFixed(1)}x | ${a.testAccuracy.toFixed(3)} | ${b.testAccuracy.toFixed(3)} | ${a.load.toFixed(2)} / ${b.load.toFixed(2)} |`;
     }),
     '',
-    `The photo set (made offline by bench/make_photos.py, not committed: it is written to .cache/bench-photos): ${p.perClass ?? '?'} images per class, each a seeded (seed ${p.seed ?? '?'}) random square crop of 35% to 90% of the shorter side of one of scikit-image ${p.skimage ?? ''}'s bundled sample photos (astronaut.png, chelsea.png for the cat, coffee.png, rocket.jpg), mirrored with probability 1/2, resized to 224 px (Lanczos), saved as JPEG quality 90. Limitations: each class is one photo, so telling the classes apart is far easier than with real categories, and test crops overlap training crops of the same photo. The set measures speed, and whether both frameworks learn the same from the same pixels; its accuracies say nothing about generalisation.`,
+    `The photo set (made offline by bench/make_photos.py, not committed: it is written to .cache/bench-photos): ${p.perClass ?? '?'} images per class, each a seeded (seed ${p.seed ?? '?'}) random square crop of ${crop} of the shorter side of one of scikit-image ${p.skimage ?? ''}'s bundled sample photos (astronaut.png, chelsea.png for the cat, coffee.png, rocket.jpg), mirrored with probability 1/2, resized to 224 px (Lanczos), saved as JPEG quality 90. Limitations: each class is one photo, so telling the classes apart is far easier than with real categories, and test crops overlap training crops of the same photo. The set measures speed, and whether both frameworks learn the same from the same pixels; its accuracies say nothing about generalisation.`,
     '',
   ];
 }
@@ -235,7 +250,7 @@ function demoSection(d: DemoComparison): string[] {
   const lines = [
     '## `npm run demo` before and after ONNX Runtime (`npm run bench:demo`)',
     '',
-    `Run of ${d.date} (\`${d.command}\`): ${d.machine}. Before: ${d.before.commit} (${d.before.subject}). After: ${d.after.commit}${d.after.dirty ? ' with uncommitted changes' : ''} (${d.after.subject}). Both run \`npm run demo${d.demoArgs.length > 0 ? ` -- ${d.demoArgs.join(' ')}` : ''}\` with this tree's node_modules, one after the other (${sides.before.length} run${sides.before.length === 1 ? '' : 's'} each, alternating). Fit seconds are the demo's own (\`fit\` only: the frozen base's pass over the training and validation images and the head's epochs); medians when there are several runs.`,
+    `Run of ${d.date} (\`${d.command}\`): ${d.machine}. Before: ${d.before.commit} (${d.before.subject}). After: ${d.after.commit}${d.after.dirty ? ' with uncommitted changes under src/ or demo/' : ''}${d.after.lastCodeCommit ? `, whose src/ and demo/ were last changed by ${d.after.lastCodeCommit}` : ` (${d.after.subject})`}. Both run \`npm run demo${d.demoArgs.length > 0 ? ` -- ${d.demoArgs.join(' ')}` : ''}\` with this tree's node_modules, one after the other (${sides.before.length} run${sides.before.length === 1 ? '' : 's'} each, alternating). Fit seconds are the demo's own (\`fit\` only: decoding the training and validation images, the frozen base's pass over them and the head's epochs); medians when there are several runs.`,
     '',
     '| base | fit s before | fit s after | before / after | test accuracy before | after | engine after |',
     '| --- | --- | --- | --- | --- | --- | --- |',
@@ -249,7 +264,26 @@ function demoSection(d: DemoComparison): string[] {
     '',
     `Load average (1 min) at the start and end of each demo: before ${loadText(sides.before)}; after ${loadText(sides.after)}. Wall time of each demo: before ${sides.before.map((r) => `${r.wallSeconds.toFixed(0)} s`).join(', ')}; after ${sides.after.map((r) => `${r.wallSeconds.toFixed(0)} s`).join(', ')}.`,
     '',
+    'Targets (issue 13):',
+    '',
   ];
+  for (const base of bases) {
+    const b = rowsOf('before', base);
+    const a = rowsOf('after', base);
+    const engine = a[0]?.runtime ?? '';
+    const speedup = median(b.map((r) => r.fitSeconds)) / median(a.map((r) => r.fitSeconds));
+    const accuracyGap = Math.abs(median(a.map((r) => r.accuracyAfter)) - median(b.map((r) => r.accuracyAfter)));
+    if (/^Random/.test(base)) {
+      lines.push(`- ${base}: the control, changed on purpose (a real random-weight control), so its accuracy is not compared; fit ${times(median(b.map((r) => r.fitSeconds)), median(a.map((r) => r.fitSeconds)))} faster.`);
+    } else if (engine.startsWith('onnxruntime')) {
+      lines.push(
+        `- ${base}, a layers base: fit ${speedup.toFixed(2)}x faster (target 3x: ${speedup >= 3 ? '**met**' : '**not met**'}); test accuracy changed by ${accuracyGap.toFixed(3)} (target within 0.02: ${accuracyGap <= 0.02 ? '**met**' : '**not met**'}).`,
+      );
+    } else {
+      lines.push(`- ${base}: stays on tfjs (${engine || 'engine not printed'}); test accuracy changed by ${accuracyGap.toFixed(3)} (target within 0.02: ${accuracyGap <= 0.02 ? '**met**' : '**not met**'}).`);
+    }
+  }
+  lines.push('', 'Why the fit times move as they do: [demo.md](demo.md#before-and-after-onnx-runtime).', '');
   return lines;
 }
 
