@@ -59,6 +59,8 @@ export interface BaseResult {
   readonly macs: number;
   /** The same count over the Keras model (keras_bench.py), when Keras ran. */
   readonly kerasMacs?: number;
+  /** Whether Keras ran its predict function through XLA (`model.jit_compile`). */
+  readonly kerasJitCompile?: boolean;
   /** TensorFlow's profiler count of all float ops of the traced Keras graph (BatchNorm, activations included). */
   readonly tfProfilerFlops?: number | null;
   readonly params: number;
@@ -169,7 +171,7 @@ export async function benchBase(model: ApplicationName, size: number, options: E
     // No thread count: ONNX Runtime's default in tl-kit, every core.
     runtimes['onnxruntime-all'] = await open('onnxruntime', undefined);
     const onnxOpenSeconds = (performance.now() - openStarted) / 1000;
-    let kerasBuild: { macs: number; tfProfilerFlops: number | null; featureMeanAbs: number } | undefined;
+    let kerasBuild: { macs: number; tfProfilerFlops: number | null; featureMeanAbs: number; jitCompile: boolean } | undefined;
     if (keras) {
       const request = { op: 'build', model, size, batch, seed: 1 };
       [kerasBuild] = await Promise.all([keras.one.request<typeof kerasBuild>(request), keras.all.request<typeof kerasBuild>(request)]);
@@ -239,7 +241,7 @@ export async function benchBase(model: ApplicationName, size: number, options: E
       size,
       batch,
       macs,
-      ...(kerasBuild ? { kerasMacs: kerasBuild.macs, tfProfilerFlops: kerasBuild.tfProfilerFlops } : {}),
+      ...(kerasBuild ? { kerasMacs: kerasBuild.macs, tfProfilerFlops: kerasBuild.tfProfilerFlops, kerasJitCompile: kerasBuild.jitCompile } : {}),
       params,
       variants,
       onnxVsTfjs,

@@ -170,6 +170,8 @@ def build(req, state, np, tf, keras):
         "params": int(model.count_params()),
         "buildSeconds": build_seconds,
         "featureMeanAbs": float(np.mean(np.abs(features))),
+        # Whether Keras compiles the predict function with XLA (False for an uncompiled model on TensorFlow).
+        "jitCompile": bool(model.jit_compile),
     }
 
 
@@ -278,6 +280,8 @@ def tutorial_fit(req, state, np, keras):
         "testAccuracy": float(accuracy),
         "finalTrainAccuracy": float(history.history["accuracy"][-1]),
         "finalValAccuracy": float(history.history["val_accuracy"][-1]),
+        # What compile's default jit_compile="auto" resolved to: whether the training step ran through XLA.
+        "jitCompile": bool(model.jit_compile),
     }
 
 

@@ -90,6 +90,8 @@ export interface TutorialResults {
   readonly featureParity: number;
   readonly tlkit: readonly TutorialFit[];
   readonly keras: readonly TutorialFit[];
+  /** Whether Keras's training step ran through XLA (compile's default `jit_compile="auto"`, resolved). */
+  readonly kerasJitCompile: boolean;
   readonly tlkitSeconds: Stat;
   readonly kerasSeconds: Stat;
   /** Keras's median fit time over tl-kit's. */
@@ -218,12 +220,14 @@ async function main(): Promise<void> {
         model.dispose();
       }
     };
+    let kerasJitCompile = false;
     const kerasFit = async (n: number): Promise<TutorialFit> => {
       const load = loadavg()[0] as number;
-      const r = await keras.request<{ seconds: number; testAccuracy: number; testLoss: number }>(
+      const r = await keras.request<{ seconds: number; testAccuracy: number; testLoss: number; jitCompile: boolean }>(
         { op: 'tutorial_fit', epochs: n, batchSize: BATCH_SIZE, learningRate: LEARNING_RATE, seed: SEED },
         1_800_000,
       );
+      kerasJitCompile = r.jitCompile;
       return { seconds: r.seconds, testAccuracy: r.testAccuracy, testLoss: r.testLoss, load };
     };
 
@@ -269,6 +273,7 @@ async function main(): Promise<void> {
       featureParity,
       tlkit,
       keras: kerasRuns,
+      kerasJitCompile,
       tlkitSeconds,
       kerasSeconds,
       speedup: kerasSeconds.median / tlkitSeconds.median,
