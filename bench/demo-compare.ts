@@ -61,7 +61,7 @@ export interface DemoComparison {
   readonly after: {
     readonly commit: string;
     readonly subject: string;
-    /** The last commit that changed src/ or demo/ (what the demo runs), with its subject. */
+    /** The last commit that changed src/ or demo/ (what the demo runs). */
     readonly lastCodeCommit?: string;
     /** Uncommitted changes under src/ or demo/. */
     readonly dirty: boolean;
@@ -147,7 +147,7 @@ async function main(): Promise<void> {
     after: {
       commit: git(root, 'rev-parse', '--short', 'HEAD'),
       subject: git(root, 'log', '-1', '--format=%s', 'HEAD'),
-      lastCodeCommit: git(root, 'log', '-1', '--format=%h %s', '--', 'src', 'demo'),
+      lastCodeCommit: git(root, 'log', '-1', '--format=%h', '--', 'src', 'demo'),
       dirty: git(root, 'status', '--porcelain', '--', 'src', 'demo').length > 0,
     },
     demoArgs,
