@@ -105,7 +105,7 @@ function engineSection(r: EngineResults): string[] {
         return `| ${b.model} @${b.size} | ${times(v('onnxruntime-1'), v('keras-1'))} | ${times(v('onnxruntime-all'), v('keras-all'))} | ${target >= 1.2 ? '**met**' : '**not met**'} | ${times(best('onnxruntime-all'), best('keras-all'))} | ${times(v('onnxruntime-1'), v('tfjs-1'))} | ${times(v('onnxruntime-all'), v('tfjs-all'))} | ${times(v('keras-1'), v('tfjs-1'))} | ${times(v('tfjs-all'), v('tfjs-1'))}, ${times(v('onnxruntime-all'), v('onnxruntime-1'))}, ${times(v('keras-all'), v('keras-1'))} |`;
       }),
       '',
-      `"Fastest rounds" divides the best round of each engine on ${r.cores} threads: on a shared machine, the rounds in which no other process took a core. The verdict uses the medians, as the issue asks.`,
+      `"Fastest rounds" divides the best round of each engine on ${r.cores} threads: on a shared machine, the rounds in which no other process took a core. The verdict uses the medians, as the issue asks. What the ratios mean (both engines near the FMA peak, ONNX Runtime's threads under contention): [speed.md](speed.md#how-fast-against-keras-and-the-machines-peak).`,
     );
   } else {
     lines.push(
