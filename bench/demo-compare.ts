@@ -126,6 +126,8 @@ async function main(): Promise<void> {
   const runs = Number(value('runs', '1'));
   const dir = join(tmpdir(), `tl-kit-demo-${before}`);
   if (!existsSync(dir)) {
+    // A folder deleted by hand (or by a reboot) stays registered until pruned, and `worktree add` would refuse it.
+    git(root, 'worktree', 'prune');
     git(root, 'worktree', 'add', '--detach', dir, before);
     symlinkSync(join(root, 'node_modules'), join(dir, 'node_modules'));
   }
