@@ -4,6 +4,8 @@
  * (`Wrapper` -> `createFeatureExtractor`). The three variants run interleaved, round after round, so that a noisy
  * machine slows them alike. Also checks fused == plain (max relative error) and threads == one thread (bit-identical).
  *
+ * Part of `npm run bench:tfjs` (bench/tfjs-speed.ts); the engine comparison of `npm run bench` is bench/engines.ts.
+ *
  * Usage: tsx bench/forward.ts --backend wasm|cpu [--runs 5] [--quick] [--model MobileNetV2] --out result.json
  */
 import * as tf from '@tensorflow/tfjs-core';
@@ -141,12 +143,14 @@ async function kernelProfile(run: () => tf.Tensor): Promise<{ text: string; tota
 async function runConfig(backend: BenchBackend, config: ForwardConfig, runs: number, profile: boolean): Promise<ForwardResult> {
   const loadBefore = loadPerCore();
   const base = await loadNsfwjsBase(config.model, config.size);
-  const wrapper = Wrapper(base, { numClasses: 2 });
+  // This report measures tfjs's executor and worker threads: the engine is pinned to tfjs ('auto' picks ONNX Runtime
+  // where onnxruntime-node is installed; `npm run bench` compares the engines).
+  const wrapper = Wrapper(base, { numClasses: 2, engine: 'tfjs' });
   const parts = describeWrapper(wrapper);
   if (parts?.base.kind !== 'layers') throw new Error('Wrapper made no layers base');
   // tfjs-node's kernels already use every core; tl-kit refuses worker threads there.
   const workers = backend === 'tensorflow' ? 0 : cpus().length;
-  const open = (request: { workers: number; fused?: boolean }) => openBaseRuntime(parts, { call: 'bench', images: config.batch * 1000, ...request });
+  const open = (request: { workers: number; fused?: boolean }) => openBaseRuntime(parts, { call: 'bench', images: config.batch * 1000, engine: 'tfjs', ...request });
   const plain = await open({ workers: 0, fused: false });
   const fused = await open({ workers: 0 });
   const allCores = workers > 1 ? await open({ workers }) : undefined;

@@ -106,7 +106,7 @@ export function renderSpeedReport(results: SpeedResults): string {
     '',
     `- Date: ${results.date}`,
     `- Machine: ${results.machine}`,
-    `- Command: \`${results.command}\` (bench/run.ts; forward passes in bench/forward.ts, training in bench/fit.ts)`,
+    `- Command: \`${results.command}\` (bench/tfjs-speed.ts, \`npm run bench:tfjs\`, called \`npm run bench\` before the engine comparison took that name; forward passes in bench/forward.ts, training in bench/fit.ts; the base runs on tfjs, \`engine: 'tfjs'\`)`,
     `- Method: each figure is the median of ${results.runs} timed runs after one warm-up run, with (min-max). The variants of one row run interleaved, round after round, in one process, so a busy machine slows them alike and the ratios hold. The machine's cores were shared with other work; the load columns give the 1-minute load average per core before and after each row (1.0 = every core busy with something else).`,
     '- What runs: nsfwjs 4.4 MobileNetV2 and InceptionV3 (weights from the npm package), cut at their last convolutional block (`out_relu`, `mixed10`) and loaded at the input size shown, through tl-kit\'s own path: `Wrapper(base)` then `createFeatureExtractor` (average pooling included). **plain** runs the base as tfjs-layers layers in inference mode (`fused: false`); **fused** runs the BN-folded, fused executor on this thread; **threads** runs the fused executor in one worker thread per core, each holding a copy of the base, every batch split between them; **model.predict** is the Wrapper model itself (base, pooling, head), whose frozen base runs its own fused executor.',
     `- Each timed run streams ${streamText(results)} of the batch size shown through the extractor the way \`fit\` and \`evaluate\` do (\`forEachExtracted\`: the next batch is handed to the threads while the previous one runs; one at a time on this thread), and the rate is images over the wall-clock time of the whole stream.`,
@@ -173,27 +173,13 @@ export function renderSpeedReport(results: SpeedResults): string {
   return `${lines.join('\n')}\n`;
 }
 
-/** docs/benchmarks.md: the summary page, linking the detailed reports. */
-export function renderSummary(results: SpeedResults, hasDataReport: boolean): string {
+/** Headline lines of the tfjs-only speed report, for the summary page docs/benchmarks.md. */
+export function speedHeadlines(results: SpeedResults): string[] {
   const mobile = results.forward.find((r) => r.backend === 'wasm' && r.model === 'MobileNetV2');
-  const lines = [
-    '# Benchmarks',
-    '',
-    'Numbers come from real runs on the machine named in each report; rerun them on yours with the commands below.',
-    '',
-    '| Report | What | Command |',
-    '| --- | --- | --- |',
-    '| [Speed](bench/speed.md) | forward images/s of MobileNetV2 and InceptionV3 (plain, BN-folded fused, fused on all cores; wasm and cpu backends), cached vs naive `fit` | `npm run bench` |',
-  ];
-  if (hasDataReport) {
-    lines.push(
-      '| [Data loading](bench/data.md) | decode + resize images/s, folder scan cost, epoch throughput, peak RSS against dataset size | `npm run bench:data` |',
-    );
-  }
-  lines.push('', `## Headlines (speed run of ${results.date})`, '', `Machine: ${results.machine}.`, '');
+  const lines: string[] = [];
   if (mobile?.allCores) {
     lines.push(
-      `- wasm, MobileNetV2 at 160: plain ${mobile.plain.median.toFixed(1)} images/s, fused ${mobile.fused.median.toFixed(1)} (${ratio(mobile.fused, mobile.plain)}), fused on ${mobile.workers} threads ${mobile.allCores.median.toFixed(1)} (${ratio(mobile.allCores, mobile.fused)} the one-core fused figure).`,
+      `- wasm, MobileNetV2 at ${mobile.size}: plain ${mobile.plain.median.toFixed(1)} images/s, fused ${mobile.fused.median.toFixed(1)} (${ratio(mobile.fused, mobile.plain)}), fused on ${mobile.workers} threads ${mobile.allCores.median.toFixed(1)} (${ratio(mobile.allCores, mobile.fused)} the one-core fused figure).`,
     );
   }
   for (const r of results.forward.filter((x) => x !== mobile)) {
@@ -207,7 +193,6 @@ export function renderSummary(results: SpeedResults, hasDataReport: boolean): st
       `- ${f.epochs}-epoch fit (wasm, MobileNetV2 at 160, ${f.images} images): cached ${f.cachedFit.median.toFixed(1)} s vs naive ${f.naiveFit.median.toFixed(1)} s (${ratio(f.naiveFit, f.cachedFit)} faster), ${ratio(f.cachedFit, f.extractionPass)} one extraction pass; test accuracy ${f.cachedAccuracy.median.toFixed(2)} vs ${f.naiveAccuracy.median.toFixed(2)}.`,
     );
   }
-  lines.push('', 'Targets of the speed work (issue 6):', '', ...targets(results), '');
-  if (hasDataReport) lines.push('Data loading figures: see [bench/data.md](bench/data.md).', '');
-  return `${lines.join('\n')}\n`;
+  lines.push('', 'Targets of the tfjs speed work (issue 6):', '', ...targets(results));
+  return lines;
 }

@@ -1,26 +1,33 @@
 /**
- * `npm run bench`: runs the speed benchmarks, each backend in its own process, and writes docs/bench/speed.md,
- * docs/bench/speed.json (the raw figures) and the summary page docs/benchmarks.md (which links docs/bench/data.md,
- * written by `npm run bench:data`).
+ * `npm run bench`: the frozen-base forward pass of VGG16@224, InceptionV3@299, ResNet101V2@224 and MobileNetV2@224 on
+ * every engine at 1 thread and on all cores (tfjs wasm fused, ONNX Runtime, Keras/TensorFlow; see bench/engines.ts),
+ * with each engine's GFLOP/s against the machine's fp32 peak (bench/machine.ts). Writes the raw figures to
+ * docs/bench/engines.json and re-renders docs/benchmarks.md.
  *
- * Usage: tsx bench/run.ts [--runs 5] [--skip-cpu] [--skip-fit] [--quick] [--render-only]
- *   --quick        small batches, 2 runs: checks the pipeline end to end, figures not for the docs
- *   --render-only  re-renders the markdown from docs/bench/speed.json without measuring
+ * The Keras side needs Python 3: a venv is created in .cache/bench-venv on first use (bench/python.ts); without
+ * Python it is skipped with a note.
+ *
+ * Usage: tsx bench/run.ts [--runs 5] [--batch 8] [--min-seconds 1] [--models VGG16,MobileNetV2] [--no-keras]
+ *                         [--quick] [--render-only]
+ *   --quick        MobileNetV2 only, 2 runs of 0.3 s: checks the pipeline end to end; prints, writes nothing
+ *   --render-only  re-renders docs/benchmarks.md from the JSON files in docs/bench/
  */
-import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, rmSync } from 'node:fs';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import * as tf from '@tensorflow/tfjs-core';
+import { createRequire } from 'node:module';
+import { availableParallelism } from 'node:os';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { FitResult } from './fit';
-import type { ForwardResult } from './forward';
-import { renderSpeedReport, renderSummary, type SpeedResults } from './report';
-import { hasTfjsNode, machineDescription } from './support';
+import type { ApplicationName } from '../src/applications/index';
+import { BASES, benchBase, type BaseResult } from './engines';
+import { machineLine, machinePeak, type MachinePeak } from './machine';
+import { ensurePython, KerasServer, type KerasHello } from './python';
+import { writeSummary } from './summary';
+import { useBackend } from './support';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = dirname(here);
-const docs = join(root, 'docs');
+const require = createRequire(import.meta.url);
 const args = process.argv.slice(2);
 const has = (flag: string): boolean => args.includes(`--${flag}`);
 const value = (name: string, fallback: string): string => {
@@ -28,56 +35,112 @@ const value = (name: string, fallback: string): string => {
   return i >= 0 ? (args[i + 1] ?? fallback) : fallback;
 };
 
-/** Runs a bench script in a fresh Node process (same tsx loader) and parses the JSON it writes. */
-function runChild<T>(script: string, childArgs: string[]): T {
-  const out = join(tmpdir(), `tlkit-bench-${process.pid}-${script.replace(/\W/g, '_')}-${Date.now()}.json`);
-  const result = spawnSync(process.execPath, [...process.execArgv, join(here, script), ...childArgs, '--out', out], {
-    stdio: ['ignore', 'inherit', 'inherit'],
-    cwd: root,
-  });
-  if (result.status !== 0) throw new Error(`${script} ${childArgs.join(' ')} failed with status ${result.status}`);
-  try {
-    return JSON.parse(readFileSync(out, 'utf8')) as T;
-  } finally {
-    rmSync(out, { force: true });
-  }
+/** Everything one `npm run bench` measured: docs/bench/engines.json. */
+export interface EngineResults {
+  readonly date: string;
+  readonly command: string;
+  readonly machine: string;
+  readonly peak: MachinePeak;
+  readonly versions: Readonly<Record<string, string>>;
+  readonly runs: number;
+  readonly batch: number;
+  readonly minSecondsPerRun: number;
+  /** Threads of the "all cores" variants. */
+  readonly cores: number;
+  readonly keras?: { readonly one: KerasHello; readonly all: KerasHello };
+  /** Why a part was not measured. */
+  readonly skipped: readonly string[];
+  /** 1-minute, 5-minute and 15-minute load averages before and after the run. */
+  readonly loadBefore: readonly number[];
+  readonly loadAfter: readonly number[];
+  readonly bases: readonly BaseResult[];
+}
+
+function packageVersion(name: string): string {
+  return (require(`${name}/package.json`) as { version: string }).version;
 }
 
 async function main(): Promise<void> {
-  const jsonPath = join(docs, 'bench', 'speed.json');
-  let results: SpeedResults;
   if (has('render-only')) {
-    results = JSON.parse(await readFile(jsonPath, 'utf8')) as SpeedResults;
-  } else {
-    const quick = has('quick');
-    const runs = quick ? '2' : value('runs', '5');
-    const common = ['--runs', runs, ...(quick ? ['--quick'] : [])];
-    const forward: ForwardResult[] = [];
-    forward.push(...runChild<ForwardResult[]>('forward.ts', ['--backend', 'wasm', ...common]));
-    if (!has('skip-cpu')) forward.push(...runChild<ForwardResult[]>('forward.ts', ['--backend', 'cpu', ...common]));
-    // tfjs-node is not a dependency: measured only where the user has installed it.
-    if (hasTfjsNode()) forward.push(...runChild<ForwardResult[]>('forward.ts', ['--backend', 'tensorflow', ...common]));
-    const fit = has('skip-fit')
-      ? null
-      : runChild<FitResult>('fit.ts', ['--backend', 'wasm', '--runs', runs, ...(quick ? ['--images', '20', '--epochs', '3'] : [])]);
-    results = {
-      date: new Date().toISOString(),
-      machine: machineDescription(),
-      command: `npm run bench${args.length > 0 ? ` -- ${args.join(' ')}` : ''}`,
-      runs: Number(runs),
-      forward,
-      fit,
-    };
-    if (quick) {
-      process.stdout.write(renderSpeedReport(results));
-      return;
-    }
-    await mkdir(dirname(jsonPath), { recursive: true });
-    await writeFile(jsonPath, `${JSON.stringify(results, null, 2)}\n`);
+    await writeSummary();
+    return;
   }
-  await writeFile(join(docs, 'bench', 'speed.md'), renderSpeedReport(results));
-  await writeFile(join(docs, 'benchmarks.md'), renderSummary(results, existsSync(join(docs, 'bench', 'data.md'))));
-  process.stdout.write(`wrote docs/bench/speed.md, docs/bench/speed.json and docs/benchmarks.md\n`);
+  const quick = has('quick');
+  const runs = quick ? 2 : Number(value('runs', '5'));
+  const batch = Number(value('batch', '8'));
+  const minSeconds = quick ? 0.3 : Number(value('min-seconds', '1'));
+  const only = value('models', quick ? 'MobileNetV2' : '').split(',').filter(Boolean);
+  const bases = BASES.filter((b) => only.length === 0 || only.includes(b.model as ApplicationName));
+  const cores = availableParallelism();
+  const { loadavg } = await import('node:os');
+  const loadBefore = loadavg();
+  await useBackend('wasm');
+
+  process.stderr.write('measuring the fp32 peak (bench/peak/fma.c)\n');
+  const peak = machinePeak();
+  process.stderr.write(
+    `peak ${(peak.peakFlopsPerSecond / 1e9).toFixed(0)} GFLOP/s = ${peak.cores.value} cores x ${peak.fmaUnitsPerCore.value} FMA x ${peak.simdLanes.value} lanes x 2 x ${(peak.clockHz.value / 1e9).toFixed(2)} GHz\n`,
+  );
+
+  const skipped: string[] = [];
+  let keras: { one: KerasServer; all: KerasServer } | undefined;
+  let hello: EngineResults['keras'];
+  if (has('no-keras')) {
+    skipped.push('Keras/TensorFlow: skipped (--no-keras)');
+  } else {
+    const python = ensurePython();
+    if ('skipped' in python) {
+      process.stderr.write(`note: ${python.skipped}\n`);
+      skipped.push(python.skipped);
+    } else {
+      const [one, all] = await Promise.all([KerasServer.start(python.python, 1), KerasServer.start(python.python, cores)]);
+      keras = { one: one.server, all: all.server };
+      hello = { one: one.hello, all: all.hello };
+    }
+  }
+
+  const results: BaseResult[] = [];
+  try {
+    for (const { model, size } of bases) {
+      results.push(await benchBase(model, size, { runs, batch, minSeconds, cores, ...(keras ? { keras } : {}) }));
+    }
+  } finally {
+    await Promise.all([keras?.one.close(), keras?.all.close()]);
+  }
+
+  const output: EngineResults = {
+    date: new Date().toISOString(),
+    command: `npm run bench${args.length > 0 ? ` -- ${args.join(' ')}` : ''}`,
+    machine: machineLine(),
+    peak,
+    versions: {
+      node: process.version,
+      'tl-kit': (require(join(root, 'package.json')) as { version: string }).version,
+      '@tensorflow/tfjs-core': packageVersion('@tensorflow/tfjs-core'),
+      '@tensorflow/tfjs-backend-wasm': packageVersion('@tensorflow/tfjs-backend-wasm'),
+      'onnxruntime-node': packageVersion('onnxruntime-node'),
+      ...(hello ? { python: hello.all.versions.python, tensorflow: hello.all.versions.tensorflow, keras: hello.all.versions.keras } : {}),
+    },
+    runs,
+    batch,
+    minSecondsPerRun: minSeconds,
+    cores,
+    ...(hello ? { keras: hello } : {}),
+    skipped,
+    loadBefore,
+    loadAfter: loadavg(),
+    bases: results,
+  };
+  if (quick) {
+    process.stdout.write(`${JSON.stringify(output, null, 2)}\n`);
+    return;
+  }
+  const jsonPath = join(root, 'docs', 'bench', 'engines.json');
+  await mkdir(dirname(jsonPath), { recursive: true });
+  await writeFile(jsonPath, `${JSON.stringify(output, null, 2)}\n`);
+  await writeSummary();
+  process.stdout.write('wrote docs/bench/engines.json and docs/benchmarks.md\n');
+  tf.disposeVariables();
 }
 
 await main();
