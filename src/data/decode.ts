@@ -147,6 +147,17 @@ async function readResponse(response: Response, maxFileBytes: number): Promise<U
   return out;
 }
 
+let nodeDecodeModule: Promise<typeof import('./node-decode')> | undefined;
+
+/**
+ * The Node-only decoding module (file reads, sharp), imported once: it stays a dynamic import so that browser bundles
+ * leave it out, and a dynamic import per image costs more than decoding a small one.
+ */
+function nodeDecoding(): Promise<typeof import('./node-decode')> {
+  nodeDecodeModule ??= import('./node-decode');
+  return nodeDecodeModule;
+}
+
 /** Gets the encoded bytes of a byte-like or URL source within `maxFileBytes`; undefined for pixel-like sources. */
 async function encodedBytes(source: ImageSource, maxFileBytes: number): Promise<Uint8Array | undefined> {
   if (source instanceof Uint8Array) return source;
@@ -159,7 +170,7 @@ async function encodedBytes(source: ImageSource, maxFileBytes: number): Promise<
   if (url !== undefined) {
     if (url instanceof URL && url.protocol === 'file:' && isNode()) {
       const { fileURLToPath } = await import('node:url');
-      const { readImageFile } = await import('./node-decode');
+      const { readImageFile } = await nodeDecoding();
       return readImageFile(fileURLToPath(url), maxFileBytes);
     }
     let response: Response;
@@ -175,7 +186,7 @@ async function encodedBytes(source: ImageSource, maxFileBytes: number): Promise<
     return readResponse(response, maxFileBytes);
   }
   if (typeof source === 'string') {
-    const { readImageFile } = await import('./node-decode');
+    const { readImageFile } = await nodeDecoding();
     return readImageFile(source, maxFileBytes);
   }
   return undefined;
@@ -251,7 +262,7 @@ export async function decodeToPixels(
   checkDeclaredPixels(bytes, limits.maxPixels);
   if (!isNode()) return browserDecodeBytes(bytes);
   if (sniffFormat(bytes) === undefined) throw new DecodeFailure(NOT_AN_IMAGE);
-  const { loadSharp, sharpDecode } = await import('./node-decode');
+  const { loadSharp, sharpDecode } = await nodeDecoding();
   const sharp = decoder === 'pure-js' ? undefined : await loadSharp();
   if (sharp) return sharpDecode(sharp, bytes, target, limits.maxPixels);
   if (decoder === 'sharp') throw new UnsupportedError("decoder 'sharp' was requested but the sharp package is not installed");

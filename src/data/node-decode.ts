@@ -78,6 +78,14 @@ export function specialFileKind(st: {
   return 'not a file or folder';
 }
 
+let fsModules: Promise<[typeof import('node:fs/promises'), typeof import('node:fs')]> | undefined;
+
+/** node:fs and node:fs/promises, imported once: a dynamic import per file costs more than reading a small image. */
+function fileSystem(): Promise<[typeof import('node:fs/promises'), typeof import('node:fs')]> {
+  fsModules ??= Promise.all([import('node:fs/promises'), import('node:fs')]);
+  return fsModules;
+}
+
 /**
  * Reads an image file with bounded memory and without ever blocking on a special file, whatever the path points to
  * now (a file can be replaced by a FIFO after a folder scan):
@@ -90,8 +98,7 @@ export function specialFileKind(st: {
  * `path` may be a Buffer, to open names that are not valid UTF-8. Failures are {@link DecodeFailure}s.
  */
 export async function readImageFile(path: string | Uint8Array, maxFileBytes: number): Promise<Uint8Array> {
-  const fs = await import('node:fs/promises');
-  const { constants } = await import('node:fs');
+  const [fs, { constants }] = await fileSystem();
   let handle: import('node:fs/promises').FileHandle;
   try {
     handle = await fs.open(path as string | Buffer, constants.O_RDONLY | (constants.O_NONBLOCK ?? 0));
