@@ -18,6 +18,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import type { PreprocessingMode } from '../data/types';
 import { FusedExecutorCache } from '../runtime/fused-cache';
+import { OnnxSessionCache } from '../runtime/onnx-session-cache';
 import { runInference } from '../runtime/layers-inference';
 import type { EngineChoice } from '../runtime/types';
 
@@ -45,6 +46,8 @@ export class InferenceBase extends tfl.LayersModel {
 
   /** The fused executor of this base, current with its weights; freed by `dispose()`. */
   readonly fused: FusedExecutorCache = new FusedExecutorCache(this);
+  /** Its ONNX Runtime session, converted once for the pipeline's calls and current with its weights; freed by `dispose()`. */
+  readonly onnxSessions: OnnxSessionCache = new OnnxSessionCache(this);
 
   constructor(args: ContainerArgs) {
     super(args);
@@ -82,6 +85,7 @@ export class InferenceBase extends tfl.LayersModel {
    */
   override dispose(): { refCountAfterDispose: number; numDisposedVariables: number } {
     this.fused.dispose();
+    this.onnxSessions.dispose();
     if (this.sharesLayers) return { refCountAfterDispose: 0, numDisposedVariables: 0 };
     return disposeOnce(() => super.dispose());
   }

@@ -111,7 +111,12 @@ export async function openBaseRuntime(view: WrapperView, request: RuntimeRequest
       fallback = why;
     } else {
       try {
-        return await onnxLayersRuntime(call, base.container, { ...shape, threads: onnxThreads(request.workers), executionProviders: view.executionProviders });
+        return await onnxLayersRuntime(call, base.container, {
+          ...shape,
+          threads: onnxThreads(request.workers),
+          executionProviders: view.executionProviders,
+          ...(base.inference ? { sharedSessions: base.inference.onnxSessions } : {}),
+        });
       } catch (err) {
         if (engine === 'onnxruntime') throw err;
         // 'auto' falls back to tfjs for the reasons it expects; anything else is a real failure.

@@ -6,8 +6,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import type { OnnxBaseModel } from './onnx/base-model';
-import { convertLayersModel } from './onnx/convert';
 import { createOnnxSession, type OnnxSession } from './onnx/session';
+import { OnnxSessionCache, sessionOptions, type OnnxSessionLease } from './onnx-session-cache';
 import { makeRuntime, poolFeatures } from './runtime-base';
 import type { BaseRuntimeInfo, FrozenRuntime, Pooling } from './types';
 
@@ -23,17 +23,16 @@ export interface OnnxRuntimeOptions {
   readonly executionProviders?: readonly unknown[] | undefined;
 }
 
+/** Options of {@link onnxLayersRuntime}. */
+export interface OnnxLayersRuntimeOptions extends OnnxRuntimeOptions {
+  /** The base's session cache, kept between calls (a tl-kit inference base has one); a private one when absent. */
+  readonly sharedSessions?: OnnxSessionCache | undefined;
+}
+
 function summaryOf(info: Omit<BaseRuntimeInfo, 'summary'>, folded: number | undefined): string {
   const notes = [`${info.threads} thread${info.threads === 1 ? '' : 's'}`];
   if (folded !== undefined) notes.push(`${folded} BatchNorm${folded === 1 ? '' : 's'} folded`);
   return `onnxruntime on ${info.backend} (${notes.join(', ')})`;
-}
-
-function sessionOptions(options: OnnxRuntimeOptions): { intraOpNumThreads?: number; executionProviders?: readonly unknown[] } {
-  return {
-    ...(options.threads !== undefined && options.threads > 0 ? { intraOpNumThreads: options.threads } : {}),
-    ...(options.executionProviders !== undefined ? { executionProviders: options.executionProviders } : {}),
-  };
 }
 
 /** Runs `session` on a batch of tfjs images and returns pooled features (the caller owns them). */
@@ -52,42 +51,47 @@ async function runPooled(session: OnnxSession, images: tf.Tensor4D, pooling: Poo
 }
 
 /**
- * A tfjs-layers base on ONNX Runtime: converted from its current weights, and converted again before a batch when a
- * weight was written since (tfjs gives a variable new storage on every write). The base stays its owner's.
+ * A tfjs-layers base on ONNX Runtime: converted from its current weights (or the session `sharedSessions` kept from an
+ * earlier call), and converted again before a batch when a weight was written since (tfjs gives a variable new
+ * storage on every write). The base stays its owner's.
  *
  * @throws UnsupportedError when onnxruntime-node cannot be imported (or outside Node).
  * @throws OnnxConversionError naming the first layer that has no ONNX translation.
  * @throws LoadError when ONNX Runtime refuses the converted graph.
  */
-export async function onnxLayersRuntime(call: string, base: tfl.LayersModel, options: OnnxRuntimeOptions): Promise<FrozenRuntime> {
-  const versionsOf = (): readonly object[] => base.weights.map((w) => w.read().dataId);
-  const prepare = async (): Promise<{ session: OnnxSession; versions: readonly object[]; folded: number }> => {
-    const versions = versionsOf();
-    const conversion = await convertLayersModel(base, { pooling: options.pooling === 'none' ? 'none' : options.pooling });
-    const session = await createOnnxSession(call, conversion.bytes, sessionOptions(options));
-    return { session, versions, folded: conversion.stats.foldedBatchNorms };
-  };
-  let current = await prepare();
+export async function onnxLayersRuntime(call: string, base: tfl.LayersModel, options: OnnxLayersRuntimeOptions): Promise<FrozenRuntime> {
+  const sessions = options.sharedSessions ?? new OnnxSessionCache(base);
+  const key = { pooling: options.pooling, threads: options.threads, executionProviders: options.executionProviders };
+  let lease: OnnxSessionLease;
+  try {
+    lease = await sessions.acquire(call, key);
+  } catch (err) {
+    if (!options.sharedSessions) sessions.dispose();
+    throw err;
+  }
   const partial: Omit<BaseRuntimeInfo, 'summary'> = {
     engine: 'onnxruntime',
     implementation: 'onnxruntime',
-    backend: current.session.executionProviders.map(String).join(', '),
-    threads: current.session.threads,
+    backend: lease.session.executionProviders.map(String).join(', '),
+    threads: lease.session.threads,
   };
   return makeRuntime(options.inputShape, {
-    info: { ...partial, summary: summaryOf(partial, current.folded) },
+    info: { ...partial, summary: summaryOf(partial, lease.foldedBatchNorms) },
     concurrency: 1,
     run: async (images) => {
-      const versions = versionsOf();
-      if (versions.length !== current.versions.length || versions.some((v, i) => v !== current.versions[i])) {
-        const stale = current.session;
-        current = await prepare();
-        await stale.release();
+      if (!lease.isCurrent()) {
+        // A weight was written since the conversion (e.g. training after unfreeze): convert the current weights.
+        const next = await sessions.acquire(call, key);
+        lease.release();
+        lease = next;
       }
       // Pooling ran inside the graph: only [batch, features] comes back.
-      return runPooled(current.session, images, options.pooling);
+      return runPooled(lease.session, images, options.pooling);
     },
-    close: () => current.session.release(),
+    close: async () => {
+      lease.release();
+      if (!options.sharedSessions) sessions.dispose();
+    },
   });
 }
 
