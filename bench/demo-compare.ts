@@ -38,7 +38,7 @@ export interface DemoRow {
   readonly testLoss: number;
   readonly fitSeconds: number;
   readonly totalSeconds: number;
-  /** "frozen base runs on ..." as the demo printed it (absent in demos that did not print it). */
+  /** "frozen base runs on ..." or fit's "frozen base: ..." line, as the demo printed it (absent in older demos). */
   readonly runtime?: string;
 }
 
@@ -81,7 +81,7 @@ export function parseDemoOutput(text: string): DemoRow[] {
   const lines = text.split('\n');
   const runtimes: string[] = [];
   for (const line of lines) {
-    const m = /frozen base runs on (.*)$/.exec(line);
+    const m = /frozen base(?: runs on|:) (.*)$/.exec(line);
     if (m) runtimes.push((m[1] as string).trim());
   }
   const start = lines.findIndex((l) => /^4\. Comparison/.test(l.trim()));
