@@ -106,18 +106,25 @@ export function parseDemoOutput(text: string): DemoRow[] {
   return rows;
 }
 
-/** Runs `npm run demo` in `cwd`, echoing its output to stderr, and returns the output. */
+/**
+ * Runs `npm run demo` in `cwd`, echoing its output to stderr, and returns stdout and stderr (the progress bar's
+ * "frozen base:" lines go to stderr) one after the other.
+ */
 function runDemo(cwd: string): Promise<string> {
   return new Promise((resolve, reject) => {
     const child = spawn('npm', ['run', '--silent', 'demo', '--', ...demoArgs], { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
+    let stdout = '';
+    let stderr = '';
     child.stdout.on('data', (chunk: Buffer) => {
-      out += chunk.toString();
+      stdout += chunk.toString();
       process.stderr.write(chunk);
     });
-    child.stderr.on('data', (chunk: Buffer) => process.stderr.write(chunk));
+    child.stderr.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString();
+      process.stderr.write(chunk);
+    });
     child.on('error', reject);
-    child.on('exit', (code) => (code === 0 ? resolve(out) : reject(new Error(`npm run demo in ${cwd} exited with ${code}`))));
+    child.on('exit', (code) => (code === 0 ? resolve(`${stdout}\n${stderr}`) : reject(new Error(`npm run demo in ${cwd} exited with ${code}`))));
   });
 }
 
