@@ -155,6 +155,9 @@ export async function loadBase(source: string | tf.io.IOHandler, options: LoadBa
     if (err instanceof TlKitError) throw namedBy(CALL, err);
     throw new LoadError(`${CALL}: cannot load ${where} (${rootReason(err)})`, { cause: err });
   }
+  if (typeof artifacts !== 'object' || artifacts === null) {
+    throw new LoadError(`${CALL}: the IOHandler's load() returned ${artifacts === null ? 'null' : typeof artifacts}, not model artifacts`);
+  }
   const isGraph = format === 'graph' || (format === 'auto' && looksLikeGraph(artifacts));
   const model = await modelFromArtifacts(artifacts, where, isGraph, options.loadGraphModel);
   try {
