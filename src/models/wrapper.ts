@@ -17,6 +17,7 @@ import {
   checkDenseUnits,
   checkSeed,
   checkWeightSize,
+  MAX_HIDDEN_LAYERS,
   MAX_IMAGE_SIDE,
 } from '../internal/validate';
 import { runGraph } from '../runtime/tfjs-runtimes';
@@ -57,7 +58,7 @@ export interface WrapperOptions {
    */
   readonly dropout?: number;
   /**
-   * Units of optional ReLU Dense layers between the pooled features and the output layer.
+   * Units of optional ReLU Dense layers between the pooled features and the output layer (at most 64 layers).
    * @defaultValue []
    */
   readonly hiddenUnits?: readonly number[];
@@ -165,7 +166,9 @@ export function Wrapper(base: tfl.LayersModel | GraphModelLike | OnnxBaseModel |
   }
   checkOneOf(CALL, 'pooling', pooling, ['avg', 'max'] as const);
   checkNumberInRange(CALL, 'dropout', dropout, 0, 1, true);
-  if (!Array.isArray(hiddenUnits)) throw new InvalidArgumentError(CALL, 'hiddenUnits', 'an array of positive integers', hiddenUnits);
+  if (!Array.isArray(hiddenUnits) || hiddenUnits.length > MAX_HIDDEN_LAYERS) {
+    throw new InvalidArgumentError(CALL, 'hiddenUnits', `an array of at most ${MAX_HIDDEN_LAYERS} positive integers`, hiddenUnits);
+  }
   hiddenUnits.forEach((u, i) => checkDenseUnits(CALL, `hiddenUnits[${i}]`, u));
   if (cutAt !== undefined && (typeof cutAt !== 'string' || cutAt === '')) {
     throw new InvalidArgumentError(CALL, 'cutAt', 'a layer name', cutAt);
