@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DataLoader, Wrapper, decodeImage, prepareImages } from '../../src';
 import { tinyConvBnBase } from '../fixtures/bases';
-import { jpeg, png, tempDir } from '../fixtures/images';
+import { jpeg, png, tempDir, writeClassFolders } from '../fixtures/images';
 import { caseCount, FuzzRun, makeSharedHostiles, type Fuzzer, type SharedHostiles } from './harness';
 
 let root: string;
@@ -113,6 +113,9 @@ let caseDirs = 0;
 describe('fuzz: data entry points', () => {
   it('DataLoader.fromDirectory: damaged files, hostile names, hostile options', async () => {
     const run = new FuzzRun('fromDirectory', shared);
+    const good = join(root, 'good');
+    await writeClassFolders(good, { cat: 3, dog: 3 }, 6);
+    await run.control('folder', async (f) => exercise(f, f.own(await DataLoader.fromDirectory(good, VALID_LOADER))));
     for (let i = 0; i < caseCount(24); i++) {
       const dir = join(root, `dir-${caseDirs++}`);
       await run.check('folder', async (f) => {
@@ -133,6 +136,11 @@ describe('fuzz: data entry points', () => {
 
   it('DataLoader.fromSamples: mixed sources (bytes, files, URLs, pixels, tensors) and hostile labels and options', async () => {
     const run = new FuzzRun('fromSamples', shared);
+    await run.control('pixels', async (f) => {
+      const pixels = (v: number) => ({ data: new Uint8Array(4 * 4 * 3).fill(v), width: 4, height: 4, channels: 3 as const });
+      const samples = [0, 1, 2, 3, 4, 5].map((k) => ({ source: pixels(k * 40), label: k % 2 === 0 ? 'cat' : 'dog' }));
+      await exercise(f, f.own(await DataLoader.fromSamples(samples, VALID_LOADER)));
+    });
     const dir = join(root, 'samples');
     await mkdir(dir, { recursive: true });
     for (let i = 0; i < caseCount(40); i++) {
@@ -185,6 +193,10 @@ describe('fuzz: data entry points', () => {
 
   it('DataLoader.fromTensors: tensors of every rank, dtype and size, hostile labels and options', async () => {
     const run = new FuzzRun('fromTensors', shared);
+    await run.control('tensors', async (f) => {
+      const xs = f.own(tf.randomUniform([6, 4, 4, 3], 0, 255)) as tf.Tensor4D;
+      await exercise(f, f.own(await DataLoader.fromTensors(xs, [0, 1, 0, 1, 0, 1], VALID_LOADER)));
+    });
     for (let i = 0; i < caseCount(40); i++) {
       await run.check('tensors', async (f) => {
         const n = f.pick([0, 1, 4, 6]);
@@ -224,6 +236,12 @@ describe('fuzz: data entry points', () => {
     const loader = await DataLoader.fromTensors(xs, [0, 1, 0, 1, 0, 1], VALID_LOADER);
     xs.dispose();
     const methods = ['getLabelName', 'files', 'getRandomRawImages', 'batches'] as const;
+    await run.control('methods', async (f) => {
+      loader.getLabelName(1);
+      loader.files('train');
+      (await loader.getRandomRawImages(2, { split: 'test' })).forEach((r) => f.own(r.image));
+      await loader.batches('train', { shuffle: true }).forEachAsync((batch) => tf.dispose([batch.xs, batch.ys]));
+    });
     for (let i = 0; i < caseCount(60); i++) {
       const method = run.fuzzer.pick(methods);
       if (i === caseCount(60) - 15) loader.dispose();
@@ -254,6 +272,10 @@ describe('fuzz: data entry points', () => {
     await mkdir(dir, { recursive: true });
     const keys = ['imageSize', 'resize', 'decoder', 'preprocessing', 'maxPixels', 'maxFileBytes'];
     const valid = { imageSize: 4, decoder: 'auto' };
+    await run.control('png and jpeg', async (f) => {
+      f.own(await decodeImage(validPng, { imageSize: 4, decoder: 'pure-js' }));
+      f.own(await decodeImage(new Blob([validJpeg])));
+    });
     for (let i = 0; i < caseCount(60); i++) {
       await run.check('decode', async (f) => {
         const bytes = f.chance(0.2) ? f.pick([validPng, validJpeg]) : f.bytes(f.pick([validPng, validJpeg]));
@@ -293,6 +315,10 @@ describe('fuzz: data entry points', () => {
     const run = new FuzzRun('prepareImages', shared);
     const keys = ['imageSize', 'resize', 'preprocessing'];
     const valid = { imageSize: 4, resize: 'stretch', preprocessing: 'tf' };
+    await run.control('two sizes', (f) => {
+      const images = [f.own(tf.zeros([3, 5, 3])), f.own(tf.ones([6, 2, 3], 'int32'))] as tf.Tensor3D[];
+      f.own(prepareImages(images, { imageSize: 4, resize: 'pad', preprocessing: 'caffe' }));
+    });
     for (let i = 0; i < caseCount(60); i++) {
       await run.check('prepare', (f) => {
         const image = (): unknown =>

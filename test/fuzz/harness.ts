@@ -6,7 +6,8 @@
  * once the case has freed what the call returned and what the case made.
  *
  * `TLKIT_FUZZ_SEED` (default 1) seeds every family; `TLKIT_FUZZ_SCALE` (default 1) multiplies the case counts;
- * `TLKIT_FUZZ_VERBOSE=1` prints one summary line per family, `=2` also every distinct error message.
+ * `TLKIT_FUZZ_VERBOSE=1` prints one summary line per family, `=2` also every distinct error message;
+ * `TLKIT_FUZZ_TRACE=1` writes each case to stderr as it starts and ends.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
@@ -79,6 +80,7 @@ export class Fuzzer {
   /** Records an argument of the current case (shown when the case fails); returns it. */
   note<T>(what: string, value: T): T {
     this.notes.push(`${what}=${render(value)}`);
+    if (process.env.TLKIT_FUZZ_TRACE === '1') process.stderr.write(`  ${this.notes.at(-1)}\n`);
     return value;
   }
 
@@ -118,9 +120,13 @@ export class Fuzzer {
     return this.chance(0.8) ? this.pick(NUMBERS) : this.hostile();
   }
 
-  /** A hostile function: returns garbage, throws (an Error or not), rejects, or never settles. */
-  callback(): (...args: unknown[]) => unknown {
+  /**
+   * A hostile function: returns garbage, throws (an Error or not), rejects, or never settles (not with `settles`:
+   * for a caller's function that nothing promises to time out, such as an IOHandler's `load`).
+   */
+  callback(settles = false): (...args: unknown[]) => unknown {
     const which = this.int(8);
+    if (which === 5 && settles) return () => Promise.resolve(undefined);
     switch (which) {
       case 0:
         return () => undefined;
@@ -236,9 +242,19 @@ export class Fuzzer {
     if (spots.length === 0) return this.pick(JSON_VALUES);
     const { parent, key } = this.pick(spots);
     const action = this.int(6);
-    if (action === 0 && !Array.isArray(parent)) delete parent[key as string];
-    else if (action === 1 && !Array.isArray(parent)) (parent as Record<string, unknown>)[this.pick(['__proto__', 'constructor', 'toString', 'zz_unknown'])] = this.pick(JSON_VALUES);
-    else (parent as Record<string | number, unknown>)[key] = this.pick(JSON_VALUES);
+    if (action === 0 && !Array.isArray(parent)) {
+      delete parent[key as string];
+      this.note('json', `deleted ${String(key)}`);
+    } else if (action === 1 && !Array.isArray(parent)) {
+      const stray = this.pick(['__proto__', 'constructor', 'toString', 'zz_unknown']);
+      const value = this.pick(JSON_VALUES);
+      Object.defineProperty(parent, stray, { value, enumerable: true, configurable: true, writable: true });
+      this.note('json', `added ${stray} next to ${String(key)}: ${render(value)}`);
+    } else {
+      const value = this.pick(JSON_VALUES);
+      (parent as Record<string | number, unknown>)[key] = value;
+      this.note('json', `${String(key)} = ${render(value)}`);
+    }
     return copy;
   }
 
@@ -447,6 +463,8 @@ export class FuzzRun {
     this.fuzzer.notes.length = 0;
     const before = tf.memory().numTensors;
     const started = performance.now();
+    const trace = process.env.TLKIT_FUZZ_TRACE === '1';
+    if (trace) process.stderr.write(`> ${name}\n`);
     let pending: Promise<unknown>;
     try {
       pending = Promise.resolve(body(this.fuzzer));
@@ -467,6 +485,7 @@ export class FuzzRun {
     clearTimeout(timer);
     const took = performance.now() - started;
     if (this.fuzzer.notes.length > 0) name += ` (${this.fuzzer.notes.join('; ')})`;
+    if (trace) process.stderr.write(`< ${Math.round(took)} ms ${outcome.kind} ${this.fuzzer.notes.join('; ').slice(0, 600)}\n`);
     // Let rejections that nobody handled surface before the case is judged.
     await new Promise((resolve) => setImmediate(resolve));
     await new Promise((resolve) => setTimeout(resolve, 0));
@@ -480,6 +499,7 @@ export class FuzzRun {
     if (outcome.kind === 'ok') this.resolved++;
     else if (outcome.error instanceof TlKitError) {
       this.refused++;
+      if (label.startsWith('control ')) this.failures.push(`${name}: refused: ${outcome.error.message.slice(0, 300)}`);
       this.#messages.add(`${outcome.error.name}: ${outcome.error.message.slice(0, 240)}`);
       this.codes[outcome.error.code] = (this.codes[outcome.error.code] ?? 0) + 1;
     } else if (thrownByCallbacks.has(outcome.error)) this.refused++;
@@ -491,6 +511,17 @@ export class FuzzRun {
     }
     const after = tf.memory().numTensors;
     if (after !== before) this.failures.push(`${name}: tf.memory().numTensors went from ${before} to ${after} (${outcome.kind})`);
+  }
+
+  /**
+   * Runs a control case: valid arguments that must resolve, so that a family whose random cases happen to be all
+   * refused still shows that the entry point works (and that the fixtures are right).
+   */
+  async control(label: string, body: (f: Fuzzer) => unknown, options: CaseOptions = {}): Promise<void> {
+    const resolved = this.resolved;
+    const failures = this.failures.length;
+    await this.check(`control ${label}`, body, options);
+    if (this.resolved === resolved && this.failures.length === failures) this.failures.push(`${this.family}: control case '${label}' did not resolve`);
   }
 
   /** A one-line summary (cases, outcomes, codes, seconds). */
