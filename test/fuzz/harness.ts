@@ -48,6 +48,13 @@ function throwFromCallback(value: unknown): never {
   throw value;
 }
 
+/** An error for the caller's own code (a callback, a dataset's iterator) to throw; a call may pass it on unchanged. */
+export function callerFault(): CallbackFault {
+  const fault = new CallbackFault();
+  thrownByCallbacks.add(fault);
+  return fault;
+}
+
 /** Something the case made and frees at its end. */
 type Owned = { dispose(): unknown } | tf.Tensor;
 
@@ -121,12 +128,16 @@ export class Fuzzer {
   }
 
   /**
-   * A hostile function: returns garbage, throws (an Error or not), rejects, or never settles (not with `settles`:
-   * for a caller's function that nothing promises to time out, such as an IOHandler's `load`).
+   * A hostile function: returns garbage or `this`, throws (an Error or not), and, by `kind`:
+   * - `'notify'` (the default, and what {@link Fuzzer.hostile} gives): nothing more. For notifications whose return
+   *   value nobody reads (`onProgress`, `onBaseBegin`, a stream's `write`): a promise such a function returns and
+   *   rejects is the caller's own unhandled rejection.
+   * - `'awaited'`: also returns a rejected promise. For functions the library awaits (an IOHandler's `load`, the
+   *   training callbacks).
+   * - `'any'`: also returns a promise that never settles. For functions the library promises to time out (`fetch`).
    */
-  callback(settles = false): (...args: unknown[]) => unknown {
-    const which = this.int(8);
-    if (which === 5 && settles) return () => Promise.resolve(undefined);
+  callback(kind: 'notify' | 'awaited' | 'any' = 'notify'): (...args: unknown[]) => unknown {
+    const which = this.int(kind === 'any' ? 8 : kind === 'awaited' ? 7 : 6);
     switch (which) {
       case 0:
         return () => undefined;
@@ -135,17 +146,17 @@ export class Fuzzer {
       case 2:
         return () => throwFromCallback(new CallbackFault());
       case 3:
-        return async () => throwFromCallback(new CallbackFault());
-      case 4:
         return () => throwFromCallback(this.pick(['a string', 7, Object.create(null), Symbol('thrown'), null]));
-      case 5:
-        return () => new Promise(() => undefined);
-      case 6:
+      case 4:
         return () => ({ then: 1, dispose: 'no' });
-      default:
+      case 5:
         return function (this: unknown) {
           return this;
         };
+      case 6:
+        return async () => throwFromCallback(new CallbackFault());
+      default:
+        return () => new Promise(() => undefined);
     }
   }
 
@@ -279,6 +290,16 @@ export class Fuzzer {
     }
     return out;
   }
+}
+
+/**
+ * `options` with `timeoutMs` set to `ms` where it was left out: a hostile server or `fetch` that never answers then
+ * fails the case in `ms` rather than after the documented default (30 s or more), longer than a case may take.
+ */
+export function boundWaits(options: unknown, ms = 1000): unknown {
+  if (typeof options !== 'object' || options === null || Array.isArray(options)) return options;
+  if ((options as { timeoutMs?: unknown }).timeoutMs !== undefined) return options;
+  return { ...options, timeoutMs: ms };
 }
 
 const NUMBERS: readonly unknown[] = [NaN, Infinity, -Infinity, -1, 0, -0, 0.5, 1.5, 1e9, -1e9, 2 ** 31, 2 ** 53, Number.MAX_VALUE, Number.MIN_VALUE, 1, 2, 3];

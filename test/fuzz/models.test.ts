@@ -17,7 +17,7 @@ import { convertLayersModel } from '../../src/runtime/onnx/convert';
 import { graphLike, tinyConvBnBase, tinyDenseBase } from '../fixtures/bases';
 import { tempDir } from '../fixtures/images';
 import { writeTinyGraphModel } from '../models/graph-fixture';
-import { caseCount, FuzzRun, makeSharedHostiles, type Fuzzer, type SharedHostiles } from './harness';
+import { boundWaits, caseCount, FuzzRun, makeSharedHostiles, type Fuzzer, type SharedHostiles } from './harness';
 
 let root: string;
 let home: string;
@@ -197,7 +197,7 @@ describe('fuzz: bases and heads', () => {
               case 5:
                 return join(root, 'graph');
               case 6:
-                return { load: f.callback(true) };
+                return { load: f.callback('awaited') };
               case 7:
                 return io.fileLoadHandler(join(dir, 'model.json'));
               default:
@@ -206,11 +206,9 @@ describe('fuzz: bases and heads', () => {
           })(),
         );
         const valid = { cacheDir: false, timeoutMs: 1000 };
-        const options = f.note('options', f.chance(0.4) ? valid : f.options(valid, keys, (k) => (k === 'timeoutMs' ? f.pick([1, 500, 1e9, 0]) : f.hostile())));
-        const timed = (options as { timeoutMs?: unknown } | undefined)?.timeoutMs;
+        const options = f.note('options', boundWaits(f.chance(0.4) ? valid : f.options(valid, keys, (k) => (k === 'timeoutMs' ? f.pick([1, 500, 1e9, 0]) : k === 'fetch' ? f.callback('any') : f.hostile()))));
         const spec = (await loadBase(source as string, options as never)) as BaseSpec;
         f.own(spec.model as tfl.LayersModel);
-        void timed;
       });
     }
     run.report();
@@ -235,14 +233,9 @@ describe('fuzz: bases and heads', () => {
         served = { '/case/model.onnx': bytes };
         const source = f.note('source', f.pick<unknown>([bytes, bytes, path, pathToFileURL(path).href, `${origin}/case/model.onnx`, `${origin}/stall/model.onnx`, bytes.buffer, f.hostile()]));
         const base = { inputShape: [32, 32, 3], cacheDir: false, timeoutMs: 500 };
-        const options = f.note(
-          'options',
-          f.chance(0.4)
-            ? base
-            : f.options(base, keys, (k) =>
-                k === 'inputShape' ? f.pick([[8, 8, 3], [32, 32, 1], [3, 32, 32], [0, 0, 3], [8193, 8, 3]]) : k === 'layout' ? f.pick(['NCHW', 'NHWC', 'nchw']) : k === 'outputName' ? f.pick(['features', 'feature_map', 'nope']) : f.number(),
-              ),
-        );
+        const pool = (k: string): unknown =>
+          k === 'inputShape' ? f.pick([[8, 8, 3], [32, 32, 1], [3, 32, 32], [0, 0, 3], [8193, 8, 3]]) : k === 'fetch' ? f.callback('any') : k === 'layout' ? f.pick(['NCHW', 'NHWC', 'nchw']) : k === 'outputName' ? f.pick(['features', 'feature_map', 'nope']) : f.number();
+        const options = f.note('options', boundWaits(f.chance(0.4) ? base : f.options(base, keys, pool), 500));
         await loadOnnxBase(source as Uint8Array, options as never);
       }, { timeoutMs: 8000 });
     }
