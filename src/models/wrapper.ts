@@ -29,6 +29,7 @@ import { OnnxBaseLayer } from './onnx-base-layer';
 import { isOnnxBaseModel, type OnnxBaseModel } from '../runtime/onnx/base-model';
 import type { EngineChoice } from '../runtime/types';
 import { WrapperModel, registerTlKitClasses } from './wrapper-model';
+import { checkNotDisposed } from './wrapper-view';
 
 /** Global pooling applied to a base's 4-D feature map. */
 type PoolingMode = 'avg' | 'max';
@@ -142,6 +143,7 @@ export function Wrapper(base: tfl.LayersModel | GraphModelLike | OnnxBaseModel |
   if (!isLayers && !isOnnx && !isGraphModelLike(model)) {
     throw new InvalidArgumentError(CALL, 'base', 'a tf.LayersModel, a GraphModel, an ONNX base or a BaseSpec from loadBase / loadOnnxBase', base);
   }
+  if (isLayers) checkNotDisposed(CALL, model);
   const engine = options.engine ?? (isOnnx ? 'onnxruntime' : 'auto');
   checkOneOf(CALL, 'engine', engine, ['auto', 'tfjs', 'onnxruntime'] as const);
   if (isOnnx && engine === 'tfjs') {
