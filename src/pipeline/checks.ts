@@ -13,6 +13,8 @@ export function checkModel(call: string, model: unknown): asserts model is tfl.L
 }
 
 const isCount = (v: unknown): boolean => typeof v === 'number' && Number.isInteger(v) && v >= 0;
+/** A tfjs-data dataset, or anything else with its `iterator()`. */
+const isDataset = (v: unknown): boolean => typeof v === 'object' && v !== null && typeof (v as { iterator?: unknown }).iterator === 'function';
 
 /** Throws unless `data` looks like an ImageBatchSource. */
 export function checkSource(call: string, data: unknown): asserts data is ImageBatchSource {
@@ -36,9 +38,9 @@ export function checkSource(call: string, data: unknown): asserts data is ImageB
     typeof d.batchSize === 'number' &&
     Number.isInteger(d.batchSize) &&
     d.batchSize > 0 &&
-    typeof d.trainBatches === 'object' &&
-    typeof d.validationBatches === 'object' &&
-    typeof d.testBatches === 'object';
+    isDataset(d.trainBatches) &&
+    isDataset(d.validationBatches) &&
+    isDataset(d.testBatches);
   if (!ok) {
     throw new InvalidArgumentError(call, 'data', 'an ImageBatchSource (e.g. a DataLoader) with at least 2 classes', data);
   }

@@ -16,6 +16,8 @@ describe('checkSource', () => {
     const model = Wrapper(tinyConvBnBase());
     const { imageSize: _size, ...noSize } = data;
     await expect(evaluate(model, noSize as unknown as ImageBatchSource)).rejects.toThrowErrorMatchingInlineSnapshot(`[InvalidArgumentError: evaluate: data must be an ImageBatchSource (e.g. a DataLoader) with at least 2 classes, got {"labelNames":["dark","bright"],"numExamples":{"train":24,"validation":12,"te...]`);
+    // Batches that are objects but not datasets were a raw TypeError ("ds.iterator is not a function").
+    await expect(evaluate(model, { ...data, testBatches: {} } as unknown as ImageBatchSource)).rejects.toThrow(/^evaluate: data must be an ImageBatchSource/);
     await expect(fit(model, { ...data, numExamples: {} } as unknown as ImageBatchSource)).rejects.toThrowErrorMatchingInlineSnapshot(`[InvalidArgumentError: fit: data must be an ImageBatchSource (e.g. a DataLoader) with at least 2 classes, got {"labelNames":["dark","bright"],"numExamples":{},"imageSize":[8,8],"labelMode...]`);
     model.dispose();
     data.dispose();
