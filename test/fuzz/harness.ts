@@ -554,7 +554,10 @@ export class FuzzRun {
   /** Prints the summary when `TLKIT_FUZZ_VERBOSE=1`. */
   report(): void {
     const verbose = process.env.TLKIT_FUZZ_VERBOSE;
-    if (verbose === '1' || verbose === '2') process.stdout.write(`${this.summary()}\n`);
+    if (verbose === '1' || verbose === '2') {
+      process.stdout.write(`${this.summary()}\n`);
+      for (const failure of this.failures) process.stdout.write(`  FAILURE ${failure}\n`);
+    }
     if (verbose === '2') for (const message of this.#messages) process.stdout.write(`  ${message}\n`);
   }
 }
