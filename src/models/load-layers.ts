@@ -88,7 +88,8 @@ function stuckCall(layers: readonly Json[]): string | undefined {
     if (!isObject(data)) return undefined; // tfjs throws on it: no loop
     const config = isObject(data.config) ? data.config : {};
     const inbound = data.inbound_nodes ?? data.inboundNodes;
-    if (!Array.isArray(inbound) || !inbound.every((node) => Array.isArray(node) && node.every(Array.isArray))) return undefined;
+    // tfjs throws on these; any other input entry (even a string or a number) it indexes as [name, node, ...].
+    if (!Array.isArray(inbound) || !inbound.every((node) => Array.isArray(node) && node.every((input) => input != null))) return undefined;
     const name = config.name == null ? `\u0000unnamed ${i}` : String(config.name);
     // An InputLayer, and a model used as a layer, make their first node when they are built.
     const className = data.class_name ?? data.className;
@@ -103,7 +104,7 @@ function stuckCall(layers: readonly Json[]): string | undefined {
       const nodes = queue.get(layer.name) ?? [];
       queue.set(layer.name, []);
       for (const node of nodes) {
-        const waiting = (node as Json[][]).find((input) => {
+        const waiting = (node as Record<number, Json>[]).find((input) => {
           const from = nodeCounts.get(String(input[0]));
           // tfjs's own test, `inboundNodes.length <= nodeIndex`, with JavaScript's coercions.
           return from === undefined || (from.nodes as unknown as string) <= (input[1] as string);

@@ -132,7 +132,7 @@ describe('fuzz: bases and heads', () => {
         const model = f.own(Wrapper(base as never, options as never));
         // (model.predict is tfjs's, and tfjs-layers keeps one tensor per model that ever predicted: the pipeline
         // fuzz runs Wrapper models through tl-kit's calls instead.)
-        const o = options as { numClasses?: number; labelMode?: string };
+        const o = (options ?? {}) as { numClasses?: number; labelMode?: string };
         const units = o.labelMode === 'categorical' || (o.numClasses ?? 2) !== 2 ? (o.numClasses ?? 2) : 1;
         expect(model.outputs[0]?.shape).toEqual([null, units]);
       });

@@ -103,15 +103,16 @@ describe('layersModelFromArtifacts (through loadBase)', () => {
 
   it('refuses inbound nodes that no layer call makes, which would spin tfjs-layers forever, and still loads shared layers', async () => {
     // tfjs re-queues a layer call until its input node exists: these never do, and its loop is synchronous.
-    const edits: [string, unknown[]][] = [
+    const edits: [string, unknown][] = [
       ['node-one', ['image', 1, 0, {}]],
       ['node-true', ['image', true, 0, {}]],
       ['ghost', ['ghost', 0, 0, {}]],
+      ['string', 'image'], // tfjs indexes it as ['i', 'm', 'a', ...]
     ];
     const messages: string[] = [];
     for (const [name, input] of edits) {
       const dir = await variant(name, (j) => {
-        const conv1 = j.modelTopology.config.layers.find((l) => l.config.name === 'conv1') as unknown as { inbound_nodes: unknown[][][] };
+        const conv1 = j.modelTopology.config.layers.find((l) => l.config.name === 'conv1') as unknown as { inbound_nodes: unknown[][] };
         conv1.inbound_nodes = [[input]];
       });
       const err = await failsWithoutLeak(() => loadBase(dir));
@@ -123,6 +124,7 @@ describe('layersModelFromArtifacts (through loadBase)', () => {
         "LoadError: loadBase: <tmp>/node-one cannot be built: layer 'conv1' (input 'image' node 1) calls a layer or node that the topology never makes",
         "LoadError: loadBase: <tmp>/node-true cannot be built: layer 'conv1' (input 'image' node true) calls a layer or node that the topology never makes",
         "LoadError: loadBase: <tmp>/ghost cannot be built: layer 'conv1' (input 'ghost' node 0) calls a layer or node that the topology never makes",
+        "LoadError: loadBase: <tmp>/string cannot be built: layer 'conv1' (input 'i' node m) calls a layer or node that the topology never makes",
       ]
     `);
     // A layer called at two depths (a(b(a(x)))): its second call waits for the first, and loads.
