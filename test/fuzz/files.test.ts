@@ -100,7 +100,7 @@ async function damagedFolder(f: Fuzzer, files: Record<string, Uint8Array>): Prom
     if (roll === 0) continue;
     let content = bytes;
     if (roll <= 3 && name.endsWith('.json')) {
-      content = new TextEncoder().encode(JSON.stringify(f.json(JSON.parse(new TextDecoder().decode(bytes)))));
+      content = new TextEncoder().encode(JSON.stringify(f.json(JSON.parse(new TextDecoder().decode(bytes)), 3)));
     } else if (roll <= 5) {
       content = f.bytes(bytes);
       f.note('damaged', name);

@@ -239,8 +239,14 @@ export class Fuzzer {
     }
   }
 
-  /** `value` (parsed JSON) with one random spot replaced by a hostile JSON value, removed, or given a stray key. */
-  json(value: unknown): unknown {
+  /** `value` (parsed JSON) with 1 to `most` random spots each replaced by a hostile JSON value, removed, or given a stray key. */
+  json(value: unknown, most = 1): unknown {
+    let out = this.jsonOnce(value);
+    for (let n = this.int(most); n > 0; n--) out = this.jsonOnce(out);
+    return out;
+  }
+
+  private jsonOnce(value: unknown): unknown {
     const copy = JSON.parse(JSON.stringify(value)) as unknown;
     const spots: { parent: Record<string, unknown> | unknown[]; key: string | number }[] = [];
     const walk = (node: unknown): void => {

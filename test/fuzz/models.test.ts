@@ -173,7 +173,7 @@ describe('fuzz: bases and heads', () => {
       await run.check('load', async (f) => {
         const dir = join(root, `base-${i}`);
         await mkdir(dir, { recursive: true });
-        const json = f.chance(0.5) ? modelJson : f.json(modelJson);
+        const json = f.chance(0.5) ? modelJson : f.json(modelJson, 3);
         const text = f.chance(0.9) ? JSON.stringify(json) : new TextDecoder().decode(f.bytes(new TextEncoder().encode(JSON.stringify(modelJson))));
         const bin = f.chance(0.5) ? weights : f.bytes(weights);
         f.note('weights', bin);
