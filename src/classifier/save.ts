@@ -10,6 +10,7 @@ import { checkOneOf, checkOptionKeys, checkOptionsObject } from '../internal/val
 import { checkResize } from '../data/prepare';
 import type { FolderFile } from '../io/atomic';
 import { artifactsToFiles, fileSaveHandler } from '../io/file-handler';
+import { DEFAULT_TIMEOUT_MS, isTimeout } from '../io/fetch';
 import { standaloneHead } from '../models/clone-layer';
 import { checkNotDisposed, describeWrapper, type WrapperView } from '../models/wrapper-view';
 import { checkModelFitsData } from '../pipeline/compile';
@@ -40,9 +41,15 @@ export interface SaveClassifierOptions {
    * @defaultValue the name of the `loadBase` spec the model was wrapped from, else none
    */
   readonly baseName?: string;
+  /**
+   * For `http(s)://` destinations: longest wait, in milliseconds, for the server to take the upload and answer. A
+   * server that does not answer fails the save with a `LoadError` after this long.
+   * @defaultValue 30000
+   */
+  readonly timeoutMs?: number;
 }
 
-const SAVE_KEYS: Readonly<Record<keyof SaveClassifierOptions, true>> = { metrics: true, baseName: true };
+const SAVE_KEYS: Readonly<Record<keyof SaveClassifierOptions, true>> = { metrics: true, baseName: true, timeoutMs: true };
 
 const NAMED: readonly NamedPreprocessing[] = ['tf', 'caffe', 'torch', 'unit', 'none'];
 
@@ -168,6 +175,8 @@ export async function saveClassifier(
   if (options.baseName !== undefined && typeof options.baseName !== 'string') {
     throw new InvalidArgumentError(call, 'baseName', 'a string', options.baseName);
   }
+  const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  if (!isTimeout(timeoutMs)) throw new InvalidArgumentError(call, 'timeoutMs', 'a number of milliseconds in (0, 86400000]', timeoutMs);
   const view = describeWrapper(model);
   const baseName = options.baseName ?? view?.baseName;
   const [h, w] = [data.imageSize[0], data.imageSize[1]];
@@ -195,7 +204,7 @@ export async function saveClassifier(
   const node = !isTfjsUrl(dest);
   try {
     if (metadata.base.format === 'layers') {
-      await saveWithMetadata(model, metadata, node ? fileSaveHandler(dest, { extraFiles: [metadataFile] }) : dest);
+      await saveWithMetadata(model, metadata, node ? fileSaveHandler(dest, { extraFiles: [metadataFile] }) : urlSaveHandler(dest, timeoutMs));
     } else {
       if (!node) {
         throw new UnsupportedError(
@@ -216,6 +225,20 @@ export async function saveClassifier(
     throw new LoadError(`${call}: cannot save the classifier to ${dest}: ${(err as Error).message}`, { cause: err });
   }
   return metadata;
+}
+
+/**
+ * tfjs's save handler for a URL destination; an http(s) upload gets a fetch that gives up after `timeoutMs` (tfjs's
+ * own waits forever for a server that does not answer).
+ */
+function urlSaveHandler(dest: string, timeoutMs: number): string | tf.io.IOHandler {
+  if (!/^https?:\/\//i.test(dest)) return dest;
+  const fetchFunc = (input: string | URL | Request, init?: RequestInit): Promise<Response> =>
+    fetch(input, { ...init, signal: AbortSignal.timeout(timeoutMs) }).catch((err: unknown) => {
+      const timedOut = (err as { name?: unknown } | null)?.name === 'TimeoutError';
+      throw timedOut ? new LoadError(`saveClassifier: ${dest} did not answer within ${timeoutMs} ms (timeoutMs)`, { cause: err }) : err;
+    });
+  return tf.io.http(dest, { fetchFunc });
 }
 
 /**

@@ -98,13 +98,20 @@ export async function listDirectory(
       if (kind === 'file') files.push({ id, path: full, label });
       else if (kind === 'dir') {
         const real = await realKey(full);
-        if (ancestors.has(real)) {
+        if (ancestors.has(real) || containsAny(real, ancestors)) {
           skipped.push({ path: id, reason: 'symlink loop (links to a folder that contains it)' });
           continue;
         }
         await walk(full, id, label, new Set([...ancestors, real]));
       } else skipped.push({ path: id, reason: `not a regular file (${special ?? 'unknown kind'})` });
     }
+  };
+  // A link to a folder above the walk (the dataset root, `/`) would list other classes' files, or the whole disk.
+  const sepKey = separator.toString('latin1');
+  const containsAny = (real: string, below: ReadonlySet<string>): boolean => {
+    const prefix = real.endsWith(sepKey) ? real : real + sepKey;
+    for (const path of below) if (path.startsWith(prefix)) return true;
+    return false;
   };
   for (let label = 0; label < classDirs.length; label++) {
     const { name, path } = classDirs[label] as { name: string; path: Buffer };

@@ -6,6 +6,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { InvalidArgumentError, TlKitError } from '../errors';
+import { rootReason } from '../internal/cause';
 import { MAX_IMAGE_SIDE, checkBatchElements, checkOneOf, checkOptionKeys, checkOptionsObject } from '../internal/validate';
 import { resizePlan } from './resize-plan';
 import type { PreprocessingMode, ResizeMode } from './types';
@@ -139,7 +140,7 @@ export function applyPreprocessing(call: string, images: tf.Tensor4D, mode: Prep
       // With tfjs-core alone, chained methods (x.div(255)) do not exist: the usual cause of a failing function here.
       throw new TlKitError(
         'INVALID_ARGUMENT',
-        `${call}: the preprocessing function threw (${err instanceof Error ? err.message : String(err)}); write it with tf functions, e.g. (x) => tf.div(x, 255), since chained tensor methods need the full @tensorflow/tfjs`,
+        `${call}: the preprocessing function threw (${err instanceof Error ? err.message : rootReason(err)}); write it with tf functions, e.g. (x) => tf.div(x, 255), since chained tensor methods need the full @tensorflow/tfjs`,
         { cause: err },
       );
     }

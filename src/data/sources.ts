@@ -114,6 +114,8 @@ export function describeSource(source: unknown): string {
   if (source instanceof tf.Tensor) return `a tensor ${JSON.stringify(source.shape)}`;
   if (source instanceof Uint8Array || source instanceof ArrayBuffer) return `${source.byteLength} bytes`;
   if (isPixelData(source)) return `pixels ${source.width}x${source.height}x${source.channels}`;
-  const name = (source as { constructor?: { name?: string } } | null)?.constructor?.name;
-  return name ? `a ${name}` : String(source);
+  const name = (source as { constructor?: { name?: unknown } } | null)?.constructor?.name;
+  if (typeof name === 'string' && name !== '') return `a ${name}`;
+  // An object without a prototype (or with a broken toString) has no string form.
+  return typeof source === 'object' && source !== null ? 'an object' : String(source);
 }

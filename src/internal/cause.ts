@@ -10,5 +10,9 @@ export function rootReason(err: unknown): string {
     const code = (current as { code?: unknown }).code;
     return typeof code === 'string' && !current.message.includes(code) ? `${code}: ${current.message}` : current.message;
   }
-  return String(current);
+  try {
+    return String(current);
+  } catch {
+    return `a thrown ${typeof current}`; // an object without a prototype, or whose toString throws
+  }
 }

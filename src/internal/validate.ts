@@ -118,6 +118,9 @@ export const MAX_CLASSES = 100_000;
 /** Most units of one Dense layer of a head (`hiddenUnits`). */
 export const MAX_DENSE_UNITS = 65_536;
 
+/** Most hidden Dense layers of a head (`hiddenUnits`); tfjs-layers walks a model's graph recursively, and a few thousand layers overflow the stack. */
+export const MAX_HIDDEN_LAYERS = 64;
+
 /** Most values in one weight tensor (2^29: 2 GiB of float32). VGG16's largest, fc1, has 102,760,448. */
 export const MAX_WEIGHT_ELEMENTS = 2 ** 29;
 

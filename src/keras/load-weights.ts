@@ -4,7 +4,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
-import { IncompatibleModelError, InvalidArgumentError } from '../errors';
+import { IncompatibleModelError, InvalidArgumentError, disposedError } from '../errors';
 import { checkOneOf, checkOptionKeys, checkOptionsObject } from '../internal/validate';
 import { withH5File } from './h5';
 import {
@@ -77,6 +77,14 @@ export async function loadKerasWeights(
   options: LoadKerasWeightsOptions = {},
 ): Promise<number> {
   if (!(model instanceof tfl.LayersModel)) throw new InvalidArgumentError(CALL, 'model', 'a tf.LayersModel', model);
+  const disposed = model.weights.some((w) => {
+    try {
+      return w.read().isDisposed;
+    } catch {
+      return true;
+    }
+  });
+  if (disposed) throw disposedError(CALL, `the model '${model.name}'`);
   if (!isKerasFileSource(source)) {
     throw new InvalidArgumentError(CALL, 'source', 'a path, a URL, an ArrayBuffer or a Uint8Array', source);
   }

@@ -3,6 +3,7 @@
  */
 import { InvalidArgumentError, LoadError, TlKitError, UnsupportedError } from '../errors';
 import { DEFAULT_TIMEOUT_MS, HttpStatusError, fetchBytes, isTimeout } from '../io/fetch';
+import { toFsPath } from '../io/file-handler';
 import { isNode } from '../internal/env';
 import { rootReason } from '../internal/cause';
 import { namedBy } from '../internal/named-error';
@@ -112,8 +113,8 @@ export async function readSourceBytes(
   }
   const fs = await import('node:fs/promises');
   const { constants } = await import('node:fs');
-  const { fileURLToPath } = await import('node:url');
-  const path = /^file:\/\//i.test(href) ? fileURLToPath(href) : href;
+  // file:///abs, file://./rel and file://rel as loadBase reads them; a malformed one is an argument error.
+  const path = /^file:/i.test(href) ? await toFsPath(call, option, href) : href;
   let bytes: Uint8Array;
   try {
     // O_NONBLOCK: opening a FIFO for reading would otherwise wait for a writer forever.

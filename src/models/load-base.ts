@@ -145,6 +145,7 @@ export async function loadBase(source: string | tf.io.IOHandler, options: LoadBa
   checkOptionsObject(CALL, options);
   checkOptionKeys<LoadBaseOptions>(CALL, options, OPTION_KEYS);
   checkHttpLoadOptions(CALL, options);
+  checkSpecOptions(CALL, options);
   const known = typeof source === 'string' ? findKnownBase(source) : undefined;
   const handler = known
     ? httpLoadHandler(known.url, httpOptions(options, known.redirectOrigins))
@@ -152,11 +153,6 @@ export async function loadBase(source: string | tf.io.IOHandler, options: LoadBa
   const format = options.format ?? known?.format ?? 'auto';
   if (format !== 'auto' && format !== 'layers' && format !== 'graph') {
     throw new InvalidArgumentError(CALL, 'format', "'auto', 'layers' or 'graph'", format);
-  }
-  if (options.inputShape !== undefined) checkShape(options.inputShape);
-  const pre = options.preprocessing;
-  if (pre !== undefined && typeof pre !== 'function' && !['tf', 'caffe', 'torch', 'unit', 'none'].includes(pre as string)) {
-    throw new InvalidArgumentError(CALL, 'preprocessing', "'tf', 'caffe', 'torch', 'unit', 'none' or a function", pre);
   }
   const where = typeof source === 'string' ? source : 'the IOHandler';
   let artifacts: tf.io.ModelArtifacts;
@@ -166,6 +162,9 @@ export async function loadBase(source: string | tf.io.IOHandler, options: LoadBa
     // The handlers' errors say what failed; name the call the user made in front of them.
     if (err instanceof TlKitError) throw namedBy(CALL, err);
     throw new LoadError(`${CALL}: cannot load ${where} (${rootReason(err)})`, { cause: err });
+  }
+  if (typeof artifacts !== 'object' || artifacts === null) {
+    throw new LoadError(`${CALL}: the IOHandler's load() returned ${artifacts === null ? 'null' : typeof artifacts}, not model artifacts`);
   }
   const isGraph = format === 'graph' || (format === 'auto' && looksLikeGraph(artifacts));
   const model = await modelFromArtifacts(artifacts, where, isGraph, options.loadGraphModel);
@@ -280,7 +279,27 @@ async function loadLayers(artifacts: tf.io.ModelArtifacts, where: string): Promi
   return layersModelFromArtifacts(CALL, artifacts, { where });
 }
 
-function checkShape(shape: unknown): void {
-  const ok = Array.isArray(shape) && shape.length === 3 && shape.every((d) => Number.isInteger(d) && (d as number) > 0);
-  if (!ok) throw new InvalidArgumentError(CALL, 'inputShape', '[height, width, channels] of positive integers', shape);
+/**
+ * Checks the options that a {@link BaseSpec} records, before anything is loaded: `inputShape`, `preprocessing`, and
+ * the names `cutAt`, `outputNode` and `name`. Internal: `loadBase` and `loadNsfwBase`.
+ */
+export function checkSpecOptions(
+  call: string,
+  options: Pick<LoadBaseOptions, 'inputShape' | 'preprocessing' | 'cutAt' | 'outputNode' | 'name' | 'loadGraphModel'>,
+): void {
+  const shape: unknown = options.inputShape;
+  if (shape !== undefined && !(Array.isArray(shape) && shape.length === 3 && shape.every((d) => Number.isInteger(d) && (d as number) > 0))) {
+    throw new InvalidArgumentError(call, 'inputShape', '[height, width, channels] of positive integers', shape);
+  }
+  const pre = options.preprocessing;
+  if (pre !== undefined && typeof pre !== 'function' && !['tf', 'caffe', 'torch', 'unit', 'none'].includes(pre as string)) {
+    throw new InvalidArgumentError(call, 'preprocessing', "'tf', 'caffe', 'torch', 'unit', 'none' or a function", pre);
+  }
+  for (const key of ['cutAt', 'outputNode', 'name'] as const) {
+    const value: unknown = options[key];
+    if (value !== undefined && (typeof value !== 'string' || value === '')) throw new InvalidArgumentError(call, key, 'a non-empty string', value);
+  }
+  if (options.loadGraphModel !== undefined && typeof options.loadGraphModel !== 'function') {
+    throw new InvalidArgumentError(call, 'loadGraphModel', "a function such as tfjs-converter's loadGraphModel", options.loadGraphModel);
+  }
 }

@@ -60,6 +60,72 @@ export function unknownLayerClasses(topology: ModelTopologyJson): string[] {
 }
 
 /**
+ * The first layer call of a functional topology (nested models included) that tfjs-layers could never make, as
+ * `'layer' (input 'name' node i)`, or undefined. tfjs builds a functional model by calling each layer on its inbound
+ * nodes, re-queuing a call whose input does not exist yet and passing over the queue until it is empty: an input that
+ * names a missing layer, or a node index that no call creates, makes that loop spin forever, synchronously. This runs
+ * the same passes on the names and node counts alone; a pass that calls nothing means tfjs would never stop.
+ */
+export function unreachableLayerCall(topology: ModelTopologyJson): string | undefined {
+  const visit = (entry: Json): string | undefined => {
+    const config = isObject(entry) && isObject(entry.config) ? entry.config : undefined;
+    const layers = config?.layers;
+    if (!Array.isArray(layers)) return undefined;
+    for (const layer of layers) {
+      const inner = visit(layer);
+      if (inner !== undefined) return inner;
+    }
+    return stuckCall(layers);
+  };
+  return visit(isObject(topology.config) ? topology : { config: topology });
+}
+
+/** {@link unreachableLayerCall} for one functional config's `layers` (tfjs's Container.fromConfig, names only). */
+function stuckCall(layers: readonly Json[]): string | undefined {
+  const nodeCounts = new Map<string, { readonly name: string; nodes: number }>();
+  const queue = new Map<string, Json[][]>();
+  for (const [i, data] of layers.entries()) {
+    if (!isObject(data)) return undefined; // tfjs throws on it: no loop
+    const config = isObject(data.config) ? data.config : {};
+    const inbound = data.inbound_nodes ?? data.inboundNodes;
+    // tfjs throws on these; any other input entry (even a string or a number) it indexes as [name, node, ...].
+    if (!Array.isArray(inbound) || !inbound.every((node) => Array.isArray(node) && node.every((input) => input != null))) return undefined;
+    const name = config.name == null ? `\u0000unnamed ${i}` : String(config.name);
+    // An InputLayer, and a model used as a layer, make their first node when they are built.
+    const className = data.class_name ?? data.className;
+    nodeCounts.set(String(data.name), { name, nodes: className === 'InputLayer' || Array.isArray(config.layers) ? 1 : 0 });
+    queue.set(name, [...(queue.get(name) ?? []), ...(inbound as Json[][])]);
+  }
+  for (let pending = true; pending; ) {
+    let progress = false;
+    let blocked = ''; // the first call of the pass that waits: the earliest layer, where a chain of waits starts
+    for (const data of layers as Record<string, Json>[]) {
+      const layer = nodeCounts.get(String(data.name)) as { readonly name: string; nodes: number };
+      const nodes = queue.get(layer.name) ?? [];
+      queue.set(layer.name, []);
+      for (const node of nodes) {
+        const waiting = (node as Record<number, Json>[]).find((input) => {
+          const from = nodeCounts.get(String(input[0]));
+          // tfjs's own test, `inboundNodes.length <= nodeIndex`, with JavaScript's coercions.
+          return from === undefined || (from.nodes as unknown as string) <= (input[1] as string);
+        });
+        if (waiting !== undefined && !nodeCounts.has(String(waiting[0])) && String(waiting[0]) in {}) return undefined; // tfjs throws
+        if (waiting === undefined) {
+          progress = true;
+          if (node.length > 0) layer.nodes++;
+        } else {
+          queue.get(layer.name)?.push(node);
+          blocked ||= `'${layer.name}' (input '${String(waiting[0])}' node ${String(waiting[1])})`;
+        }
+      }
+    }
+    pending = [...queue.values()].some((nodes) => nodes.length > 0);
+    if (pending && !progress) return blocked;
+  }
+  return undefined;
+}
+
+/**
  * Builds a model from its topology alone (weights from the initialisers), naming `call` in errors. A layer class
  * tfjs does not know is an {@link IncompatibleModelError} raised before anything is built; any other failure is a
  * {@link LoadError} and frees the variables the half-built model had created.
@@ -70,6 +136,10 @@ export async function buildLayersModel(call: string, topology: ModelTopologyJson
     throw new IncompatibleModelError(
       `${call}: ${where} uses ${unknown.length === 1 ? 'a layer class' : 'layer classes'} tfjs-layers does not know: ${unknown.join(', ')} (register custom layers before loading)`,
     );
+  }
+  const stuck = unreachableLayerCall(topology);
+  if (stuck !== undefined) {
+    throw new LoadError(`${call}: ${where} cannot be built: layer ${stuck} calls a layer or node that the topology never makes`);
   }
   const registry = tf.engine().state.registeredVariables;
   const before = new Set(Object.keys(registry));

@@ -6,7 +6,7 @@
  */
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { InvalidArgumentError, UnsupportedError } from '../errors';
-import { checkNonNegativeInteger, checkOptionKeys, checkOptionsObject } from '../internal/validate';
+import { checkNonEmptyString, checkNonNegativeInteger, checkOptionKeys, checkOptionsObject } from '../internal/validate';
 import { checkNotDisposed, describeWrapper } from './wrapper-view';
 import { closestNames } from '../internal/suggest';
 
@@ -84,10 +84,11 @@ export function unfreezeAs(call: string, model: tfl.LayersModel, options: Unfree
   const layers = base.layers;
   let start: number;
   if (options.fromLayer !== undefined) {
+    checkNonEmptyString(call, 'fromLayer', options.fromLayer);
     const names = layers.map((l) => l.name);
     start = names.indexOf(options.fromLayer);
     if (start < 0) {
-      const closest = closestNames(String(options.fromLayer), names).join(', ');
+      const closest = closestNames(options.fromLayer, names).join(', ');
       throw new InvalidArgumentError(call, 'fromLayer', `the name of a layer of the base (closest: ${closest})`, options.fromLayer);
     }
   } else {

@@ -17,6 +17,7 @@ import {
   checkDenseUnits,
   checkSeed,
   checkWeightSize,
+  MAX_HIDDEN_LAYERS,
   MAX_IMAGE_SIDE,
 } from '../internal/validate';
 import { runGraph } from '../runtime/tfjs-runtimes';
@@ -28,6 +29,7 @@ import { OnnxBaseLayer } from './onnx-base-layer';
 import { isOnnxBaseModel, type OnnxBaseModel } from '../runtime/onnx/base-model';
 import type { EngineChoice } from '../runtime/types';
 import { WrapperModel, registerTlKitClasses } from './wrapper-model';
+import { checkNotDisposed } from './wrapper-view';
 
 /** Global pooling applied to a base's 4-D feature map. */
 type PoolingMode = 'avg' | 'max';
@@ -61,7 +63,7 @@ export interface WrapperOptions {
    */
   readonly dropout?: number;
   /**
-   * Units of optional ReLU Dense layers between the pooled features and the output layer.
+   * Units of optional ReLU Dense layers between the pooled features and the output layer (at most 64 layers).
    * @defaultValue []
    */
   readonly hiddenUnits?: readonly number[];
@@ -149,6 +151,7 @@ export function Wrapper(base: tfl.LayersModel | GraphModelLike | OnnxBaseModel |
   if (!isLayers && !isOnnx && !isGraphModelLike(model)) {
     throw new InvalidArgumentError(CALL, 'base', 'a tf.LayersModel, a GraphModel, an ONNX base or a BaseSpec from loadBase / loadOnnxBase', base);
   }
+  if (isLayers) checkNotDisposed(CALL, model);
   const engine = options.engine ?? (isOnnx ? 'onnxruntime' : 'auto');
   checkOneOf(CALL, 'engine', engine, ['auto', 'tfjs', 'onnxruntime'] as const);
   if (isOnnx && engine === 'tfjs') {
@@ -173,7 +176,9 @@ export function Wrapper(base: tfl.LayersModel | GraphModelLike | OnnxBaseModel |
   }
   checkOneOf(CALL, 'pooling', pooling, ['avg', 'max'] as const);
   checkNumberInRange(CALL, 'dropout', dropout, 0, 1, true);
-  if (!Array.isArray(hiddenUnits)) throw new InvalidArgumentError(CALL, 'hiddenUnits', 'an array of positive integers', hiddenUnits);
+  if (!Array.isArray(hiddenUnits) || hiddenUnits.length > MAX_HIDDEN_LAYERS) {
+    throw new InvalidArgumentError(CALL, 'hiddenUnits', `an array of at most ${MAX_HIDDEN_LAYERS} positive integers`, hiddenUnits);
+  }
   hiddenUnits.forEach((u, i) => checkDenseUnits(CALL, `hiddenUnits[${i}]`, u));
   if (cutAt !== undefined && (typeof cutAt !== 'string' || cutAt === '')) {
     throw new InvalidArgumentError(CALL, 'cutAt', 'a layer name', cutAt);

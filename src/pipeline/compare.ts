@@ -2,11 +2,12 @@
  * `compareBases`: the tutorial's last step as one call. Each base is wrapped under a new head, measured before
  * training, trained, and evaluated on the test split, so the bases can be compared on the same data.
  */
-import type * as tfl from '@tensorflow/tfjs-layers';
+import * as tfl from '@tensorflow/tfjs-layers';
 import type { ImageBatchSource } from '../data/types';
 import { InvalidArgumentError } from '../errors';
 import { checkOptionKeys, checkOptionsObject } from '../internal/validate';
-import type { BaseSpec, GraphModelLike } from '../models/base-spec';
+import { isBaseSpec, type BaseSpec, type GraphModelLike } from '../models/base-spec';
+import { checkNotDisposed } from '../models/wrapper-view';
 import type { OnnxBaseModel } from '../runtime/onnx/base-model';
 import type { BaseRuntimeInfo, EngineChoice } from '../runtime/types';
 import { Wrapper, type WrapperOptions } from '../models/wrapper';
@@ -156,6 +157,8 @@ export async function compareBases(
       }
     }
     names.add(e.name);
+    const model = isBaseSpec(e.base) ? e.base.model : e.base;
+    if (model instanceof tfl.LayersModel) checkNotDisposed(call, model);
     if (e.data !== undefined) {
       checkSource(call, e.data);
       if (e.data.labelNames.join('\u0000') !== data.labelNames.join('\u0000')) {

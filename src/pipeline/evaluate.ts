@@ -11,7 +11,7 @@ import { openBaseRuntime } from '../models/runtime-choice';
 import { checkNotDisposed, describeWrapper } from '../models/wrapper-view';
 import type { BaseRuntimeInfo, FrozenRuntime } from '../runtime/types';
 import { forEachExtracted } from './extract-stream';
-import { checkModel, checkSource, checkSplit, checkSteps } from './checks';
+import { batchShape, checkedBatches, checkModel, checkSource, checkSplit, checkSteps } from './checks';
 import { checkModelFitsData, lossFunction } from './compile';
 import { addToScore, emptyScore, meanLoss, type Score } from './scoring';
 import {
@@ -169,7 +169,7 @@ async function collect(
   const ds = split === 'train' ? data.trainBatches : split === 'validation' ? data.validationBatches : data.testBatches;
   let runtime: FrozenRuntime | undefined;
   try {
-    const it = await ds.iterator();
+    const it = checkedBatches(await ds.iterator(), batchShape(call, split, data));
     if (view) {
       const images = steps === undefined ? data.numExamples[split] : Math.min(data.numExamples[split], steps * data.batchSize);
       runtime = await openBaseRuntime(view, { call, images, workers });

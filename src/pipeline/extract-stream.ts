@@ -6,12 +6,9 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { Batch } from '../data/types';
 import type { FrozenRuntime } from '../runtime/types';
+import type { BatchIterator } from './checks';
 
-
-/** What the stream reads from: a tfjs-data iterator (or anything with the same `next`). */
-export interface BatchIterator {
-  next(): Promise<IteratorResult<Batch>>;
-}
+export type { BatchIterator };
 
 interface Pending {
   readonly batch: Batch;

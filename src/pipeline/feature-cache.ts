@@ -9,6 +9,7 @@ import { TrainingError, UnsupportedError } from '../errors';
 import type { FrozenRuntime } from '../runtime/types';
 import { isNode } from '../internal/env';
 import { forEachExtracted } from './extract-stream';
+import { checkedBatches, type BatchShape } from './checks';
 
 /** Rows of features plus their targets, readable by index. */
 export interface FeatureStore {
@@ -165,6 +166,8 @@ export interface ExtractOptions {
   readonly maxBatches?: number;
   /** Name of the split, for messages. */
   readonly split: string;
+  /** What each batch must be (checked before it is used). */
+  readonly batches: BatchShape;
   /** Called after each extracted batch with the number of images so far. */
   readonly onBatch?: (images: number) => void;
 }
@@ -195,7 +198,7 @@ export async function extractFeatures(
   let rows = 0;
   let targetSize = 0;
   try {
-    const it = await batches.iterator();
+    const it = checkedBatches(await batches.iterator(), options.batches);
     await forEachExtracted(runtime, it, options.maxBatches, async ({ xs, ys }, feats) => {
       if (feats.shape[1] !== options.featureSize || feats.shape[0] !== xs.shape[0]) {
         throw new TrainingError(

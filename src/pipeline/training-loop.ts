@@ -22,6 +22,7 @@ import { accuracyFunction, ensureOptimizerFits, lossFunction } from './compile';
 import { extractFeatures, type FeatureStore } from './feature-cache';
 import { addToScore, emptyScore, meanLoss } from './scoring';
 import { accuracyOf } from './metrics';
+import { batchShape, checkedBatches, type BatchShape } from './checks';
 
 /** One training batch: the input of `forward` and the targets. Both are disposed by the loop. */
 interface StepBatch {
@@ -63,9 +64,9 @@ export interface LoopSettings {
   readonly classWeights: readonly number[] | undefined;
 }
 
-/** Iterates a tfjs-data dataset, stopping after `maxBatches`. */
-async function* datasetBatches(ds: import('@tensorflow/tfjs-data').Dataset<Batch>, maxBatches?: number): AsyncGenerator<StepBatch> {
-  const it = await ds.iterator();
+/** Iterates a tfjs-data dataset, each batch checked against `shape`, stopping after `maxBatches`. */
+async function* datasetBatches(ds: import('@tensorflow/tfjs-data').Dataset<Batch>, shape: BatchShape, maxBatches?: number): AsyncGenerator<StepBatch> {
+  const it = checkedBatches(await ds.iterator(), shape);
   let n = 0;
   for (;;) {
     if (maxBatches !== undefined && n >= maxBatches) return;
@@ -106,13 +107,13 @@ export function naivePlan(
     runtime: undefined,
     steps: Math.ceil(data.numExamples.train / data.batchSize),
     samples: data.numExamples.train,
-    batches: () => datasetBatches(train),
+    batches: () => datasetBatches(train, batchShape(call, 'train', data)),
     forward: view
       ? (x, training) => view.runHead(view.pool(view.runBase(x as tf.Tensor4D)), training)
       : (x, training) => model.apply(x, { training }) as tf.Tensor,
     variables: () => model.trainableWeights.map((w) => w.read() as tf.Variable),
     penalties: () => model.calculateLosses(),
-    validationBatches: () => (options.doValidation ? datasetBatches(data.validationBatches) : null),
+    validationBatches: () => (options.doValidation ? datasetBatches(data.validationBatches, batchShape(call, 'validation', data)) : null),
     close: async () => {},
   };
 }
@@ -156,6 +157,7 @@ export async function cachedPlan(
       ...common,
       expectedRows: data.numExamples.train,
       split: 'train',
+      batches: batchShape(call, 'train', data),
       onBatch: (done) => options.onProgress?.({ split: 'train', done, total: data.numExamples.train, runtime: runtime.info }),
     });
     if (options.doValidation) {
@@ -166,6 +168,7 @@ export async function cachedPlan(
         budgetBytes: train.location === 'memory' ? left : options.budgetBytes,
         expectedRows: data.numExamples.validation,
         split: 'validation',
+        batches: batchShape(call, 'validation', data),
         onBatch: (done) => options.onProgress?.({ split: 'validation', done, total: data.numExamples.validation, runtime: runtime.info }),
       });
     }

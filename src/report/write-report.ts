@@ -98,7 +98,44 @@ export interface ReportFiles {
 }
 
 function numbers(values: readonly unknown[] | undefined): number[] {
-  return (values ?? []).map((v) => (typeof v === 'number' ? v : Number.NaN));
+  return Array.isArray(values) ? values.map((v) => (typeof v === 'number' ? v : Number.NaN)) : [];
+}
+
+const isText = (v: unknown): v is string => typeof v === 'string';
+const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null;
+
+/** Whether `e` has every part of an {@link EvaluationResult} the report reads (cards, table, confusion matrix). */
+function isEvaluation(e: unknown): boolean {
+  if (!isRecord(e) || !Array.isArray(e.labelNames) || !e.labelNames.every(isText)) return false;
+  const k = e.labelNames.length;
+  const runtime = e.runtime;
+  return (
+    isText(e.split) &&
+    typeof e.exampleCount === 'number' &&
+    Array.isArray(e.confusionMatrix) &&
+    e.confusionMatrix.length === k &&
+    e.confusionMatrix.every((row: unknown) => Array.isArray(row) && row.length === k && row.every((v) => typeof v === 'number')) &&
+    Array.isArray(e.perClass) &&
+    e.perClass.every((c: unknown) => isRecord(c) && isText(c.label) && typeof c.support === 'number') &&
+    isRecord(e.macro) &&
+    (runtime == null || (isRecord(runtime) && (runtime.summary === undefined || isText(runtime.summary))))
+  );
+}
+
+/** Whether `r` has every part of a {@link BaseComparison} row the report reads. */
+function isComparisonRow(r: unknown): boolean {
+  return (
+    isRecord(r) &&
+    isText(r.name) &&
+    isRecord(r.baseline) &&
+    isEvaluation(r.evaluation) &&
+    isRecord(r.history) &&
+    isRecord(r.history.history) &&
+    Array.isArray(r.history.epoch) &&
+    typeof r.trainSeconds === 'number' &&
+    typeof r.totalSeconds === 'number' &&
+    (r.runtime == null || (isRecord(r.runtime) && (r.runtime.summary === undefined || isText(r.runtime.summary))))
+  );
 }
 
 function historyRuns(histories: Readonly<Record<string, HistoryLike>>): { loss: RunHistory[]; accuracy: RunHistory[] } {
@@ -128,9 +165,11 @@ function checkContent(call: string, content: ReportContent): void {
   if (content.comparison !== undefined && !Array.isArray(content.comparison)) {
     throw new InvalidArgumentError(call, 'comparison', 'the array compareBases returns', content.comparison);
   }
-  const e = content.evaluation as Partial<EvaluationResult> | undefined;
-  if (e !== undefined && (typeof e !== 'object' || e === null || !Array.isArray(e.confusionMatrix) || !Array.isArray(e.labelNames))) {
-    throw new InvalidArgumentError(call, 'evaluation', 'the result of evaluate()', e);
+  content.comparison?.forEach((row: unknown, i) => {
+    if (!isComparisonRow(row)) throw new InvalidArgumentError(call, `comparison[${i}]`, 'a row of the array compareBases returns', row);
+  });
+  if (content.evaluation !== undefined && !isEvaluation(content.evaluation)) {
+    throw new InvalidArgumentError(call, 'evaluation', 'the result of evaluate()', content.evaluation);
   }
   if (content.evaluationName !== undefined && typeof content.evaluationName !== 'string') {
     throw new InvalidArgumentError(call, 'evaluationName', 'a string', content.evaluationName);

@@ -18,6 +18,7 @@ beforeAll(async () => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', async () => {
+      if (req.url === '/silent') return; // takes the upload and never answers
       if (req.method === 'POST') {
         // tfjs's http saver posts multipart form data: model.json and model.weights.bin.
         const request = new Request(`${origin}${req.url}`, {
@@ -40,7 +41,10 @@ beforeAll(async () => {
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 });
-afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
+afterAll(() => {
+  server.closeAllConnections();
+  return new Promise<void>((resolve) => server.close(() => resolve()));
+});
 
 describe('classifier over http', () => {
   it('saves with an http upload and loads back by URL with its metadata', async () => {
@@ -57,6 +61,21 @@ describe('classifier over http', () => {
     expect(out.reduce((a, p) => a + p.probability, 0)).toBeCloseTo(1, 5);
     image.dispose();
     await classifier.dispose();
+    model.dispose();
+    base.dispose();
+    data.dispose();
+  });
+
+  it('gives up on a server that takes the upload and never answers, after timeoutMs (tfjs alone waits forever)', async () => {
+    const data = makeTestSource({ numClasses: 3 });
+    const base = tinyConvBnBase();
+    const model = Wrapper(base, { numClasses: 3 });
+    const started = Date.now();
+    await expect(saveClassifier(model, data, `${origin}/silent`, { timeoutMs: 300 })).rejects.toThrow(
+      `saveClassifier: ${origin}/silent did not answer within 300 ms (timeoutMs)`,
+    );
+    expect(Date.now() - started).toBeLessThan(5000);
+    await expect(saveClassifier(model, data, `${origin}/silent`, { timeoutMs: 0 })).rejects.toThrowErrorMatchingInlineSnapshot(`[InvalidArgumentError: saveClassifier: timeoutMs must be a number of milliseconds in (0, 86400000], got 0]`);
     model.dispose();
     base.dispose();
     data.dispose();

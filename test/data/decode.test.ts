@@ -79,6 +79,8 @@ describe('decodeImage: formats become 8-bit RGB', () => {
     await expect(decodeImage('/no/such/file.png')).rejects.toThrowErrorMatchingInlineSnapshot(
       `[DecodeError: decodeImage: cannot decode /no/such/file.png: file not found (or a broken symlink)]`,
     );
+    // An object without a prototype was a raw TypeError while its name was written.
+    await expect(decodeImage(Object.create(null))).rejects.toThrowErrorMatchingInlineSnapshot(`[DecodeError: decodeImage: cannot decode an object: not an image source: an object]`);
     await expect(decodeImage(good, { decoder: 'nope' as never })).rejects.toThrowErrorMatchingInlineSnapshot(
       `[InvalidArgumentError: decodeImage: decoder must be one of 'auto', 'sharp', 'pure-js', got "nope"]`,
     );

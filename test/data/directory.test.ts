@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { chmod, mkdir, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DataLoader, DatasetError } from '../../src';
@@ -125,6 +125,27 @@ describe('DataLoader.fromDirectory on a folder with bad files', () => {
       await expect(DataLoader.fromDirectory(dir, { stratify: false, emptyClasses: 'drop' })).rejects.toThrowErrorMatchingInlineSnapshot(
         `[DatasetError: DataLoader.fromDirectory: the validation split would be empty (2 usable samples, splitWeights [8, 1, 1])]`,
       );
+    } finally {
+      await done();
+    }
+  });
+
+  it('skips a link to a folder above the class folder (the dataset root, /) as a symlink loop: no other class leaks in', async () => {
+    const { dir, cleanup: done } = await tempDir();
+    try {
+      await writeClassFolders(dir, { Cat: 3, Dog: 3 }, 4);
+      await symlink('../..', join(dir, 'Cat', 'to-root'));
+      await symlink(dir, join(dir, 'Cat', 'absolute-root'));
+      await symlink('/', join(dir, 'Dog', 'to-slash'));
+      const data = await DataLoader.fromDirectory(dir, { imageSize: 4, splitWeights: [1, 1, 1] });
+      expect(data.skipped).toEqual([
+        { path: 'Cat/absolute-root', reason: 'symlink loop (links to a folder that contains it)' },
+        { path: 'Cat/to-root', reason: 'symlink loop (links to a folder that contains it)' },
+        { path: 'Dog/to-slash', reason: 'symlink loop (links to a folder that contains it)' },
+      ]);
+      const files = [...data.files('train'), ...data.files('validation'), ...data.files('test')].sort();
+      expect(files).toEqual(['Cat/0.png', 'Cat/1.png', 'Cat/2.png', 'Dog/0.png', 'Dog/1.png', 'Dog/2.png']);
+      data.dispose();
     } finally {
       await done();
     }

@@ -120,6 +120,8 @@ describe('preprocessing modes against hand-computed values', () => {
     const before = tf.memory().numTensors;
     expect(() => prepareImages(img, { preprocessing: (x) => (x as unknown as { div(n: number): tf.Tensor4D }).div(255) })).toThrowErrorMatchingInlineSnapshot(`[TlKitError: prepareImages: the preprocessing function threw (x.div is not a function); write it with tf functions, e.g. (x) => tf.div(x, 255), since chained tensor methods need the full @tensorflow/tfjs]`);
     expect(tf.memory().numTensors).toBe(before);
+    // A thrown object without a string form (null prototype) was a raw TypeError while the message was written.
+    expect(() => prepareImages(img, { preprocessing: () => { throw Object.create(null); } })).toThrow('prepareImages: the preprocessing function threw (a thrown object)');
     const gray = tf.zeros([2, 2, 1]) as tf.Tensor3D;
     expect(() => prepareImages(gray)).toThrowErrorMatchingInlineSnapshot(
       `[InvalidArgumentError: prepareImages: images must be a live tf.Tensor3D [height, width, 3], got [2, 2, 1]]`,

@@ -79,6 +79,14 @@ describe('loadKerasModel', () => {
     await expect(loadKerasModel(bytes)).rejects.toThrowErrorMatchingInlineSnapshot(`[IncompatibleModelError: loadKerasModel: the model is a MyModel; only Functional and Sequential models load]`);
   });
 
+  test('reads file:// URLs in the forms loadBase reads; a malformed one is an argument error', async () => {
+    const model = await loadKerasModel(`file://${fixture('tiny.keras')}`, { skipWeights: true });
+    model.dispose();
+    // file://host/... was a raw TypeError from Node's fileURLToPath; as in tfjs-node it is the relative path host/...
+    await expect(loadKerasModel('file://host/share/tiny.keras')).rejects.toThrowErrorMatchingInlineSnapshot(`[LoadError: loadKerasModel: could not read "host/share/tiny.keras" (ENOENT: no such file or directory, open 'host/share/tiny.keras')]`);
+    await expect(loadKerasModel('file:tiny.keras')).rejects.toThrowErrorMatchingInlineSnapshot(`[InvalidArgumentError: loadKerasModel: source must be a path, or a file:// URL (file:///abs/model.json, file://./rel/model.json or file://rel/model.json), got "file:tiny.keras"]`);
+  });
+
   test('validates its arguments', async () => {
     await expect(loadKerasModel(null as never)).rejects.toThrowErrorMatchingInlineSnapshot(`[InvalidArgumentError: loadKerasModel: source must be a path, a URL, an ArrayBuffer or a Uint8Array, got null]`);
     await expect(loadKerasModel(fixture('tiny.keras'), { skipWeights: 'yes' as never })).rejects.toThrowErrorMatchingInlineSnapshot(`[InvalidArgumentError: loadKerasModel: skipWeights must be a boolean, got "yes"]`);

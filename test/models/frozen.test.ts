@@ -180,6 +180,8 @@ describe('unfreeze', () => {
     const model = Wrapper(tinyConvBnBase());
     expect(() => unfreeze(model, { fromLayer: 'conv' })).toThrowErrorMatchingInlineSnapshot(`[InvalidArgumentError: unfreeze: fromLayer must be the name of a layer of the base (closest: conv1, conv2, bn1, bn2, relu1), got "conv"]`);
     expect(() => unfreeze(model, { topLayers: 9 })).toThrowErrorMatchingInlineSnapshot(`[InvalidArgumentError: unfreeze: topLayers must be at most 6, the base's number of layers, got 9]`);
+    // An object with no usable string form (null prototype) was a raw TypeError while the message was being written.
+    expect(() => unfreeze(model, { fromLayer: Object.create(null) })).toThrowErrorMatchingInlineSnapshot(`[InvalidArgumentError: unfreeze: fromLayer must be a non-empty string, got {}]`);
     expect(() => unfreeze(model, {})).toThrowErrorMatchingInlineSnapshot(`[InvalidArgumentError: unfreeze: options must be exactly one of fromLayer and topLayers, got {}]`);
     expect(() => unfreeze(tinyConvBnBase(), { topLayers: 1 })).toThrowErrorMatchingInlineSnapshot(`[InvalidArgumentError: unfreeze: model must be a model shaped like a Wrapper model (base, pooling, head), got a LayersModel]`);
     model.dispose();

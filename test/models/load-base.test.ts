@@ -134,6 +134,10 @@ describe('loadBase', () => {
     await expect(loadBase('mobilenet_v3')).rejects.toThrowErrorMatchingInlineSnapshot(`[InvalidArgumentError: loadBase: source must be a known base name (closest: mobilenet_v2, mobilenet_v2_0.35, mobilenet_v1_1.0), a URL or a path, got "mobilenet_v3"]`);
     await expect(loadBase(layersJson, { cutAt: 'relu_a2' })).rejects.toThrowErrorMatchingInlineSnapshot(`[InvalidArgumentError: loadBase: cutAt must be the name of a layer of the model (closest: relu_a, relu_stem, conv_a, bn_a, pad), got "relu_a2"]`);
     await expect(loadBase(layersJson, { inputShape: [8, 8] as never })).rejects.toThrowErrorMatchingInlineSnapshot(`[InvalidArgumentError: loadBase: inputShape must be [height, width, channels] of positive integers, got [8, 8]]`);
+    await expect(loadBase(layersJson, { cutAt: 5 as never })).rejects.toThrowErrorMatchingInlineSnapshot(`[InvalidArgumentError: loadBase: cutAt must be a non-empty string, got 5]`);
+    await expect(loadBase(layersJson, { name: {} as never })).rejects.toThrowErrorMatchingInlineSnapshot(`[InvalidArgumentError: loadBase: name must be a non-empty string, got {}]`);
+    // An IOHandler whose load() gives nothing was a raw TypeError.
+    await expect(loadBase({ load: async () => undefined as never })).rejects.toThrowErrorMatchingInlineSnapshot(`[LoadError: loadBase: the IOHandler's load() returned undefined, not model artifacts]`);
     await expect(loadBase('mobilenet_v2', { cacheDir: 5 as never })).rejects.toThrowErrorMatchingInlineSnapshot(`[InvalidArgumentError: loadBase: cacheDir must be a folder path or false, got 5]`);
     await expect(loadBase('ftp://example.com/model.json')).rejects.toMatchObject({ name: 'InvalidArgumentError' });
   });

@@ -4,7 +4,7 @@
  * half-way. Inputs are a tiny model saved at test time and edited.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import type * as tfl from '@tensorflow/tfjs-layers';
+import * as tfl from '@tensorflow/tfjs-layers';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -99,6 +99,48 @@ describe('layersModelFromArtifacts (through loadBase)', () => {
     const err = await failsWithoutLeak(() => loadBase(dir));
     expect(err).toBeInstanceOf(LoadError);
     expect(err.message).toMatch(/^loadBase: .*unbuildable cannot be built by tfjs-layers \(/);
+  });
+
+  it('refuses inbound nodes that no layer call makes, which would spin tfjs-layers forever, and still loads shared layers', async () => {
+    // tfjs re-queues a layer call until its input node exists: these never do, and its loop is synchronous.
+    const edits: [string, unknown][] = [
+      ['node-one', ['image', 1, 0, {}]],
+      ['node-true', ['image', true, 0, {}]],
+      ['ghost', ['ghost', 0, 0, {}]],
+      ['string', 'image'], // tfjs indexes it as ['i', 'm', 'a', ...]
+    ];
+    const messages: string[] = [];
+    for (const [name, input] of edits) {
+      const dir = await variant(name, (j) => {
+        const conv1 = j.modelTopology.config.layers.find((l) => l.config.name === 'conv1') as unknown as { inbound_nodes: unknown[][] };
+        conv1.inbound_nodes = [[input]];
+      });
+      const err = await failsWithoutLeak(() => loadBase(dir));
+      expect(err).toBeInstanceOf(LoadError);
+      messages.push(message(err));
+    }
+    expect(messages).toMatchInlineSnapshot(`
+      [
+        "LoadError: loadBase: <tmp>/node-one cannot be built: layer 'conv1' (input 'image' node 1) calls a layer or node that the topology never makes",
+        "LoadError: loadBase: <tmp>/node-true cannot be built: layer 'conv1' (input 'image' node true) calls a layer or node that the topology never makes",
+        "LoadError: loadBase: <tmp>/ghost cannot be built: layer 'conv1' (input 'ghost' node 0) calls a layer or node that the topology never makes",
+        "LoadError: loadBase: <tmp>/string cannot be built: layer 'conv1' (input 'i' node m) calls a layer or node that the topology never makes",
+      ]
+    `);
+    // A layer called at two depths (a(b(a(x)))): its second call waits for the first, and loads.
+    const x = tfl.input({ shape: [4], name: 'x' });
+    const a = tfl.layers.dense({ units: 4, name: 'a' });
+    const b = tfl.layers.dense({ units: 4, name: 'b' });
+    const y = a.apply(b.apply(a.apply(x))) as tfl.SymbolicTensor;
+    const shared = tfl.model({ inputs: x, outputs: y });
+    await shared.save(fileSaveHandler(join(root, 'shared')));
+    const loaded = await layersModelFromArtifacts('test', await fileLoadHandler(join(root, 'shared')).load!());
+    const input = tf.ones([1, 4]);
+    const [p, q] = [shared, loaded].map((m) => m.predict(input) as tf.Tensor);
+    expect(Array.from(q!.dataSync())).toEqual(Array.from(p!.dataSync()));
+    tf.dispose([input, p!, q!]);
+    shared.dispose();
+    loaded.dispose();
   });
 
   it('refuses weight data of the wrong size and manifests that lack or add weights', async () => {

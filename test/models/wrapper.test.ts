@@ -143,6 +143,8 @@ describe('Wrapper option errors', () => {
     const before = tf.memory().numTensors;
     expect(() => Wrapper(base, { numClasses: 1e9 })).toThrowErrorMatchingInlineSnapshot(`[InvalidArgumentError: Wrapper: numClasses must be an integer in [2, 100000], got 1000000000]`);
     expect(() => Wrapper(base, { hiddenUnits: [1e9] })).toThrowErrorMatchingInlineSnapshot(`[InvalidArgumentError: Wrapper: hiddenUnits[0] must be an integer in [1, 65536], got 1000000000]`);
+    // 10,000 one-unit layers overflowed the stack inside tfjs-layers (a raw RangeError).
+    expect(() => Wrapper(base, { hiddenUnits: new Array(10_000).fill(1) })).toThrowErrorMatchingInlineSnapshot(`[InvalidArgumentError: Wrapper: hiddenUnits must be an array of at most 64 positive integers, got [1, 1, 1, 1, 1, 1, 1, 1, 1, 1, ...]]`);
     expect(() => Wrapper(base, { inputShape: [100000, 100000, 3] })).toThrow(/inputShape must be \[height, width, channels\] of integers in \[1, 8192\]/);
     expect(() => Wrapper(base, { hiddenUnits: [65536, 65536] })).toThrowErrorMatchingInlineSnapshot(`[InvalidArgumentError: Wrapper: hiddenUnits must be small enough that one weight has at most 536870912 values (it would be [65536, 65536]), got [65536, 65536]]`);
     expect(tf.memory().numTensors).toBe(before);

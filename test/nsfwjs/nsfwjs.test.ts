@@ -109,5 +109,8 @@ describe('tl-kit/nsfwjs', () => {
   it('refuses unknown names and a cutAt for the graph model', async () => {
     await expect(loadNsfwBase('resnet' as never)).rejects.toThrowErrorMatchingInlineSnapshot(`[InvalidArgumentError: loadNsfwBase: name must be 'mobilenet_v2', 'mobilenet_v2_mid' or 'inception_v3', got "resnet"]`);
     await expect(loadNsfwBase('mobilenet_v2_mid', { cutAt: 'x' })).rejects.toThrowErrorMatchingInlineSnapshot(`[InvalidArgumentError: loadNsfwBase: cutAt must be undefined for 'mobilenet_v2_mid', a graph model, got "x"]`);
+    // Checked before the model is read: a number for cutAt was a raw TypeError after a full load.
+    await expect(loadNsfwBase('mobilenet_v2', { cutAt: 5 as never })).rejects.toThrowErrorMatchingInlineSnapshot(`[InvalidArgumentError: loadNsfwBase: cutAt must be a non-empty string, got 5]`);
+    await expect(loadNsfwBase('mobilenet_v2', { inputShape: 'abc' as never })).rejects.toThrowErrorMatchingInlineSnapshot(`[InvalidArgumentError: loadNsfwBase: inputShape must be [height, width, channels] of positive integers, got "abc"]`);
   });
 });

@@ -12,11 +12,14 @@ const meanExtractor: FrozenRuntime = {
   dispose: async () => {},
 };
 
+/** What makeTestSource's binary batches are. */
+const batches = { call: 'fit', split: 'train', height: 8, width: 8, targets: 1 };
+
 describe('extractFeatures', () => {
   it('stores the same rows in memory and in a spill file, and frees every tensor', async () => {
     const data = makeTestSource({ perSplit: { train: 10, validation: 2, test: 2 }, batchSize: 4 });
     const before = tf.memory().numTensors;
-    const options = { expectedRows: 10, featureSize: 3, split: 'train' };
+    const options = { expectedRows: 10, featureSize: 3, split: 'train', batches };
     const mem = await extractFeatures(meanExtractor, data.trainBatches, { ...options, budgetBytes: 1 << 20 });
     const file = await extractFeatures(meanExtractor, data.trainBatches, { ...options, budgetBytes: 0 });
     expect([mem.location, file.location]).toEqual(['memory', 'file']);
@@ -41,7 +44,7 @@ describe('extractFeatures', () => {
     const tmp = process.env.TMPDIR;
     process.env.TMPDIR = '/nonexistent/tl-kit-test';
     try {
-      const failure = extractFeatures(meanExtractor, data.trainBatches, { expectedRows: 4, featureSize: 3, split: 'train', budgetBytes: 0 });
+      const failure = extractFeatures(meanExtractor, data.trainBatches, { expectedRows: 4, featureSize: 3, split: 'train', budgetBytes: 0, batches });
       await expect(failure).rejects.toThrowErrorMatchingInlineSnapshot(`[TrainingError: fit: cannot spill the cached train features to a temporary file in /nonexistent/tl-kit-test (ENOENT); free disk space, point TMPDIR at a writable folder, or raise cacheBudgetBytes]`);
       await expect(failure).rejects.toHaveProperty('cause.code', 'ENOENT');
     } finally {
@@ -58,7 +61,7 @@ describe('extractFeatures', () => {
     Object.defineProperty(process, 'versions', { value: {}, configurable: true });
     try {
       await expect(
-        extractFeatures(meanExtractor, data.trainBatches, { expectedRows: 4_000_000, featureSize: 1280, split: 'train', budgetBytes: 2 ** 29 }),
+        extractFeatures(meanExtractor, data.trainBatches, { expectedRows: 4_000_000, featureSize: 1280, split: 'train', budgetBytes: 2 ** 29, batches }),
       ).rejects.toThrowErrorMatchingInlineSnapshot(`[UnsupportedError: fit: the cached train features need 19531.3 MiB, more than cacheBudgetBytes (512.0 MiB), and a browser has no disk to spill to; pass cacheFeatures: false, raise cacheBudgetBytes, or use a smaller dataset]`);
     } finally {
       Object.defineProperty(process, 'versions', { value: versions, configurable: true });

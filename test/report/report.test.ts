@@ -186,7 +186,18 @@ describe('writeReport', () => {
       `[InvalidArgumentError: writeReport: content must be an object with known keys only (title, histories, comparison, evaluation, samples, evaluationName) (did you mean 'evaluation'?), got "evaluaton"]`,
     );
     await expect(writeReport(dir, { ...content, title: null } as never)).rejects.toThrow(/writeReport: content.title must be left out/);
+    // Each was a raw TypeError while the tables were written: a row that is not compareBases's, an evaluation without
+    // its per-class metrics, a history whose loss is not a list.
+    const row = { name: 'a', baseline: { accuracy: 0.5 }, evaluation: fakeEvaluation(), history: history([1], [0.5]), trainSeconds: 1, totalSeconds: 2, runtime: undefined };
+    await expect(writeReport(dir, { comparison: [1, 2] } as never)).rejects.toThrowErrorMatchingInlineSnapshot(`[InvalidArgumentError: writeReport: comparison[0] must be a row of the array compareBases returns, got 1]`);
+    await expect(writeReport(dir, { comparison: [{ ...row, history: undefined }] } as never)).rejects.toThrow(/writeReport: comparison\[0\] must be a row of the array compareBases returns/);
+    await expect(writeReport(dir, { evaluation: { ...fakeEvaluation(), perClass: undefined } } as never)).rejects.toThrow(/writeReport: evaluation must be the result of evaluate\(\)/);
+    await expect(writeReport(dir, { evaluation: { ...fakeEvaluation(), confusionMatrix: [[1]] } } as never)).rejects.toThrow(/writeReport: evaluation must be the result of evaluate\(\)/);
     await expect(stat(dir)).rejects.toThrow(/ENOENT/);
+    const out = await mkdtemp(join(tmpdir(), 'tlkit-report-'));
+    dirs.push(out);
+    const written = await writeReport(out, { comparison: [row], histories: { run: { history: { loss: 'not a list' } } } } as never);
+    expect(written.svg.map((f) => basename(f))).toEqual(['loss.svg', 'comparison.svg']);
   });
 });
 
