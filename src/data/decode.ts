@@ -5,7 +5,8 @@
  * @module
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { DecodeError, InvalidArgumentError, UnsupportedError } from '../errors';
+import { DecodeError, InvalidArgumentError, TlKitError, UnsupportedError } from '../errors';
+import { DEFAULT_TIMEOUT_MS, OverLimitError, fetchBytes, isTimeout } from '../io/fetch';
 import {
   DEFAULT_MAX_FILE_BYTES,
   DEFAULT_MAX_PIXELS,
@@ -80,6 +81,12 @@ export interface DecodeImageOptions {
    * @defaultValue 268435456 (256 MiB)
    */
   readonly maxFileBytes?: number;
+  /**
+   * Longest wait, in milliseconds, for an `http(s)` image URL's response and for each chunk of its body; a server that
+   * stalls longer fails the image (`DecodeError`; in a dataset, a `skipped` entry naming `timeoutMs`). At most one day.
+   * @defaultValue 30000
+   */
+  readonly timeoutMs?: number;
 }
 
 /** Every DecodeImageOptions name, so a misspelt one is refused. */
@@ -90,26 +97,38 @@ const DECODE_KEYS: Readonly<Record<keyof DecodeImageOptions, true>> = {
   preprocessing: true,
   maxPixels: true,
   maxFileBytes: true,
+  timeoutMs: true,
 };
 
-/** The resource limits of one decode: `maxPixels` and `maxFileBytes`. */
+/** The resource limits of one decode: `maxPixels`, `maxFileBytes` and `timeoutMs`. */
 export interface DecodeLimits {
   /** Most pixels an image may declare. */
   readonly maxPixels: number;
   /** Largest file, download or Blob read, in bytes. */
   readonly maxFileBytes: number;
+  /** Longest wait for a URL's response and for each chunk of its body, in ms. */
+  readonly timeoutMs: number;
 }
 
 /** The default limits. */
-export const DEFAULT_DECODE_LIMITS: DecodeLimits = { maxPixels: DEFAULT_MAX_PIXELS, maxFileBytes: DEFAULT_MAX_FILE_BYTES };
+export const DEFAULT_DECODE_LIMITS: DecodeLimits = {
+  maxPixels: DEFAULT_MAX_PIXELS,
+  maxFileBytes: DEFAULT_MAX_FILE_BYTES,
+  timeoutMs: DEFAULT_TIMEOUT_MS,
+};
 
-/** Validates `maxPixels` and `maxFileBytes` (undefined = default). */
-export function resolveDecodeLimits(call: string, options: { readonly maxPixels?: unknown; readonly maxFileBytes?: unknown }): DecodeLimits {
+/** Validates `maxPixels`, `maxFileBytes` and `timeoutMs` (undefined = default). */
+export function resolveDecodeLimits(
+  call: string,
+  options: { readonly maxPixels?: unknown; readonly maxFileBytes?: unknown; readonly timeoutMs?: unknown },
+): DecodeLimits {
   const maxPixels = options.maxPixels ?? DEFAULT_MAX_PIXELS;
   checkIntegerInRange(call, 'maxPixels', maxPixels, 1, Number.MAX_SAFE_INTEGER);
   const maxFileBytes = options.maxFileBytes ?? DEFAULT_MAX_FILE_BYTES;
   checkIntegerInRange(call, 'maxFileBytes', maxFileBytes, 1, MAX_FILE_BYTES);
-  return { maxPixels, maxFileBytes };
+  const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  if (!isTimeout(timeoutMs)) throw new InvalidArgumentError(call, 'timeoutMs', 'a number of milliseconds in (0, 86400000]', timeoutMs);
+  return { maxPixels, maxFileBytes, timeoutMs };
 }
 
 /** Validates `decoder`. */
@@ -117,34 +136,22 @@ export function checkDecoder(call: string, value: unknown): asserts value is Dec
   checkOneOf(call, 'decoder', value, DECODERS);
 }
 
-/** Reads a response body, refusing it (and cancelling the download) as soon as it passes `maxFileBytes`. */
-async function readResponse(response: Response, maxFileBytes: number): Promise<Uint8Array> {
-  const declared = Number(response.headers.get('content-length') ?? Number.NaN);
-  if (Number.isFinite(declared) && declared > maxFileBytes) {
-    await response.body?.cancel().catch(() => undefined);
-    throw overFileLimit(maxFileBytes, declared);
-  }
-  if (response.body === null) return new Uint8Array(await response.arrayBuffer());
-  const reader = response.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let total = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    total += value.byteLength;
-    if (total > maxFileBytes) {
-      await reader.cancel().catch(() => undefined);
-      throw overFileLimit(maxFileBytes);
+/**
+ * Downloads an image URL within the limits: `maxFileBytes` (declared or counted) and `timeoutMs` for the response
+ * and each chunk. Every failure is a {@link DecodeFailure} (a skipped sample in a dataset), its reason in one line.
+ */
+async function downloadImage(url: string | URL, limits: DecodeLimits): Promise<Uint8Array> {
+  const href = url instanceof URL ? url.href : url;
+  try {
+    return await fetchBytes(href, { fetch: (...args) => fetch(...args), timeoutMs: limits.timeoutMs }, limits.maxFileBytes, 'maxFileBytes is');
+  } catch (err) {
+    if (err instanceof OverLimitError) throw overFileLimit(limits.maxFileBytes, err.declared);
+    if (err instanceof TlKitError) {
+      const why = err.message.replace(/^(?:cannot download|download of) \S+:? ?/, '').replace(/^\((.*)\)$/, '$1');
+      throw new DecodeFailure(`fetch failed: ${why}`, err);
     }
-    chunks.push(value);
+    throw new DecodeFailure(`fetch failed: ${errorMessage(err)}`, err);
   }
-  const out = new Uint8Array(total);
-  let at = 0;
-  for (const chunk of chunks) {
-    out.set(chunk, at);
-    at += chunk.byteLength;
-  }
-  return out;
 }
 
 let nodeDecodeModule: Promise<typeof import('./node-decode')> | undefined;
@@ -159,7 +166,8 @@ function nodeDecoding(): Promise<typeof import('./node-decode')> {
 }
 
 /** Gets the encoded bytes of a byte-like or URL source within `maxFileBytes`; undefined for pixel-like sources. */
-async function encodedBytes(source: ImageSource, maxFileBytes: number): Promise<Uint8Array | undefined> {
+async function encodedBytes(source: ImageSource, limits: DecodeLimits): Promise<Uint8Array | undefined> {
+  const { maxFileBytes } = limits;
   if (source instanceof Uint8Array) return source;
   if (source instanceof ArrayBuffer) return new Uint8Array(source);
   if (typeof Blob !== 'undefined' && source instanceof Blob) {
@@ -173,17 +181,7 @@ async function encodedBytes(source: ImageSource, maxFileBytes: number): Promise<
       const { readImageFile } = await nodeDecoding();
       return readImageFile(fileURLToPath(url), maxFileBytes);
     }
-    let response: Response;
-    try {
-      response = await fetch(url);
-    } catch (err) {
-      throw new DecodeFailure(`fetch failed: ${errorMessage(err)}`, err);
-    }
-    if (!response.ok) {
-      await response.body?.cancel().catch(() => undefined);
-      throw new DecodeFailure(`fetch failed: HTTP ${response.status} ${response.statusText}`.trim());
-    }
-    return readResponse(response, maxFileBytes);
+    return downloadImage(url, limits);
   }
   if (typeof source === 'string') {
     const { readImageFile } = await nodeDecoding();
@@ -256,7 +254,7 @@ export async function decodeToPixels(
     return toRgb(bytes, width, height, channels);
   }
   if (isBrowserImage(source)) return pixelsFromBrowserImage(source);
-  const bytes = bytesOverride ?? (await encodedBytes(source, limits.maxFileBytes));
+  const bytes = bytesOverride ?? (await encodedBytes(source, limits));
   if (bytes === undefined) throw new DecodeFailure(`not an image source: ${describeSource(source)}`);
   if (bytes.byteLength === 0) throw new DecodeFailure('empty file (0 bytes)');
   checkDeclaredPixels(bytes, limits.maxPixels);

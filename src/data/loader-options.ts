@@ -54,7 +54,7 @@ export interface ResolvedOptions {
 }
 
 /** Every DataLoaderOptions name, so a misspelt one is refused. */
-const OPTION_KEYS: Readonly<Record<keyof DataLoaderOptions, true>> = { imageSize: true, batchSize: true, splitWeights: true, splits: true, splitMethod: true, stratify: true, seed: true, shuffleBufferSize: true, preprocessing: true, resize: true, labelMode: true, labelNames: true, cache: true, concurrency: true, validate: true, decoder: true, maxPixels: true, maxFileBytes: true, emptyClasses: true, onProgress: true };
+const OPTION_KEYS: Readonly<Record<keyof DataLoaderOptions, true>> = { imageSize: true, batchSize: true, splitWeights: true, splits: true, splitMethod: true, stratify: true, seed: true, shuffleBufferSize: true, preprocessing: true, resize: true, labelMode: true, labelNames: true, cache: true, concurrency: true, validate: true, decoder: true, maxPixels: true, maxFileBytes: true, timeoutMs: true, emptyClasses: true, onProgress: true };
 
 /** The keys of a `splits` object. */
 const SPLIT_KEYS: Readonly<Record<keyof SplitSlices, true>> = { train: true, validation: true, test: true };

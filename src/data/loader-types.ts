@@ -208,6 +208,12 @@ export interface DataLoaderOptions {
    */
   readonly maxFileBytes?: number;
   /**
+   * Longest wait, in milliseconds, for an image URL's response and for each chunk of its body (`fromSamples` with URL
+   * samples); a server that stalls longer gets the image skipped with a reason that names `timeoutMs`. At most one day.
+   * @defaultValue 30000
+   */
+  readonly timeoutMs?: number;
+  /**
    * What happens to a class with no usable image (an empty folder, one with only hidden or metadata files, or one
    * whose every file was skipped; for samples, a name in `labelNames` or a class index that no usable sample has):
    * `'error'` refuses the dataset with a {@link DatasetError} that names the class; `'drop'` leaves the class out, so

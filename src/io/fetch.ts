@@ -30,6 +30,20 @@ export class HttpStatusError extends LoadError {
   }
 }
 
+/** A body over the byte limit of a download: an {@link UnsafeModelError} that carries the declared size, if any. */
+export class OverLimitError extends UnsafeModelError {
+  /**
+   * @param message - what was refused.
+   * @param declared - the Content-Length the server declared, when it did.
+   */
+  constructor(
+    message: string,
+    readonly declared?: number,
+  ) {
+    super(message);
+  }
+}
+
 /** How a request may behave. */
 export interface FetchPolicy {
   /** The fetch function. */
@@ -134,7 +148,7 @@ export async function fetchBytes(url: string, policy: FetchPolicy, limit: number
   if (Number.isFinite(declared) && declared > limit) {
     await response.body?.cancel().catch(() => undefined);
     controller.abort();
-    throw new UnsafeModelError(`${url}: the server sends ${declared} bytes but ${limitWhy} ${limit}; refused`);
+    throw new OverLimitError(`${url}: the server sends ${declared} bytes but ${limitWhy} ${limit}; refused`, declared);
   }
   const chunks: Uint8Array[] = [];
   let received = 0;
@@ -147,7 +161,7 @@ export async function fetchBytes(url: string, policy: FetchPolicy, limit: number
         () => controller.abort(),
       ),
     );
-    if (bytes.byteLength > limit) throw new UnsafeModelError(`${url}: the server sends more than the ${limit} bytes ${limitWhy}; refused`);
+    if (bytes.byteLength > limit) throw new OverLimitError(`${url}: the server sends more than the ${limit} bytes ${limitWhy}; refused`);
     return bytes;
   }
   const reader = response.body.getReader();
@@ -162,7 +176,7 @@ export async function fetchBytes(url: string, policy: FetchPolicy, limit: number
       if (done) break;
       received += value.byteLength;
       if (received > limit) {
-        throw new UnsafeModelError(`${url}: the server sends more than the ${limit} bytes ${limitWhy}; refused`);
+        throw new OverLimitError(`${url}: the server sends more than the ${limit} bytes ${limitWhy}; refused`);
       }
       chunks.push(value);
     }

@@ -266,6 +266,45 @@ describe('file size: only the first bytes are read to sniff, and every read is c
     }
   });
 
+  it('an image server that never answers, or stalls mid-body, fails the image after timeoutMs', async () => {
+    const small = await solidPng(4, 4, [9, 9, 9]);
+    const server = createServer((req, res) => {
+      if (req.url === '/silent.png') return; // never answers
+      if (req.url === '/stalls.png') {
+        res.writeHead(200, { 'content-type': 'image/png' });
+        res.write(small.subarray(0, 10)); // then nothing more
+        return;
+      }
+      res.writeHead(200, { 'content-type': 'image/png' }).end(small);
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    try {
+      const started = Date.now();
+      const silent = decodeImage(`${base}/silent.png`, { timeoutMs: 300 });
+      await expect(silent).rejects.toBeInstanceOf(DecodeError);
+      await expect(silent).rejects.toThrow(/no response within 300 ms \(timeoutMs\)/);
+      await expect(decodeImage(`${base}/stalls.png`, { timeoutMs: 300 })).rejects.toThrow(/: fetch failed: stalled: no data for 300 ms after 10 bytes \(timeoutMs\)$/);
+      expect(Date.now() - started).toBeLessThan(5000);
+      const before = tf.memory().numTensors;
+      const data = await DataLoader.fromSamples(
+        [
+          ...[0, 1, 0, 1, 0, 1].map((label, i) => ({ source: `${base}/ok-${i}.png`, label })),
+          { source: `${base}/silent.png`, label: 0, id: 'silent' },
+        ],
+        { imageSize: 4, splitWeights: [1, 1, 1], timeoutMs: 300 },
+      );
+      expect(data.skipped).toEqual([{ path: 'silent', reason: 'fetch failed: no response within 300 ms (timeoutMs)' }]);
+      expect(data.numExamples).toEqual({ train: 2, validation: 2, test: 2 });
+      data.dispose();
+      expect(tf.memory().numTensors).toBe(before);
+      await expect(decodeImage(`${base}/ok.png`, { timeoutMs: 0 })).rejects.toThrow('decodeImage: timeoutMs must be a number of milliseconds in (0, 86400000], got 0');
+    } finally {
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+    }
+  });
+
   it('decodeImage errors stay DecodeErrors', async () => {
     await expect(decodeImage('/dev/null')).rejects.toBeInstanceOf(DecodeError);
   });
