@@ -1,7 +1,7 @@
 /** `tl-kit predict <classifier> <images or folders...>`: the most probable class of each image, as text or JSON. */
 import { readdir, realpath, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { isIgnoredName } from '../data/file-names';
+import { isIgnoredName } from '../internal/file-names';
 import { loadClassifier, type Prediction } from '../index';
 import type { Io } from './io';
 import { errorLine } from './format';

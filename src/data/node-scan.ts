@@ -9,7 +9,7 @@ import { DatasetError } from '../errors';
 import { mapWithConcurrency } from '../internal/concurrency';
 import { DecodeFailure, errorMessage } from './decode-error';
 import type { DecodeLimits, DecoderChoice } from './decode';
-import { displayName, isIgnoredName } from './file-names';
+import { displayName, isIgnoredName } from '../internal/file-names';
 import { checkDeclaredPixels } from './image-header';
 import { compareCodePoints } from './label-order';
 import type { DataLoaderProgress, SkippedFile, ValidateMode } from './loader-types';

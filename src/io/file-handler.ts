@@ -11,6 +11,7 @@ import { checkGroupSize, checkManifestTotal, checkRelativeWeightPath, concatByte
 import { rootReason } from '../internal/cause';
 import { checkOptionKeys, checkOptionsObject } from '../internal/validate';
 import { isNode } from '../internal/env';
+import { isIgnoredName } from '../internal/file-names';
 
 /** Name of the single weight file written by {@link fileSaveHandler}. */
 export const WEIGHTS_FILE = 'weights.bin';
@@ -228,13 +229,16 @@ function checkExtraFiles(call: string, files: unknown): readonly FolderFile[] {
  * previous or the complete new folder. Replacing an existing folder takes two renames; if the process dies between
  * them, the next load or save of the folder puts the previous version back. Temporary and previous versions left by
  * processes that died are removed by the next load or save of the same folder. A non-empty folder that holds no
- * `model.json` is refused rather than overwritten.
+ * `model.json` is refused rather than overwritten, and so is a saved model's folder that also holds files the model
+ * does not consist of (anything but `model.json`, the weight files its manifest names, `metadata.json`, `base/`,
+ * `base.onnx` and this save's `extraFiles`): replacing the folder would delete them.
  *
  * @param dir - folder path or `file://` URL to save into (created with its parents).
  * @param options - `extraFiles` to write into the same version; see {@link FileSaveOptions}.
  * @returns an IOHandler with a `save` method, for `model.save(...)`.
  * @throws {@link InvalidArgumentError} when `dir` or an option is invalid (at call time) or, from `save()`, `dir`
- *   names a non-empty folder that is not a saved model; {@link UnsupportedError} outside Node or for a binary
+ *   names a non-empty folder that is not a saved model, or one that also holds other files (named in the message);
+ *   {@link UnsupportedError} outside Node or for a binary
  *   topology; {@link LoadError} from `save()` when the folder cannot be inspected or written: its message says what
  *   the folder still holds (on a full disk, `ENOSPC`: the previous model, untouched), and the fs error is the cause.
  * @example
@@ -259,7 +263,7 @@ export function fileSaveHandler(dir: string, options: FileSaveOptions = {}): tf.
       if (artifacts.modelTopology instanceof ArrayBuffer) {
         throw new UnsupportedError(`${call}: binary (protobuf) model topologies cannot be saved as model.json`);
       }
-      await checkReplaceable(call, target);
+      await checkReplaceable(call, target, extraFiles);
       try {
         await writeFolderAtomic(target, [...artifactsToFiles(artifacts), ...extraFiles]);
       } catch (err) {
@@ -299,8 +303,17 @@ export function artifactsToFiles(artifacts: tf.io.ModelArtifacts, folder = ''): 
   ];
 }
 
-/** Refuses to replace a non-empty folder that is not a saved model (or a file). */
-async function checkReplaceable(call: string, target: string): Promise<void> {
+/** Files and folders a saved model's folder may hold besides those its model.json names: tl-kit's own. */
+const MODEL_FOLDER_NAMES = new Set(['model.json', 'metadata.json', 'weights.bin', 'base', 'base.onnx']);
+
+/** The largest model.json read to find the files a saved model consists of. */
+const MAX_MODEL_JSON_BYTES = 64 * 1024 * 1024;
+
+/**
+ * Refuses to replace a non-empty folder that is not a saved model (or a file), and a saved model's folder that also
+ * holds other files: replacing it would delete them.
+ */
+async function checkReplaceable(call: string, target: string, extraFiles: readonly FolderFile[]): Promise<void> {
   const fs = await import('node:fs/promises');
   const path = await import('node:path');
   let entries: string[];
@@ -322,5 +335,39 @@ async function checkReplaceable(call: string, target: string): Promise<void> {
       `a new or empty folder, or one holding a saved model (it has ${entries.length} entries and no model.json)`,
       path.resolve(target),
     );
+  }
+  const own = new Set([...MODEL_FOLDER_NAMES, ...extraFiles.map((f) => topName(f.name))]);
+  for (const weightPath of await manifestPaths(path.join(target, 'model.json'))) own.add(topName(weightPath));
+  const foreign = entries.filter((name) => !own.has(name) && !isIgnoredName(name)).sort();
+  if (foreign.length > 0) {
+    const listed = foreign.slice(0, 5).join(', ') + (foreign.length > 5 ? ` and ${foreign.length - 5} more` : '');
+    throw new InvalidArgumentError(
+      call,
+      'dir',
+      `a folder holding only a saved model's files, since saving replaces the folder whole (it also holds ${listed}; move them out or save elsewhere)`,
+      path.resolve(target),
+    );
+  }
+}
+
+/** The first segment of a relative path inside the folder. */
+function topName(relative: string): string {
+  return relative.split('/')[0] as string;
+}
+
+/** The weight file paths a model.json's manifest names; none when it cannot be read or parsed. */
+async function manifestPaths(modelJsonPath: string): Promise<string[]> {
+  const fs = await import('node:fs/promises');
+  try {
+    const info = await fs.stat(modelJsonPath);
+    if (!info.isFile() || info.size > MAX_MODEL_JSON_BYTES) return [];
+    const json = JSON.parse(await fs.readFile(modelJsonPath, 'utf8')) as { weightsManifest?: unknown };
+    if (!Array.isArray(json.weightsManifest)) return [];
+    return json.weightsManifest.flatMap((group: unknown) => {
+      const paths = (group as { paths?: unknown } | null)?.paths;
+      return Array.isArray(paths) ? paths.filter((p): p is string => typeof p === 'string') : [];
+    });
+  } catch {
+    return [];
   }
 }

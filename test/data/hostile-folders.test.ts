@@ -7,7 +7,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DataLoader, DatasetError } from '../../src';
-import { displayName } from '../../src/data/file-names';
+import { displayName } from '../../src/internal/file-names';
 import { solidPng, tempDir, writeClassFolders, writeTree } from '../fixtures/images';
 
 describe('class folders without a usable image', () => {

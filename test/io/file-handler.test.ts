@@ -85,6 +85,30 @@ describe('fileSaveHandler / fileLoadHandler', () => {
     base.dispose();
   });
 
+  it("refuses to replace a saved model's folder that also holds other files, and keeps them", async () => {
+    const base = tinyConvBnBase({ seed: 10 });
+    const dir = join(root, 'with-notes');
+    await base.save(fileSaveHandler(dir, { extraFiles: [{ name: 'labels.txt', data: 'a\n' }] }));
+    await writeFile(join(dir, 'notes.txt'), 'mine');
+    await writeFile(join(dir, '.DS_Store'), 'finder');
+    const refused = base.save(fileSaveHandler(dir, { extraFiles: [{ name: 'labels.txt', data: 'b\n' }] }));
+    expect(await failure(refused)).toMatchInlineSnapshot(`"InvalidArgumentError: fileSaveHandler: dir must be a folder holding only a saved model's files, since saving replaces the folder whole (it also holds notes.txt; move them out or save elsewhere), got "<tmp>/with-notes""`);
+    expect(await readFile(join(dir, 'notes.txt'), 'utf8')).toBe('mine');
+    expect(await readFile(join(dir, 'labels.txt'), 'utf8')).toBe('a\n');
+    // Without the foreign file the save goes through; labels.txt of the earlier save is this save's too.
+    await rm(join(dir, 'notes.txt'));
+    await base.save(fileSaveHandler(dir, { extraFiles: [{ name: 'labels.txt', data: 'b\n' }] }));
+    expect(await readFile(join(dir, 'labels.txt'), 'utf8')).toBe('b\n');
+    // Weight files a converter named in the manifest belong to the model.
+    const converted = join(root, 'converted');
+    await mkdir(converted);
+    await writeFile(join(converted, 'group1-shard1of1.bin'), new Uint8Array(4));
+    await writeFile(join(converted, 'model.json'), JSON.stringify({ modelTopology: {}, weightsManifest: [{ paths: ['group1-shard1of1.bin'], weights: [] }] }));
+    await base.save(fileSaveHandler(converted));
+    expect((await readdir(converted)).sort()).toEqual(['model.json', 'weights.bin']);
+    base.dispose();
+  });
+
   it('an interrupted write leaves the old folder intact and no temporary folder behind', async () => {
     const dir = join(root, 'atomic');
     await writeFolderAtomic(dir, [{ name: 'a.txt', data: 'old' }]);
