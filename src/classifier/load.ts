@@ -9,6 +9,7 @@ import { prepareImages } from '../data/prepare';
 import type { ImageSource } from '../data/sources';
 import { InvalidArgumentError, LoadError, TlKitError, UnsupportedError, disposedError } from '../errors';
 import { checkOneOf, checkOptionKeys, checkOptionsObject } from '../internal/validate';
+import { namedBy } from '../internal/named-error';
 import { fileLoadHandlerFor } from '../io/file-handler';
 import { httpLoadHandler } from '../io/http';
 import type { GraphModelLike } from '../models/base-spec';
@@ -283,6 +284,17 @@ export async function loadClassifier(src: string, options: LoadClassifierOptions
     throw new InvalidArgumentError(call, 'executionProviders', "a non-empty list of ONNX Runtime execution providers, e.g. ['cpu']", providers);
   }
   registerTlKitClasses();
+  try {
+    return await openClassifier(call, src, options);
+  } catch (err) {
+    // Helpers (file and http handlers, loadOnnxBase) name themselves; the user called loadClassifier.
+    throw err instanceof TlKitError ? namedBy(call, err) : err;
+  }
+}
+
+/** {@link loadClassifier} after its arguments were checked. */
+async function openClassifier(call: string, src: string, options: LoadClassifierOptions): Promise<Classifier> {
+  const providers = options.executionProviders;
   const handler = await resolveSource(call, src, options);
   const artifacts = await loadArtifacts(call, src, handler);
   const embedded = (artifacts.userDefinedMetadata as Record<string, unknown> | undefined)?.[METADATA_KEY];

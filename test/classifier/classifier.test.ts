@@ -156,6 +156,14 @@ describe('saveClassifier / loadClassifier', () => {
     const overGraph = Wrapper(graphLike(tinyConvBnBase()));
     await expect(saveClassifier(overGraph, data, join(dir, 'g'))).rejects.toThrowErrorMatchingInlineSnapshot(`[UnsupportedError: saveClassifier: the graph-model base has no save method (a tfjs-converter GraphModel has one), so it cannot be stored with the classifier]`);
     overGraph.dispose();
+    // Errors of the helpers it uses (a missing folder, a damaged model.json) name loadClassifier, the call made.
+    const missing = loadClassifier(join(dir, 'missing'));
+    await expect(missing).rejects.toBeInstanceOf(LoadError);
+    await expect(missing).rejects.toThrow(/^loadClassifier: cannot read model file .*missing/);
+    const { writeFile, mkdir } = await import('node:fs/promises');
+    await mkdir(join(dir, 'damaged'));
+    await writeFile(join(dir, 'damaged', 'model.json'), '{"modelTopology": 5}');
+    await expect(loadClassifier(join(dir, 'damaged'))).rejects.toThrow(/^loadClassifier: .*damaged.model\.json has no modelTopology$/);
     await expect(loadClassifier('ftp://example.com/x')).rejects.toThrowErrorMatchingInlineSnapshot(`[InvalidArgumentError: loadClassifier: src must be a folder path, file:// URL, indexeddb:// or http(s):// URL, got "ftp://example.com/x"]`);
     model.dispose();
     data.dispose();
