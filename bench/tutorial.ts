@@ -37,7 +37,6 @@ import { describeWrapper } from '../src/models/wrapper-view';
 import { loadNsfwBase } from '../src/nsfwjs/index';
 import { evaluate } from '../src/pipeline/evaluate';
 import { fit } from '../src/pipeline/fit';
-import type { BaseRuntimeInfo } from '../src/runtime/types';
 import { machineLine } from './machine';
 import { ensurePython, KerasServer, runPythonScript, type KerasHello } from './python';
 import { writeSummary } from './summary';
@@ -213,7 +212,7 @@ async function main(): Promise<void> {
         const t0 = performance.now();
         const history = await fit(model, data, { epochs: n, seed: SEED, learningRate: LEARNING_RATE });
         const seconds = (performance.now() - t0) / 1000;
-        tlkitRuntime = (history.params as { runtime?: BaseRuntimeInfo }).runtime?.summary ?? 'not reported';
+        tlkitRuntime = history.runtime?.summary ?? 'not reported';
         const result = await evaluate(model, data);
         return { seconds, testAccuracy: result.accuracy, testLoss: result.loss, load };
       } finally {
