@@ -26,7 +26,7 @@ export interface OnnxSessionLease {
   readonly session: OnnxSession;
   /** BatchNorm layers folded by the conversion. */
   readonly foldedBatchNorms: number;
-  /** True while the base's weights are the ones this session was converted from. */
+  /** True while the base's weights are the ones this session was converted from (it stays usable until released). */
   isCurrent(): boolean;
   release(): void;
 }
@@ -84,7 +84,8 @@ export class OnnxSessionCache {
     return {
       session: prepared.session,
       foldedBatchNorms: prepared.folded,
-      isCurrent: () => !held.stale && sameVersions(held.versions, this.versions()),
+      // Weights only: a session retired because another caller asked for other threads stays right for this one.
+      isCurrent: () => sameVersions(held.versions, this.versions()),
       release: () => {
         if (released) return;
         released = true;

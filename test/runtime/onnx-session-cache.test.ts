@@ -70,6 +70,25 @@ describe('the base session cache', () => {
     data.dispose();
   });
 
+  it('a runtime keeps its session while another asks for other threads, and both are released', async () => {
+    counts.converted = counts.opened = counts.released = 0;
+    const model = Wrapper(tinyDagBase(), { numClasses: 3 });
+    const view = describeWrapper(model)!;
+    const x = randomImages([2, 8, 8, 3], 8);
+    const all = await openBaseRuntime(view, { call: 'test', images: 2 });
+    const one = await openBaseRuntime(view, { call: 'test', images: 2, workers: 1 });
+    expect(one.info.threads).toBe(1);
+    // Alternating batches do not convert back and forth: each runtime's session is right for its weights.
+    const outs = [await all.extract(x), await one.extract(x), await all.extract(x), await one.extract(x)];
+    expect(counts.converted).toBe(2);
+    expect(relativeError(outs[0]!, outs[1]!)).toBeLessThan(1e-5);
+    tf.dispose([...outs, x]);
+    await Promise.all([all.dispose(), one.dispose()]);
+    model.dispose();
+    await settle();
+    expect(counts.released).toBe(2);
+  });
+
   it('converts again after a weight write, and an open runtime moves to the new weights', async () => {
     counts.converted = counts.opened = counts.released = 0;
     const model = Wrapper(tinyDagBase(), { numClasses: 3 });
