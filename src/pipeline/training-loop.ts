@@ -347,6 +347,9 @@ export async function runTraining(
   const history = new tfl.History();
   const runner = new CallbackRunner([history as unknown as TrainingCallback, ...settings.callbacks]);
   runner.setup(model, params);
+  model.stopTraining = false;
+  await runner.trainBegin({});
+  // Created after onTrainBegin, whose throw would otherwise leave it behind; freed in the finally below.
   const classWeights = settings.classWeights
     ? data.labelMode === 'binary'
       ? tf.tensor1d(settings.classWeights.slice(0, 2))
@@ -362,8 +365,6 @@ export async function runTraining(
     accFn: accuracyFunction(data),
     classWeights,
   };
-  model.stopTraining = false;
-  await runner.trainBegin({});
   let lastLogs: TrainingLogs = {};
   try {
     for (let epoch = 0; epoch < settings.epochs && !model.stopTraining; epoch++) lastLogs = await runEpoch(ctx, epoch);

@@ -35,6 +35,37 @@ describe('fit', () => {
     data.dispose();
   });
 
+  it('classWeight multiplies each example\'s training loss by its class\'s weight', async () => {
+    // One batch per epoch: the epoch's loss is that batch's, computed before the update, so weights show exactly.
+    const data = source({ perSplit: { train: 8, validation: 4, test: 4 }, batchSize: 8 });
+    const firstLoss = async (classWeight?: Record<number, number>): Promise<number> => {
+      const model = wrapped(2, 3);
+      const history = await fit(model, data, { epochs: 1, shuffle: false, ...(classWeight ? { classWeight } : {}) });
+      model.dispose();
+      return history.history.loss![0] as number;
+    };
+    const plain = await firstLoss();
+    expect(await firstLoss({ 0: 2, 1: 2 })).toBeCloseTo(2 * plain, 5);
+    const skewed = await firstLoss({ 0: 1, 1: 3 });
+    expect(skewed).toBeGreaterThan(plain * 1.2);
+    expect(skewed).toBeLessThan(plain * 3);
+  });
+
+  it('frees the class weights when a callback throws in onTrainBegin', async () => {
+    const data = source({ perSplit: { train: 8, validation: 4, test: 4 } });
+    const model = wrapped();
+    await fit(model, data, { epochs: 1 }); // the optimizer's state exists before counting
+    const before = tf.memory().numTensors;
+    const failing: TrainingCallback = {
+      onTrainBegin: () => {
+        throw new Error('callback failed');
+      },
+    };
+    await expect(fit(model, data, { epochs: 1, classWeight: { 0: 1, 1: 3 }, callbacks: [failing] })).rejects.toThrow('callback failed');
+    expect(tf.memory().numTensors).toBe(before);
+    model.dispose();
+  });
+
   it('learns bright vs dark on the cached path: accuracy rises from a near-chance baseline', async () => {
     const data = source({ perSplit: { train: 48, validation: 24, test: 24 } });
     const model = wrapped();
