@@ -32,25 +32,31 @@ export async function addToScore(
   pred: tf.Tensor,
   lossFn: (yTrue: tf.Tensor, yPred: tf.Tensor) => tf.Tensor,
 ): Promise<void> {
-  const loss = tf.tidy(() => tf.sum(lossFn(ys, pred)));
+  // Predictions, targets and the loss sum in one tensor: one download (one GPU sync on webgl) per batch.
+  const packed = tf.tidy(() =>
+    tf.concat([tf.reshape(tf.cast(pred, 'float32'), [-1]), tf.reshape(tf.cast(ys, 'float32'), [-1]), tf.reshape(tf.sum(lossFn(ys, pred)), [1])]),
+  );
+  let all: Float32Array;
   try {
-    const [probs, targets, lossValue] = await Promise.all([pred.data(), ys.data(), loss.data()]);
-    score.lossSum += lossValue[0] as number;
-    const k = ys.shape[1];
-    const pk = pred.shape[pred.shape.length - 1] as number;
-    for (let i = 0; i < ys.shape[0]; i++) {
-      if (k === 1) {
-        const s = probs[i * pk] as number;
-        score.actual.push((targets[i] as number) > 0.5 ? 1 : 0);
-        score.predicted.push(s > 0.5 ? 1 : 0);
-        score.scores.push(s);
-      } else {
-        score.actual.push(argMax(targets.subarray(i * k, (i + 1) * k)));
-        score.predicted.push(argMax(probs.subarray(i * pk, (i + 1) * pk)));
-      }
-    }
+    all = (await packed.data()) as Float32Array;
   } finally {
-    loss.dispose();
+    packed.dispose();
+  }
+  const [b, k] = ys.shape;
+  const pk = pred.shape[pred.shape.length - 1] as number;
+  const probs = all.subarray(0, pred.size);
+  const targets = all.subarray(pred.size, pred.size + b * k);
+  score.lossSum += all[pred.size + b * k] as number;
+  for (let i = 0; i < b; i++) {
+    if (k === 1) {
+      const s = probs[i * pk] as number;
+      score.actual.push((targets[i] as number) > 0.5 ? 1 : 0);
+      score.predicted.push(s > 0.5 ? 1 : 0);
+      score.scores.push(s);
+    } else {
+      score.actual.push(argMax(targets.subarray(i * k, (i + 1) * k)));
+      score.predicted.push(argMax(probs.subarray(i * pk, (i + 1) * pk)));
+    }
   }
 }
 
