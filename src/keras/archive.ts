@@ -8,6 +8,7 @@
  */
 import { LoadError, UnsupportedError } from '../errors';
 import { importOptional } from '../internal/optional-import';
+import { concatBytes } from '../io/manifest';
 
 /** True when `bytes` start like a zip file. */
 export function isZip(bytes: Uint8Array): boolean {
@@ -126,13 +127,7 @@ async function unzip(call: string, bytes: Uint8Array, limits: Readonly<Record<st
         out[file.name] = whole;
         return;
       }
-      const joined = new Uint8Array(size);
-      let offset = 0;
-      for (const c of chunks) {
-        joined.set(c, offset);
-        offset += c.byteLength;
-      }
-      out[file.name] = joined;
+      out[file.name] = new Uint8Array(concatBytes(chunks));
     };
     file.start();
   };

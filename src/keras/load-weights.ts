@@ -4,7 +4,8 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
-import { IncompatibleModelError, InvalidArgumentError, disposedError } from '../errors';
+import { IncompatibleModelError, InvalidArgumentError } from '../errors';
+import { checkNotDisposed } from '../models/wrapper-view';
 import { checkOneOf, checkOptionKeys, checkOptionsObject } from '../internal/validate';
 import { withH5File } from './h5';
 import {
@@ -77,14 +78,7 @@ export async function loadKerasWeights(
   options: LoadKerasWeightsOptions = {},
 ): Promise<number> {
   if (!(model instanceof tfl.LayersModel)) throw new InvalidArgumentError(CALL, 'model', 'a tf.LayersModel', model);
-  const disposed = model.weights.some((w) => {
-    try {
-      return w.read().isDisposed;
-    } catch {
-      return true;
-    }
-  });
-  if (disposed) throw disposedError(CALL, `the model '${model.name}'`);
+  checkNotDisposed(CALL, model);
   if (!isKerasFileSource(source)) {
     throw new InvalidArgumentError(CALL, 'source', 'a path, a URL, an ArrayBuffer or a Uint8Array', source);
   }
