@@ -10,7 +10,7 @@ import { checkOneOf, checkOptionKeys, checkOptionsObject } from '../internal/val
 import { checkResize } from '../data/prepare';
 import type { FolderFile } from '../io/atomic';
 import { artifactsToFiles, fileSaveHandler } from '../io/file-handler';
-import { DEFAULT_TIMEOUT_MS, isTimeout } from '../io/fetch';
+import { resolveTimeout } from '../io/fetch';
 import { standaloneHead } from '../models/clone-layer';
 import { checkNotDisposed, describeWrapper, type WrapperView } from '../models/wrapper-view';
 import { checkModelFitsData } from '../pipeline/compile';
@@ -175,8 +175,7 @@ export async function saveClassifier(
   if (options.baseName !== undefined && typeof options.baseName !== 'string') {
     throw new InvalidArgumentError(call, 'baseName', 'a string', options.baseName);
   }
-  const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
-  if (!isTimeout(timeoutMs)) throw new InvalidArgumentError(call, 'timeoutMs', 'a number of milliseconds in (0, 86400000]', timeoutMs);
+  const timeoutMs = resolveTimeout(call, options.timeoutMs);
   const view = describeWrapper(model);
   const baseName = options.baseName ?? view?.baseName;
   const [h, w] = [data.imageSize[0], data.imageSize[1]];

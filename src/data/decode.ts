@@ -6,7 +6,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { DecodeError, InvalidArgumentError, TlKitError, UnsupportedError } from '../errors';
-import { DEFAULT_TIMEOUT_MS, OverLimitError, fetchBytes, isTimeout } from '../io/fetch';
+import { DEFAULT_TIMEOUT_MS, OverLimitError, fetchBytes, resolveTimeout } from '../io/fetch';
 import {
   DEFAULT_MAX_FILE_BYTES,
   DEFAULT_MAX_PIXELS,
@@ -126,8 +126,7 @@ export function resolveDecodeLimits(
   checkIntegerInRange(call, 'maxPixels', maxPixels, 1, Number.MAX_SAFE_INTEGER);
   const maxFileBytes = options.maxFileBytes ?? DEFAULT_MAX_FILE_BYTES;
   checkIntegerInRange(call, 'maxFileBytes', maxFileBytes, 1, MAX_FILE_BYTES);
-  const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
-  if (!isTimeout(timeoutMs)) throw new InvalidArgumentError(call, 'timeoutMs', 'a number of milliseconds in (0, 86400000]', timeoutMs);
+  const timeoutMs = resolveTimeout(call, options.timeoutMs);
   return { maxPixels, maxFileBytes, timeoutMs };
 }
 

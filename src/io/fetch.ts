@@ -3,7 +3,7 @@
  * chunks), a byte limit checked against Content-Length and counted while reading, and redirects followed only to
  * allowed origins. Internal.
  */
-import { LoadError, TlKitError, UnsafeModelError } from '../errors';
+import { InvalidArgumentError, LoadError, TlKitError, UnsafeModelError } from '../errors';
 import { rootReason } from '../internal/cause';
 import { isNode } from '../internal/env';
 import { concatBytes } from './manifest';
@@ -192,7 +192,18 @@ export async function fetchBytes(url: string, policy: FetchPolicy, limit: number
   return new Uint8Array(concatBytes(chunks));
 }
 
-/** Validates a `timeoutMs` option: a positive number of milliseconds, at most one day. */
-export function isTimeout(value: unknown): value is number {
-  return typeof value === 'number' && Number.isFinite(value) && value > 0 && value <= 86_400_000;
+/** Longest `timeoutMs` accepted: one day (Node's timers overflow past 2^31 - 1 ms and fire at once). */
+const MAX_TIMEOUT_MS = 86_400_000;
+
+/**
+ * A `timeoutMs` option checked: `fallback` when undefined, else a positive number of milliseconds, at most one day.
+ *
+ * @throws {@link InvalidArgumentError} naming `call` and `timeoutMs` otherwise.
+ */
+export function resolveTimeout(call: string, value: unknown, fallback = DEFAULT_TIMEOUT_MS): number {
+  const ms = value ?? fallback;
+  if (typeof ms !== 'number' || !Number.isFinite(ms) || ms <= 0 || ms > MAX_TIMEOUT_MS) {
+    throw new InvalidArgumentError(call, 'timeoutMs', `a number of milliseconds in (0, ${MAX_TIMEOUT_MS}]`, ms);
+  }
+  return ms;
 }

@@ -11,7 +11,7 @@ import { InvalidArgumentError, LoadError, UnsafeModelError, TlKitError } from '.
 import { checkOptionKeys, checkOptionsObject } from '../internal/validate';
 import { FolderWriteFailure, type FolderFile } from './atomic';
 import { cacheEntryDir, readModelCacheEntry, resolveCacheDir, writeModelCacheEntry } from './cache';
-import { DEFAULT_TIMEOUT_MS, fetchBytes, isTimeout, originsFor, type FetchPolicy } from './fetch';
+import { DEFAULT_TIMEOUT_MS, fetchBytes, originsFor, resolveTimeout, type FetchPolicy } from './fetch';
 import {
   checkGroupSize,
   checkManifestTotal,
@@ -118,9 +118,7 @@ export function checkHttpLoadOptions(call: string, options: HttpLoadOptions): vo
   if (onProgress !== undefined && typeof onProgress !== 'function') {
     throw new InvalidArgumentError(call, 'onProgress', 'a function', onProgress);
   }
-  if (timeoutMs !== undefined && !isTimeout(timeoutMs)) {
-    throw new InvalidArgumentError(call, 'timeoutMs', 'a number of milliseconds in (0, 86400000]', timeoutMs);
-  }
+  resolveTimeout(call, timeoutMs);
   if (allowedOrigins !== undefined) {
     const ok =
       Array.isArray(allowedOrigins) &&

@@ -2,7 +2,7 @@
  * Turns a Keras file source (bytes, a URL, or a path in Node) into bytes. Internal.
  */
 import { InvalidArgumentError, LoadError, TlKitError, UnsupportedError } from '../errors';
-import { DEFAULT_TIMEOUT_MS, HttpStatusError, fetchBytes, isTimeout } from '../io/fetch';
+import { DEFAULT_TIMEOUT_MS, HttpStatusError, fetchBytes, resolveTimeout } from '../io/fetch';
 import { toFsPath } from '../io/file-handler';
 import { isNode } from '../internal/env';
 import { rootReason } from '../internal/cause';
@@ -74,10 +74,7 @@ export function readLimits(call: string, options: KerasReadOptions): ReadLimits 
   if (maxBytes !== undefined && !(Number.isSafeInteger(maxBytes) && maxBytes > 0)) {
     throw new InvalidArgumentError(call, 'maxBytes', 'a positive integer number of bytes', maxBytes);
   }
-  if (timeoutMs !== undefined && !isTimeout(timeoutMs)) {
-    throw new InvalidArgumentError(call, 'timeoutMs', 'a number of milliseconds in (0, 86400000]', timeoutMs);
-  }
-  return { maxBytes: maxBytes ?? MAX_KERAS_FILE_BYTES, timeoutMs: timeoutMs ?? DEFAULT_TIMEOUT_MS };
+  return { maxBytes: maxBytes ?? MAX_KERAS_FILE_BYTES, timeoutMs: resolveTimeout(call, timeoutMs) };
 }
 
 /**

@@ -9,6 +9,7 @@ import type { Progress } from '../progress';
 import { IncompatibleModelError, InvalidArgumentError } from '../errors';
 import { checkOptionKeys, checkOptionsObject } from '../internal/validate';
 import { checkHttpLoadOptions } from '../io/http';
+import { resolveTimeout } from '../io/fetch';
 import type { OnnxBaseModel } from '../runtime/onnx/base-model';
 import { inspectOnnx, MAX_ONNX_BYTES, type OnnxModelInfo, type OnnxValueInfo } from '../runtime/onnx/inspect';
 import { createOnnxSession, type OnnxLayout } from '../runtime/onnx/session';
@@ -72,7 +73,7 @@ export interface LoadOnnxBaseOptions {
    */
   readonly maxBytes?: number;
   /**
-   * Longest wait, in milliseconds, for a download's response and for each of its chunks, and for ONNX Runtime when
+   * Longest wait, in milliseconds (at most one day), for a download's response and for each of its chunks, and for ONNX Runtime when
    * the output shape must be found by a run.
    * @defaultValue 60000
    */
@@ -150,10 +151,7 @@ export async function loadOnnxBase(source: string | Uint8Array | ArrayBuffer, op
   if (typeof maxBytes !== 'number' || !Number.isInteger(maxBytes) || maxBytes < 1 || maxBytes > MAX_ONNX_BYTES) {
     throw new InvalidArgumentError(CALL, 'maxBytes', `an integer from 1 to ${MAX_ONNX_BYTES}`, maxBytes);
   }
-  const timeoutMs = options.timeoutMs ?? 60_000;
-  if (typeof timeoutMs !== 'number' || !Number.isInteger(timeoutMs) || timeoutMs < 1) {
-    throw new InvalidArgumentError(CALL, 'timeoutMs', 'a positive integer (milliseconds)', timeoutMs);
-  }
+  const timeoutMs = resolveTimeout(CALL, options.timeoutMs, 60_000);
 
   const check = async (bytes: Uint8Array, where: string): Promise<void> => {
     await inspectOnnx(CALL, bytes, { maxBytes, source: where });
