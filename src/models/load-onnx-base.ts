@@ -73,8 +73,8 @@ export interface LoadOnnxBaseOptions {
    */
   readonly maxBytes?: number;
   /**
-   * Longest wait, in milliseconds (at most one day), for a download's response and for each of its chunks, and for ONNX Runtime when
-   * the output shape must be found by a run.
+   * Longest wait, in milliseconds (at most one day), for a download's response and for each of its chunks, and for
+   * ONNX Runtime when the output shape must be found by a run.
    * @defaultValue 60000
    */
   readonly timeoutMs?: number;
