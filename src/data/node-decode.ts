@@ -11,6 +11,7 @@ import { NOT_AN_IMAGE, sniffFormat, toRgb, type RgbPixels } from './pixels';
 import { resizePlan } from './resize-plan';
 import type { ResizeMode } from './types';
 import { importOptional, interopDefault, isModuleNotFound } from '../internal/optional-import';
+import { FileReadError, readRegularFile } from '../io/read-file';
 
 type SharpFactory = typeof sharpFn;
 
@@ -64,77 +65,34 @@ function fileSystemReason(err: unknown): string {
   }
 }
 
-/** What kind of special file a stat describes. */
-export function specialFileKind(st: {
-  isFIFO(): boolean;
-  isSocket(): boolean;
-  isCharacterDevice(): boolean;
-  isBlockDevice(): boolean;
-}): string {
-  if (st.isFIFO()) return 'a FIFO';
-  if (st.isSocket()) return 'a socket';
-  if (st.isCharacterDevice()) return 'a character device';
-  if (st.isBlockDevice()) return 'a block device';
-  return 'not a file or folder';
-}
-
-let fsModules: Promise<[typeof import('node:fs/promises'), typeof import('node:fs')]> | undefined;
-
-/** node:fs and node:fs/promises, imported once: a dynamic import per file costs more than reading a small image. */
-function fileSystem(): Promise<[typeof import('node:fs/promises'), typeof import('node:fs')]> {
-  fsModules ??= Promise.all([import('node:fs/promises'), import('node:fs')]);
-  return fsModules;
-}
-
 /**
- * Reads an image file with bounded memory and without ever blocking on a special file, whatever the path points to
- * now (a file can be replaced by a FIFO after a folder scan):
- * - the file is opened with `O_NONBLOCK` (a FIFO without a writer opens at once) and the opened handle is checked
- *   with `fstat`: only a regular file is read; a FIFO, socket, device or folder is refused with a reason;
- * - the first {@link HEAD_BYTES} bytes are read and sniffed: anything that is not an image is refused without
- *   reading the rest (a 1.5 GB file named `.jpg` costs 64 bytes);
- * - a file larger than `maxFileBytes` is refused before it is read, and a file that grows while it is read is cut
- *   off at `maxFileBytes + 1` bytes and refused.
- * `path` may be a Buffer, to open names that are not valid UTF-8. Failures are {@link DecodeFailure}s.
+ * Reads an image file with bounded memory and without ever blocking on a special file ({@link readRegularFile}):
+ * the first {@link HEAD_BYTES} bytes are sniffed, so anything that is not an image is refused without reading the
+ * rest, and a file over `maxFileBytes` is refused. `path` may be a Buffer, to open names that are not valid UTF-8.
+ * Failures are {@link DecodeFailure}s.
  */
 export async function readImageFile(path: string | Uint8Array, maxFileBytes: number): Promise<Uint8Array> {
-  const [fs, { constants }] = await fileSystem();
-  let handle: import('node:fs/promises').FileHandle;
   try {
-    handle = await fs.open(path as string | Buffer, constants.O_RDONLY | (constants.O_NONBLOCK ?? 0));
+    return await readRegularFile(path, maxFileBytes, {
+      headBytes: HEAD_BYTES,
+      inspectHead: (head) => {
+        if (head.length === 0) throw new DecodeFailure('empty file (0 bytes)');
+        if (sniffFormat(head) === undefined) throw new DecodeFailure(NOT_AN_IMAGE);
+      },
+    });
   } catch (err) {
-    throw new DecodeFailure(fileSystemReason(err), err);
-  }
-  try {
-    const st = await handle.stat();
-    if (st.isDirectory()) throw new DecodeFailure('is a folder');
-    if (!st.isFile()) throw new DecodeFailure(`not a regular file (${specialFileKind(st)})`);
-    const head = new Uint8Array(HEAD_BYTES);
-    const { bytesRead: headLength } = await handle.read(head, 0, HEAD_BYTES, 0);
-    if (headLength === 0) throw new DecodeFailure('empty file (0 bytes)');
-    if (sniffFormat(head.subarray(0, headLength)) === undefined) throw new DecodeFailure(NOT_AN_IMAGE);
-    if (st.size > maxFileBytes) throw overFileLimit(maxFileBytes, st.size);
-    // One byte more than expected shows a file that grew since the stat.
-    let buffer = new Uint8Array(Math.min(Math.max(st.size, headLength) + 1, maxFileBytes + 1));
-    let filled = 0;
-    for (;;) {
-      if (filled === buffer.length) {
-        if (buffer.length > maxFileBytes) throw overFileLimit(maxFileBytes);
-        const grown = new Uint8Array(Math.min(buffer.length * 2, maxFileBytes + 1));
-        grown.set(buffer);
-        buffer = grown;
-      }
-      const { bytesRead } = await handle.read(buffer, filled, buffer.length - filled, filled);
-      if (bytesRead === 0) break;
-      filled += bytesRead;
+    if (!(err instanceof FileReadError)) throw err;
+    const failure = err.failure;
+    switch (failure.kind) {
+      case 'folder':
+        throw new DecodeFailure('is a folder');
+      case 'special':
+        throw new DecodeFailure(`not a regular file (${failure.what})`);
+      case 'too-large':
+        throw overFileLimit(maxFileBytes, failure.size);
+      case 'fs':
+        throw new DecodeFailure(fileSystemReason(failure.error), failure.error);
     }
-    if (filled === 0) throw new DecodeFailure('empty file (0 bytes)');
-    return buffer.subarray(0, filled);
-  } catch (err) {
-    if (err instanceof DecodeFailure) throw err;
-    throw new DecodeFailure(fileSystemReason(err), err);
-  } finally {
-    await handle.close().catch(() => undefined);
   }
 }
 

@@ -40,7 +40,7 @@ export async function listDirectory(
 ): Promise<{ labelNames: string[]; files: FoundFile[]; skipped: SkippedFile[] }> {
   const fs = await import('node:fs/promises');
   const nodePath = await import('node:path');
-  const { specialFileKind } = await import('./node-decode');
+  const { specialFileKind } = await import('../io/read-file');
   const absRoot = Buffer.from(nodePath.resolve(root));
   const separator = Buffer.from(nodePath.sep);
   const join = (dir: Buffer, name: Buffer): Buffer => Buffer.concat([dir, separator, name]);

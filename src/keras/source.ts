@@ -4,6 +4,7 @@
 import { InvalidArgumentError, LoadError, TlKitError, UnsupportedError } from '../errors';
 import { DEFAULT_TIMEOUT_MS, HttpStatusError, fetchBytes, resolveTimeout } from '../io/fetch';
 import { toFsPath } from '../io/file-handler';
+import { FileReadError, readRegularFile } from '../io/read-file';
 import { isNode } from '../internal/env';
 import { rootReason } from '../internal/cause';
 import { namedBy } from '../internal/named-error';
@@ -108,31 +109,23 @@ export async function readSourceBytes(
   if (!isNode()) {
     throw new UnsupportedError(`${call}: ${option} ${JSON.stringify(href)} is a file path; in a browser pass a URL or bytes`);
   }
-  const fs = await import('node:fs/promises');
-  const { constants } = await import('node:fs');
   // file:///abs, file://./rel and file://rel as loadBase reads them; a malformed one is an argument error.
   const path = /^file:/i.test(href) ? await toFsPath(call, option, href) : href;
-  let bytes: Uint8Array;
+  const shown = JSON.stringify(path);
   try {
-    // O_NONBLOCK: opening a FIFO for reading would otherwise wait for a writer forever.
-    const handle = await fs.open(path, constants.O_RDONLY | (constants.O_NONBLOCK ?? 0));
-    try {
-      const info = await handle.stat();
-      if (!info.isFile()) throw new LoadError(`${call}: ${JSON.stringify(path)} is not a regular file`);
-      if (info.size > limits.maxBytes) {
-        throw new LoadError(`${call}: ${JSON.stringify(path)} has ${info.size} bytes, more than maxBytes (${limits.maxBytes})`);
-      }
-      bytes = new Uint8Array(await handle.readFile());
-    } finally {
-      await handle.close();
-    }
+    return await readRegularFile(path, limits.maxBytes);
   } catch (cause) {
-    if (cause instanceof TlKitError) throw cause;
+    if (!(cause instanceof FileReadError)) throw cause;
+    const failure = cause.failure;
+    if (failure.kind === 'folder' || failure.kind === 'special') throw new LoadError(`${call}: ${shown} is not a regular file`);
+    if (failure.kind === 'too-large') {
+      throw new LoadError(
+        failure.size === undefined
+          ? `${call}: ${shown} grew past maxBytes (${limits.maxBytes}) while it was read`
+          : `${call}: ${shown} has ${failure.size} bytes, more than maxBytes (${limits.maxBytes})`,
+      );
+    }
     const hint = option === 'weights' && !/[\\/.]/.test(path) ? " (weights must be null, 'imagenet', or a path, URL or bytes of a weights file)" : '';
-    throw new LoadError(`${call}: could not read ${JSON.stringify(path)} (${rootReason(cause)})${hint}`, { cause });
+    throw new LoadError(`${call}: could not read ${shown} (${rootReason(failure.error)})${hint}`, { cause: failure.error });
   }
-  if (bytes.byteLength > limits.maxBytes) {
-    throw new LoadError(`${call}: ${JSON.stringify(path)} grew past maxBytes (${limits.maxBytes}) while it was read`);
-  }
-  return bytes;
 }
